@@ -1,0 +1,256 @@
+"""The clinic's shared core: locations, rooms, staff, hours and the audit trail."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not an IANA time zone such as Europe/London.")
+
+
+class PaperSize(models.TextChoices):
+    A4 = "A4", "A4"
+    LETTER = "Letter", "US Letter"
+
+
+class Location(models.Model):
+    """A clinic site. Appointments, rooms and stock belong to a location."""
+
+    name = models.CharField(max_length=120, unique=True)
+    address = models.TextField()
+    phone = models.CharField(max_length=40)
+    emergency_phone = models.CharField(
+        "out-of-hours emergency phone",
+        max_length=40,
+        help_text="Printed on aftercare sheets for patients to call after hours.",
+    )
+    time_zone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_time_zone]
+    )
+    paper_size = models.CharField(max_length=8, choices=PaperSize.choices, default=PaperSize.A4)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Room(models.Model):
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=80)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["location__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "name"], name="room_name_unique_per_location"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+
+class Role(models.TextChoices):
+    """Each role is also a Django group of the same name (see clinic.roles)."""
+
+    PRACTITIONER = "practitioner", "Practitioner"
+    FRONT_DESK = "front_desk", "Front desk"
+    MANAGER = "manager", "Clinic manager"
+
+
+class StaffMember(models.Model):
+    """The clinic's side of a user account: role, locations, registration."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    locations = models.ManyToManyField(Location, related_name="staff")
+    registration_number = models.CharField(
+        "professional registration number",
+        max_length=40,
+        blank=True,
+        help_text="GMC, NMC, GDC or equivalent; required for practitioners.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+        permissions = [
+            ("view_demographics", "Can see patients' demographics and bookings"),
+            ("manage_bookings", "Can book, move and cancel appointments"),
+            ("view_clinical", "Can see clinical records and photos"),
+            ("record_clinical", "Can record clinical work"),
+            ("manage_clinic", "Can manage locations, staff, products and templates"),
+            ("view_reports", "Can see reports and the audit log"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        from clinic.roles import sync_role_group
+
+        sync_role_group(self.user, self.role)
+
+    def clean(self) -> None:
+        if self.role == Role.PRACTITIONER and not self.registration_number.strip():
+            raise ValidationError(
+                {"registration_number": "Practitioners need a professional registration number."}
+            )
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WorkingHours(models.Model):
+    """A weekly pattern: on this weekday the practitioner works here, in local time."""
+
+    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts_at = models.TimeField(help_text="Local time at the location.")
+    ends_at = models.TimeField(help_text="Local time at the location.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "working hours"
+        ordering = ["staff", "weekday", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="working_hours_end_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        hours = f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+        return f"{self.staff}: {self.get_weekday_display()} {hours} at {self.location}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The end must be after the start."})
+        if (
+            self.staff_id
+            and self.location_id
+            and not self.staff.locations.filter(pk=self.location_id).exists()
+        ):
+            raise ValidationError({"location": "This staff member does not work at that location."})
+
+
+class TimeOff(models.Model):
+    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "time off"
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="time_off_end_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff}: {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The end must be after the start."})
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    ARCHIVE = "archive", "Archived"
+    PRINT = "print", "Printed"
+    SIGN = "sign", "Signed"
+    EXPORT = "export", "Exported"
+    LOGIN = "login", "Signed in"
+    LOGOUT = "logout", "Signed out"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    DENIED = "denied", "Permission denied"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self):
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """One entry in the append-only audit trail; written by clinic.audit.record_event.
+
+    On PostgreSQL a trigger also refuses UPDATE and DELETE (migration 0003).
+    """
+
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Kept as text too, so the entry still reads right if the account is renamed.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        who = self.actor_name or "system"
+        what = f"{self.object_type} {self.object_id}".strip()
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {who} {self.action} {what}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")

@@ -1,0 +1,36 @@
+"""The main navigation, filtered to what the signed-in user's role may use.
+
+Each app adds its entries here as its pages land; an entry with a
+permission is shown only to users who hold it.
+"""
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None
+
+
+NAV_ITEMS = [
+    NavItem("Home", "home"),
+    NavItem("Audit trail", "audit_trail", "clinic.view_reports"),
+    NavItem("Clinic settings", "admin:index", "clinic.manage_clinic"),
+]
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for item in NAV_ITEMS:
+        if item.permission is None or user.has_perm(item.permission):
+            url = reverse(item.url_name)
+            items.append({"label": item.label, "url": url, "active": request.path == url})
+    return {"nav_items": items}

@@ -1,0 +1,90 @@
+"""Roles are Django groups; this module holds what each role may do.
+
+`ROLE_PERMISSIONS` is the one table of role rights. Migration 0002 creates the
+groups from it, and every later `migrate` (and the test runner's flush) brings
+them back in line through a post_migrate hook, so a new app adds its
+permissions here and nowhere else.
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.models import Group
+
+from clinic.models import Role
+
+CLINIC_SETTINGS = [
+    f"clinic.{verb}_{model}"
+    for model in ["location", "room", "staffmember", "workinghours", "timeoff"]
+    for verb in ["add", "change", "view"]
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.FRONT_DESK: [
+        "clinic.view_demographics",
+        "clinic.manage_bookings",
+    ],
+    Role.PRACTITIONER: [
+        "clinic.view_demographics",
+        "clinic.manage_bookings",
+        "clinic.view_clinical",
+        "clinic.record_clinical",
+    ],
+    Role.MANAGER: [
+        "clinic.view_demographics",
+        "clinic.manage_bookings",
+        "clinic.view_clinical",
+        "clinic.manage_clinic",
+        "clinic.view_reports",
+        "clinic.view_auditevent",
+        *CLINIC_SETTINGS,
+    ],
+}
+
+
+def group_name(role: str) -> str:
+    return Role(role).label
+
+
+def sync_role_groups(apps=global_apps) -> None:
+    """Create the role groups and give each exactly the permissions in the table.
+
+    Permissions of models not migrated yet are skipped; the post_migrate run
+    at the end of `migrate` adds them.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        # Inside a migration the app configs are stubs that create_permissions
+        # would skip; mark them as having models for the duration of the call.
+        is_stub = getattr(app_config, "models_module", None) is None
+        if is_stub:
+            app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        if is_stub:
+            app_config.models_module = None
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=group_name(role))
+        wanted = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            wanted.extend(
+                permission_model.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )
+        group.permissions.set(wanted)
+
+
+def sync_role_group(user, role: str) -> None:
+    """Put the user in the group of their role, and in no other role's group."""
+    wanted = group_name(role)
+    others = [group_name(r) for r in Role if group_name(r) != wanted]
+    user.groups.remove(*Group.objects.filter(name__in=others))
+    user.groups.add(Group.objects.get_or_create(name=wanted)[0])
+    # Managers keep the clinic's settings in the admin site; nobody else uses it.
+    is_manager = role == Role.MANAGER
+    if user.is_staff != is_manager and not user.is_superuser:
+        user.is_staff = is_manager
+        user.save(update_fields=["is_staff"])

@@ -1,0 +1,28 @@
+"""Sign-ins, sign-outs and failed sign-ins go to the audit trail."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from clinic.audit import record_event
+from clinic.models import AuditAction
+
+
+@receiver(user_logged_in)
+def audit_login(sender, request, user, **kwargs) -> None:
+    record_event(action=AuditAction.LOGIN, request=request, actor=user, summary="Signed in")
+
+
+@receiver(user_logged_out)
+def audit_logout(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        record_event(action=AuditAction.LOGOUT, request=request, actor=user, summary="Signed out")
+
+
+@receiver(user_login_failed)
+def audit_failed_login(sender, credentials, request=None, **kwargs) -> None:
+    username = str(credentials.get("username", ""))[:150]
+    record_event(
+        action=AuditAction.LOGIN_FAILED,
+        request=request,
+        summary=f"Failed sign-in as “{username}”",
+    )

@@ -1,0 +1,1 @@
+"""Patients, booking and consultations; models arrive with their issues."""

@@ -1,0 +1,60 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from clinic.models import Location, Role, Room, StaffMember, WorkingHours
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def development(settings):
+    settings.DEBUG = True  # the test runner turns DEBUG off; `make run` has it on
+
+
+def counts():
+    return [
+        m.objects.count() for m in (get_user_model(), Location, Room, StaffMember, WorkingHours)
+    ]
+
+
+def test_the_demo_clinic_has_every_role_and_two_time_zones(capsys):
+    call_command("load_demo_data")
+    assert StaffMember.objects.filter(role=Role.PRACTITIONER).count() == 3
+    assert StaffMember.objects.filter(role=Role.FRONT_DESK).count() == 2
+    assert StaffMember.objects.filter(role=Role.MANAGER).count() == 1
+    assert set(Location.objects.values_list("time_zone", flat=True)) == {
+        "Europe/London",
+        "America/New_York",
+    }
+    assert set(Location.objects.values_list("paper_size", flat=True)) == {"A4", "Letter"}
+    assert Room.objects.count() >= 4
+    for staff in StaffMember.objects.filter(role=Role.PRACTITIONER):
+        assert staff.working_hours.exists(), staff
+    out = capsys.readouterr().out
+    for username in ["manager", "practitioner", "frontdesk"]:
+        assert f" {username} " in out
+    assert "threadline-demo" in out
+
+
+def test_loading_the_demo_twice_changes_nothing(capsys):
+    call_command("load_demo_data")
+    first = counts()
+    call_command("load_demo_data")
+    assert counts() == first
+    assert "already present" in capsys.readouterr().out
+
+
+def test_demo_logins_work_with_the_printed_password(client):
+    call_command("load_demo_data")
+    response = client.post(
+        "/accounts/login/", {"username": "practitioner", "password": "threadline-demo"}
+    )
+    assert response.status_code == 302
+
+
+def test_demo_data_is_refused_with_debug_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="refusing with DEBUG off"):
+        call_command("load_demo_data")
+    assert Location.objects.count() == 0

@@ -1,0 +1,120 @@
+from datetime import time
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from clinic.models import Location, Role, StaffMember, WorkingHours
+from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_staff_member_belongs_to_the_group_of_their_role_only(location):
+    staff = StaffMemberFactory(role=Role.FRONT_DESK, locations=[location])
+    assert list(staff.user.groups.values_list("name", flat=True)) == ["Front desk"]
+    staff.role = Role.PRACTITIONER
+    staff.registration_number = "GMC 1234567"
+    staff.save()
+    assert list(staff.user.groups.values_list("name", flat=True)) == ["Practitioner"]
+
+
+@pytest.mark.parametrize(
+    ("role", "may", "may_not"),
+    [
+        (
+            Role.FRONT_DESK,
+            ["clinic.view_demographics", "clinic.manage_bookings"],
+            ["clinic.view_clinical", "clinic.manage_clinic", "clinic.view_reports"],
+        ),
+        (
+            Role.PRACTITIONER,
+            ["clinic.view_clinical", "clinic.record_clinical"],
+            ["clinic.manage_clinic", "clinic.view_reports"],
+        ),
+        (
+            Role.MANAGER,
+            [
+                "clinic.view_clinical",
+                "clinic.manage_clinic",
+                "clinic.view_reports",
+                "clinic.change_location",
+            ],
+            ["clinic.record_clinical", "clinic.change_auditevent"],
+        ),
+    ],
+)
+def test_the_role_groups_from_the_migration_hold_the_expected_permissions(
+    location, role, may, may_not
+):
+    user = StaffMemberFactory(role=role, locations=[location]).user
+    for permission in may:
+        assert user.has_perm(permission), permission
+    for permission in may_not:
+        assert not user.has_perm(permission), permission
+
+
+def test_the_three_role_groups_exist_after_migrating():
+    assert set(Group.objects.values_list("name", flat=True)) >= {
+        "Front desk",
+        "Practitioner",
+        "Clinic manager",
+    }
+
+
+def test_only_managers_reach_the_admin_site(location):
+    manager = StaffMemberFactory(role=Role.MANAGER, locations=[location])
+    desk = StaffMemberFactory(role=Role.FRONT_DESK, locations=[location])
+    assert manager.user.is_staff
+    assert not desk.user.is_staff
+
+
+def test_a_practitioner_needs_a_registration_number(location):
+    staff = StaffMember(user=UserFactory(), role=Role.PRACTITIONER, registration_number=" ")
+    with pytest.raises(ValidationError) as error:
+        staff.full_clean()
+    assert "registration_number" in error.value.message_dict
+
+
+def test_each_user_has_at_most_one_staff_record(location):
+    staff = StaffMemberFactory(role=Role.FRONT_DESK)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StaffMember.objects.create(user=staff.user, role=Role.MANAGER)
+
+
+def test_a_location_needs_a_real_time_zone():
+    location = Location(
+        name="Atlantis", address="-", phone="1", emergency_phone="2", time_zone="Mars/Olympus"
+    )
+    with pytest.raises(ValidationError) as error:
+        location.full_clean()
+    assert "not an IANA time zone" in str(error.value.message_dict["time_zone"])
+
+
+def test_working_hours_must_end_after_they_start_and_be_at_the_staffs_location(location):
+    staff = StaffMemberFactory(locations=[location])
+    elsewhere = LocationFactory(name="Elsewhere")
+    backwards = WorkingHours(
+        staff=staff, location=location, weekday=0, starts_at=time(17), ends_at=time(9)
+    )
+    with pytest.raises(ValidationError) as error:
+        backwards.full_clean()
+    assert "The end must be after the start." in error.value.message_dict["ends_at"]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        backwards.save()
+    wrong_place = WorkingHours(
+        staff=staff, location=elsewhere, weekday=0, starts_at=time(9), ends_at=time(17)
+    )
+    with pytest.raises(ValidationError) as error:
+        wrong_place.full_clean()
+    assert "does not work at that location" in str(error.value.message_dict["location"])
+
+
+def test_changes_to_clinic_settings_keep_their_history(location):
+    location.phone = "+44 20 7946 0999"
+    location.save()
+    assert [h.phone for h in location.history.order_by("history_date")] == [
+        "+44 20 7946 0000",
+        "+44 20 7946 0999",
+    ]

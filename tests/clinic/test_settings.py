@@ -1,0 +1,95 @@
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**clean_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "clinic.example.org",
+    "DATABASE_URL": "postgres://threadline@db.internal:5432/threadline",
+}
+
+
+def test_check_deploy_reports_nothing_under_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION, "SECRET_KEY": ""}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off." in result.stderr
+
+
+def test_the_secret_key_can_come_from_a_file(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(secrets.token_urlsafe(50) + "\n")
+    env = {**PRODUCTION, "SECRET_KEY": "", "SECRET_KEY_FILE": str(key_file)}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+SQLITE_CONCURRENCY_SCRIPT = """
+import threading, django
+django.setup()
+from django.db import connection, transaction
+from clinic.models import Location
+
+print(connection.cursor().execute("PRAGMA journal_mode").fetchone()[0])
+errors, barrier = [], threading.Barrier(6)
+
+def write(n):
+    barrier.wait()
+    try:
+        with transaction.atomic():
+            count = Location.objects.count()
+            Location.objects.create(
+                name=f"Site {n} after {count}", address="-", phone="-", emergency_phone="-"
+            )
+    except Exception as error:
+        errors.append(repr(error))
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(Location.objects.count(), errors)
+"""
+
+
+def test_sqlite_runs_in_wal_mode_and_queues_concurrent_writers(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'threadline.sqlite3'}"}
+    assert run_manage("migrate", "-v0", env=env).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-c", SQLITE_CONCURRENCY_SCRIPT],
+        cwd=BASE_DIR,
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "clinic.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.split() == ["wal", "6", "[]"], result.stderr[-2000:]

@@ -1,0 +1,1 @@
+"""Products, plans, sessions and consent; models arrive with their issues."""
