@@ -13,6 +13,10 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not an IANA time zone such as Europe/London.")
 
 
+# Countries that write dates month first (04/05/1980 is April 5th).
+MONTH_FIRST_COUNTRIES = {"US", "PH", "FM", "MH", "PW"}
+
+
 class PaperSize(models.TextChoices):
     A4 = "A4", "A4"
     LETTER = "Letter", "US Letter"
@@ -28,6 +32,11 @@ class Location(models.Model):
         "out-of-hours emergency phone",
         max_length=40,
         help_text="Printed on aftercare sheets for patients to call after hours.",
+    )
+    country = models.CharField(
+        max_length=2,
+        default="GB",
+        help_text="ISO 3166 code such as GB or US: how phone numbers and dates are typed here.",
     )
     time_zone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_time_zone]
@@ -46,6 +55,11 @@ class Location(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def writes_month_first(self) -> bool:
+        """Whether people here write 04/05/1980 for April 5th (US) rather than 4 May."""
+        return self.country in MONTH_FIRST_COUNTRIES
 
 
 class Room(models.Model):

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "axes",
     "simple_history",
     "csp",
+    "phonenumber_field",
     "clinic",
     "consultations",
     "treatments",
@@ -186,6 +187,11 @@ STORAGES = {
         )
     },
 }
+
+# Phone numbers are stored in E.164; forms parse them as typed at the
+# user's location (see consultations.forms).
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="GB")
 
 # Forms ---------------------------------------------------------------------
 

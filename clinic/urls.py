@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("audit/", views.audit_trail, name="audit_trail"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("consultations.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # One sign-in page for everything, with its lockout: the admin uses ours.
     path(

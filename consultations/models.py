@@ -1,1 +1,273 @@
-"""Patients, booking and consultations; models arrive with their issues."""
+"""Patients, their versioned medical history and their clinical photos."""
+
+import unicodedata
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from clinic.models import Location
+
+MAX_AGE_YEARS = 120
+
+
+def fold_text(value: str) -> str:
+    """Lower-case, accent-free text for matching: "Zoë Ångström" -> "zoe angstrom"."""
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def validate_date_of_birth(value: date) -> None:
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError("The date of birth is in the future.")
+    if value.year < today.year - MAX_AGE_YEARS:
+        raise ValidationError(f"The date of birth is more than {MAX_AGE_YEARS} years ago.")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    INTERSEX = "intersex", "Intersex"
+    NOT_STATED = "not_stated", "Prefer not to say"
+
+
+class RecordNumberCounter(models.Model):
+    """The last record number handed out; one row, only ever incremented."""
+
+    last_number = models.PositiveBigIntegerField(default=0)
+
+
+class Patient(models.Model):
+    """A person the clinic sees. Never deleted: archived instead."""
+
+    record_number = models.CharField(max_length=20, unique=True, editable=False)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField(validators=[validate_date_of_birth])
+    sex = models.CharField(max_length=20, choices=Sex.choices)
+    phone = PhoneNumberField(blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField("postal address", blank=True, max_length=500)
+    emergency_contact_name = models.CharField(max_length=150, blank=True)
+    emergency_contact_relation = models.CharField(max_length=60, blank=True)
+    emergency_contact_phone = PhoneNumberField(blank=True)
+    family_doctor = models.CharField(
+        max_length=200, blank=True, help_text="Name and practice of the patient's GP."
+    )
+    preferred_location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contact_by_email = models.BooleanField("reminders by email", default=True)
+    contact_by_sms = models.BooleanField("reminders by text message", default=False)
+    marketing_consent = models.BooleanField("news and offers", default=False)
+
+    is_archived = models.BooleanField(default=False, db_index=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archive_reason = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set by the booking service when the patient is seen; orders search results.
+    last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Derived on save, for search: folded names, and the phone's digits.
+    search_name = models.CharField(max_length=400, editable=False, default="")
+    phone_digits = models.CharField(max_length=20, editable=False, default="", db_index=True)
+
+    history = HistoricalRecords(excluded_fields=["search_name", "phone_digits", "last_visit_at"])
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        # On PostgreSQL, migration 0002 adds trigram indexes for name and phone search.
+        indexes = [
+            models.Index(fields=["date_of_birth"]),
+            models.Index(fields=["email"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.record_number})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = fold_text(f"{self.first_name} {self.last_name} {self.preferred_name}")
+        self.phone_digits = "".join(ch for ch in str(self.phone or "") if ch.isdigit())
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def display_name(self) -> str:
+        if self.preferred_name and self.preferred_name != self.first_name:
+            return f"{self.first_name} “{self.preferred_name}” {self.last_name}"
+        return self.full_name
+
+    def age_on(self, day: date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class Diabetes(models.TextChoices):
+    NONE = "none", "No"
+    CONTROLLED = "controlled", "Yes, well controlled"
+    UNCONTROLLED = "uncontrolled", "Yes, not well controlled"
+
+
+class Smoking(models.TextChoices):
+    NEVER = "never", "Never"
+    FORMER = "former", "Used to"
+    CURRENT = "current", "Yes, currently"
+
+
+class MedicalHistory(models.Model):
+    """One submission of the intake questionnaire. Never edited: a new one is a new version.
+
+    The questions are the ones suitability screening reads (see the screening
+    rules); free text sits beside them, never instead of them.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medical_histories")
+    version = models.PositiveIntegerField(editable=False)
+    submitted_at = models.DateTimeField(default=timezone.now, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    completed_by_patient = models.BooleanField(
+        default=False, help_text="Filled in by the patient on the clinic's tablet."
+    )
+
+    pregnant = models.BooleanField("pregnant or trying to conceive", default=False)
+    breastfeeding = models.BooleanField(default=False)
+    anticoagulants = models.BooleanField("takes blood thinners (anticoagulants or antiplatelets)", default=False)
+    anticoagulant_details = models.CharField("which blood thinners", max_length=200, blank=True)
+    bleeding_disorder = models.BooleanField("bleeding or clotting disorder", default=False)
+    autoimmune_disease = models.BooleanField("autoimmune or connective-tissue disease", default=False)
+    autoimmune_details = models.CharField("which condition", max_length=200, blank=True)
+    immunosuppressed = models.BooleanField("immunosuppressants or chemotherapy", default=False)
+    diabetes = models.CharField(max_length=20, choices=Diabetes.choices, default=Diabetes.NONE)
+    active_skin_infection = models.BooleanField(
+        "active skin infection, acne or cold sores on the face", default=False
+    )
+    keloid_tendency = models.BooleanField("keloid or raised (hypertrophic) scars", default=False)
+    allergy_local_anaesthetic = models.BooleanField("allergy to local anaesthetics such as lidocaine", default=False)
+    allergy_suture_material = models.BooleanField("allergy to sutures or thread materials", default=False)
+    other_allergies = models.CharField(max_length=300, blank=True)
+    facial_implants = models.BooleanField("facial implants", default=False)
+    facial_implant_details = models.CharField("which implants, where", max_length=200, blank=True)
+    smoking = models.CharField(max_length=20, choices=Smoking.choices, default=Smoking.NEVER)
+    planned_dental_work_on = models.DateField("planned dental work on", null=True, blank=True)
+    important_event_on = models.DateField("important event on", null=True, blank=True)
+    important_event = models.CharField("what the event is", max_length=200, blank=True)
+    current_medications = models.TextField(max_length=2000, blank=True)
+    other_conditions = models.TextField(max_length=2000, blank=True)
+    notes = models.TextField(max_length=4000, blank=True)
+
+    class Meta:
+        ordering = ["patient", "-version"]
+        verbose_name_plural = "medical histories"
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "version"], name="one_medical_history_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"Medical history v{self.version} of {self.patient}"
+
+
+class FacialArea(models.TextChoices):
+    BROW = "brow", "Brow"
+    TEMPLE = "temple", "Temple"
+    MIDFACE = "midface", "Midface / cheek"
+    NASOLABIAL = "nasolabial", "Nasolabial fold"
+    MARIONETTE = "marionette", "Marionette lines"
+    JAWLINE = "jawline", "Jawline / jowl"
+    CHIN = "chin", "Chin"
+    NECK = "neck", "Neck"
+    SUBMENTAL = "submental", "Under the chin (submental)"
+    LIPS = "lips", "Lips"
+    OTHER = "other", "Elsewhere on the face"
+
+
+class TreatmentKind(models.TextChoices):
+    HYALURONIC_FILLER = "ha_filler", "Hyaluronic acid filler"
+    PERMANENT_FILLER = "permanent_filler", "Permanent filler (silicone, PMMA, …)"
+    SEMI_PERMANENT_FILLER = "semi_permanent_filler", "Semi-permanent filler (PLLA, CaHA, …)"
+    TOXIN = "toxin", "Botulinum toxin"
+    ABSORBABLE_THREADS = "threads", "Absorbable threads (PDO, PLLA, PCL)"
+    GOLD_THREADS = "gold_threads", "Permanent gold threads"
+    FACIAL_SURGERY = "facial_surgery", "Facial surgery (facelift, blepharoplasty, …)"
+    ENERGY_DEVICE = "energy_device", "Energy device (laser, radiofrequency, HIFU)"
+
+
+class PreviousTreatment(models.Model):
+    """An earlier aesthetic treatment, as reported in one medical-history version."""
+
+    medical_history = models.ForeignKey(
+        MedicalHistory, on_delete=models.PROTECT, related_name="previous_treatments"
+    )
+    kind = models.CharField(max_length=30, choices=TreatmentKind.choices)
+    treated_on = models.DateField("when (roughly)")
+    area = models.CharField(max_length=20, choices=FacialArea.choices)
+    details = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-treated_on"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.get_area_display()} · {self.treated_on}"
+
+
+class PhotoView(models.TextChoices):
+    FRONTAL = "frontal", "Frontal"
+    LEFT_OBLIQUE = "left_oblique", "Left oblique"
+    RIGHT_OBLIQUE = "right_oblique", "Right oblique"
+    LEFT_PROFILE = "left_profile", "Left profile"
+    RIGHT_PROFILE = "right_profile", "Right profile"
+    OTHER = "other", "Other"
+
+
+class PhotoStage(models.TextChoices):
+    BASELINE = "baseline", "Baseline"
+    IMMEDIATE = "immediate", "Immediately after"
+    TWO_WEEKS = "2_weeks", "2 weeks"
+    THREE_MONTHS = "3_months", "3 months"
+    SIX_MONTHS = "6_months", "6 months"
+    OTHER = "other", "Other"
+
+
+def photo_path(instance: "PatientPhoto", filename: str) -> str:
+    # Random names: nothing about the patient in the path.
+    return f"photos/{uuid.uuid4().hex}.jpg"
+
+
+class PatientPhoto(models.Model):
+    """A clinical photo, re-encoded on upload without any metadata (consultations.photos)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="photos")
+    view = models.CharField(max_length=20, choices=PhotoView.choices)
+    stage = models.CharField(max_length=20, choices=PhotoStage.choices)
+    taken_on = models.DateField()
+    image = models.FileField(upload_to=photo_path, max_length=200)
+    thumbnail = models.FileField(upload_to=photo_path, max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(default=timezone.now, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-taken_on", "-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_view_display()} · {self.get_stage_display()} · {self.taken_on}"

@@ -61,3 +61,18 @@ class StaffMemberFactory(factory.django.DjangoModelFactory):
     def locations(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.locations.set(extracted)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    """Patients made directly, with a unique record number (the service makes real ones)."""
+
+    class Meta:
+        model = "consultations.Patient"
+
+    record_number = factory.Sequence(lambda n: f"TF{n:06d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=25, maximum_age=70)
+    sex = "female"
+    phone = factory.Sequence(lambda n: f"+4477009{n:05d}")
+    email = factory.LazyAttribute(lambda p: f"{p.first_name}.{p.last_name}@mail.example".lower())

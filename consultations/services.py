@@ -1,0 +1,181 @@
+"""Operations on patients and their records: one transaction each, each audited.
+
+Views, the admin and management commands all call these; none of them write
+patient records any other way.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clinic.audit import record_event
+from clinic.models import AuditAction
+from consultations.models import (
+    MedicalHistory,
+    Patient,
+    PreviousTreatment,
+    RecordNumberCounter,
+)
+
+RECORD_NUMBER_PREFIX = "TL"
+
+# Demographic fields the front desk may set; everything else is derived or clinical.
+DEMOGRAPHIC_FIELDS = [
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_relation",
+    "emergency_contact_phone",
+    "family_doctor",
+    "preferred_location",
+    "contact_by_email",
+    "contact_by_sms",
+    "marketing_consent",
+]
+
+
+def next_record_number() -> str:
+    """Hand out the next record number; numbers are never reused, even if a row is lost.
+
+    Call inside a transaction: the counter row stays locked until it commits.
+    """
+    counter = RecordNumberCounter.objects.select_for_update().get_or_create(pk=1)[0]
+    RecordNumberCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
+    counter.refresh_from_db()
+    return f"{RECORD_NUMBER_PREFIX}{counter.last_number:06d}"
+
+
+@transaction.atomic
+def register_patient(
+    *, details: dict[str, Any], registered_by, request: HttpRequest | None = None
+) -> Patient:
+    """Create a patient record with a new record number."""
+    patient = Patient(**{k: v for k, v in details.items() if k in DEMOGRAPHIC_FIELDS})
+    patient.record_number = next_record_number()
+    patient.created_by = registered_by
+    patient.full_clean()
+    patient.save()
+    record_event(
+        action=AuditAction.CREATE,
+        request=request,
+        actor=registered_by,
+        obj=patient,
+        patient_id=patient.pk,
+        summary=f"Registered patient {patient.record_number}",
+    )
+    return patient
+
+
+@transaction.atomic
+def update_patient_details(
+    *, patient: Patient, details: dict[str, Any], updated_by, request: HttpRequest | None = None
+) -> list[str]:
+    """Change demographics; returns the names of the fields that changed."""
+    changed = []
+    for field in DEMOGRAPHIC_FIELDS:
+        if field in details and getattr(patient, field) != details[field]:
+            setattr(patient, field, details[field])
+            changed.append(field)
+    if not changed:
+        return []
+    patient.full_clean()
+    patient.save()
+    record_event(
+        action=AuditAction.UPDATE,
+        request=request,
+        actor=updated_by,
+        obj=patient,
+        patient_id=patient.pk,
+        summary="Changed " + ", ".join(changed),
+    )
+    return changed
+
+
+@transaction.atomic
+def archive_patient(
+    *, patient: Patient, reason: str, archived_by, request: HttpRequest | None = None
+) -> Patient:
+    """Take a patient out of search and lists. The record itself is kept for good."""
+    if patient.is_archived:
+        return patient
+    patient.is_archived = True
+    patient.archived_at = timezone.now()
+    patient.archive_reason = reason.strip()[:200]
+    patient.save(update_fields=["is_archived", "archived_at", "archive_reason"])
+    record_event(
+        action=AuditAction.ARCHIVE,
+        request=request,
+        actor=archived_by,
+        obj=patient,
+        patient_id=patient.pk,
+        summary=f"Archived: {patient.archive_reason}",
+    )
+    return patient
+
+
+@transaction.atomic
+def restore_patient(*, patient: Patient, restored_by, request: HttpRequest | None = None) -> Patient:
+    """Bring an archived patient back into search."""
+    if not patient.is_archived:
+        return patient
+    patient.is_archived = False
+    patient.archived_at = None
+    patient.save(update_fields=["is_archived", "archived_at"])
+    record_event(
+        action=AuditAction.UPDATE,
+        request=request,
+        actor=restored_by,
+        obj=patient,
+        patient_id=patient.pk,
+        summary="Restored from the archive",
+    )
+    return patient
+
+
+@transaction.atomic
+def submit_medical_history(
+    *,
+    patient: Patient,
+    answers: dict[str, Any],
+    previous_treatments: Iterable[dict[str, Any]] = (),
+    submitted_by,
+    completed_by_patient: bool = False,
+    request: HttpRequest | None = None,
+) -> MedicalHistory:
+    """Store a new version of the patient's medical history; earlier versions stay as they were."""
+    # Lock the patient row so two submissions at once get distinct versions.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    latest = patient.medical_histories.aggregate(latest=Max("version"))["latest"] or 0
+    history = MedicalHistory(
+        patient=patient,
+        version=latest + 1,
+        submitted_by=submitted_by,
+        completed_by_patient=completed_by_patient,
+        **answers,
+    )
+    history.full_clean()
+    history.save()
+    treatments = [PreviousTreatment(medical_history=history, **t) for t in previous_treatments]
+    for treatment in treatments:
+        treatment.full_clean()
+    PreviousTreatment.objects.bulk_create(treatments)
+    record_event(
+        action=AuditAction.CREATE,
+        request=request,
+        actor=submitted_by,
+        obj=history,
+        patient_id=patient.pk,
+        summary=f"Medical history version {history.version}"
+        + (" (completed by the patient)" if completed_by_patient else ""),
+    )
+    return history
