@@ -9,11 +9,18 @@ from pathlib import Path
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+# Measure what production runs: DEBUG off (no query log, cached templates).
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
+os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 django.setup()
 
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from bench import patient_search  # noqa: E402
 from bench.timing import Result, summarise, time_calls  # noqa: E402
 from clinic.pdf import html_to_pdf  # noqa: E402
 
@@ -31,15 +38,25 @@ def floors() -> list[Result]:
     ]
 
 
+BENCHMARKS = [patient_search]
+
+
 def main() -> None:
     results = floors()
     floor_median = {r.floor: r.median_ms for r in results}
-    # Later benchmarks append their results here, each naming its floor.
+    for benchmark in BENCHMARKS:
+        results += benchmark.run(RUNS)
     for result in results:
         result.ratio = result.median_ms / floor_median[result.floor]
-    print(f"{'benchmark':<48} {'median ms':>10} {'p95 ms':>10} {'× floor':>8}  target")
+    print(f"database: {connection.vendor}")
+    header = f"{'benchmark':<40} {'median ms':>10} {'p95 ms':>9} {'× floor':>8} {'queries':>8}"
+    print(header + "  target")
     for r in results:
-        print(f"{r.name:<48} {r.median_ms:>10.2f} {r.p95_ms:>10.2f} {r.ratio:>8.2f}  {r.target}")
+        queries = "" if r.queries is None else r.queries
+        print(
+            f"{r.name:<40} {r.median_ms:>10.2f} {r.p95_ms:>9.2f} {r.ratio:>8.2f} {queries:>8}"
+            f"  {r.target}"
+        )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps([asdict(r) for r in results], indent=2))

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.urls import reverse
 
+from clinic.locations import current_location, locations_for
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -19,6 +21,7 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("Home", "home"),
+    NavItem("Patients", "consultations:patient_list", "consultations.view_patient"),
     NavItem("Audit trail", "audit_trail", "clinic.view_reports"),
     NavItem("Clinic settings", "admin:index", "clinic.manage_clinic"),
 ]
@@ -33,4 +36,8 @@ def navigation(request: HttpRequest) -> dict:
         if item.permission is None or user.has_perm(item.permission):
             url = reverse(item.url_name)
             items.append({"label": item.label, "url": url, "active": request.path == url})
-    return {"nav_items": items}
+    return {
+        "nav_items": items,
+        "current_location": current_location(request),
+        "my_locations": locations_for(user),
+    }

@@ -17,21 +17,33 @@ CLINIC_SETTINGS = [
     for verb in ["add", "change", "view"]
 ]
 
+# Register and find patients, keep their demographics, hand over the intake form.
+PATIENT_DESK = [
+    "consultations.view_patient",
+    "consultations.add_patient",
+    "consultations.change_patient",
+    "consultations.add_medicalhistory",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [
         "clinic.view_demographics",
         "clinic.manage_bookings",
+        *PATIENT_DESK,
     ],
     Role.PRACTITIONER: [
         "clinic.view_demographics",
         "clinic.manage_bookings",
         "clinic.view_clinical",
         "clinic.record_clinical",
+        *PATIENT_DESK,
     ],
     Role.MANAGER: [
         "clinic.view_demographics",
         "clinic.manage_bookings",
         "clinic.view_clinical",
+        *PATIENT_DESK,
+        "consultations.archive_patient",
         "clinic.manage_clinic",
         "clinic.view_reports",
         "clinic.view_auditevent",

@@ -11,6 +11,7 @@ admin.site.site_title = "Threadline"
 urlpatterns = [
     path("", views.home, name="home"),
     path("audit/", views.audit_trail, name="audit_trail"),
+    path("location/", views.choose_location, name="choose_location"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("consultations.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,11 +1,14 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from clinic.locations import SESSION_KEY, locations_for
 from clinic.models import AuditAction, AuditEvent, Location
 from clinic.permissions import require_permission
 
@@ -45,6 +48,20 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
             "page_size": AUDIT_PAGE_SIZE,
         },
     )
+
+
+@require_POST
+def choose_location(request: HttpRequest) -> HttpResponse:
+    """Switch the location this session works at (calendar, day list, typed dates)."""
+    allowed = {str(location.pk): location for location in locations_for(request.user)}
+    chosen = allowed.get(request.POST.get("location", ""))
+    if chosen is None:
+        return HttpResponseBadRequest("Choose one of your locations.")
+    request.session[SESSION_KEY] = chosen.pk
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("home")
+    return redirect(next_url)
 
 
 @login_not_required

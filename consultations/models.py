@@ -6,6 +6,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
@@ -43,6 +44,9 @@ class RecordNumberCounter(models.Model):
 
     last_number = models.PositiveBigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"last record number {self.last_number}"
+
 
 class Patient(models.Model):
     """A person the clinic sees. Never deleted: archived instead."""
@@ -65,7 +69,7 @@ class Patient(models.Model):
     preferred_location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    contact_by_email = models.BooleanField("reminders by email", default=True)
+    contact_by_email = models.BooleanField("reminders by email", default=False)
     contact_by_sms = models.BooleanField("reminders by text message", default=False)
     marketing_consent = models.BooleanField("news and offers", default=False)
 
@@ -75,7 +79,7 @@ class Patient(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # Set by the booking service when the patient is seen; orders search results.
     last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -88,6 +92,7 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        permissions = [("archive_patient", "Can archive and restore patient records")]
         # On PostgreSQL, migration 0002 adds trigram indexes for name and phone search.
         indexes = [
             models.Index(fields=["date_of_birth"]),
@@ -140,7 +145,7 @@ class MedicalHistory(models.Model):
     version = models.PositiveIntegerField(editable=False)
     submitted_at = models.DateTimeField(default=timezone.now, editable=False)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     completed_by_patient = models.BooleanField(
         default=False, help_text="Filled in by the patient on the clinic's tablet."
@@ -148,10 +153,14 @@ class MedicalHistory(models.Model):
 
     pregnant = models.BooleanField("pregnant or trying to conceive", default=False)
     breastfeeding = models.BooleanField(default=False)
-    anticoagulants = models.BooleanField("takes blood thinners (anticoagulants or antiplatelets)", default=False)
+    anticoagulants = models.BooleanField(
+        "takes blood thinners (anticoagulants or antiplatelets)", default=False
+    )
     anticoagulant_details = models.CharField("which blood thinners", max_length=200, blank=True)
     bleeding_disorder = models.BooleanField("bleeding or clotting disorder", default=False)
-    autoimmune_disease = models.BooleanField("autoimmune or connective-tissue disease", default=False)
+    autoimmune_disease = models.BooleanField(
+        "autoimmune or connective-tissue disease", default=False
+    )
     autoimmune_details = models.CharField("which condition", max_length=200, blank=True)
     immunosuppressed = models.BooleanField("immunosuppressants or chemotherapy", default=False)
     diabetes = models.CharField(max_length=20, choices=Diabetes.choices, default=Diabetes.NONE)
@@ -159,8 +168,12 @@ class MedicalHistory(models.Model):
         "active skin infection, acne or cold sores on the face", default=False
     )
     keloid_tendency = models.BooleanField("keloid or raised (hypertrophic) scars", default=False)
-    allergy_local_anaesthetic = models.BooleanField("allergy to local anaesthetics such as lidocaine", default=False)
-    allergy_suture_material = models.BooleanField("allergy to sutures or thread materials", default=False)
+    allergy_local_anaesthetic = models.BooleanField(
+        "allergy to local anaesthetics such as lidocaine", default=False
+    )
+    allergy_suture_material = models.BooleanField(
+        "allergy to sutures or thread materials", default=False
+    )
     other_allergies = models.CharField(max_length=300, blank=True)
     facial_implants = models.BooleanField("facial implants", default=False)
     facial_implant_details = models.CharField("which implants, where", max_length=200, blank=True)
@@ -176,11 +189,62 @@ class MedicalHistory(models.Model):
         ordering = ["patient", "-version"]
         verbose_name_plural = "medical histories"
         constraints = [
-            models.UniqueConstraint(fields=["patient", "version"], name="one_medical_history_per_version")
+            models.UniqueConstraint(
+                fields=["patient", "version"], name="one_medical_history_per_version"
+            )
         ]
 
     def __str__(self) -> str:
         return f"Medical history v{self.version} of {self.patient}"
+
+    @classmethod
+    def answer_fields(cls) -> list[models.Field]:
+        """The questionnaire's fields, in the order the form asks them."""
+        return [f for f in cls._meta.concrete_fields if f.name in ANSWER_FIELD_NAMES]
+
+    def changes_since(self, previous: "MedicalHistory | None") -> list[str]:
+        """Labels of the answers that differ from the previous version."""
+        if previous is None:
+            return []
+        changed = [
+            str(field.verbose_name)
+            for field in self.answer_fields()
+            if getattr(self, field.name) != getattr(previous, field.name)
+        ]
+        if _treatment_set(self) != _treatment_set(previous):
+            changed.append("previous treatments")
+        return changed
+
+
+def _treatment_set(history: MedicalHistory) -> set[tuple]:
+    return {(t.kind, t.treated_on, t.area, t.details) for t in history.previous_treatments.all()}
+
+
+ANSWER_FIELD_NAMES = [
+    "pregnant",
+    "breastfeeding",
+    "anticoagulants",
+    "anticoagulant_details",
+    "bleeding_disorder",
+    "autoimmune_disease",
+    "autoimmune_details",
+    "immunosuppressed",
+    "diabetes",
+    "active_skin_infection",
+    "keloid_tendency",
+    "allergy_local_anaesthetic",
+    "allergy_suture_material",
+    "other_allergies",
+    "facial_implants",
+    "facial_implant_details",
+    "smoking",
+    "planned_dental_work_on",
+    "important_event_on",
+    "important_event",
+    "current_medications",
+    "other_conditions",
+    "notes",
+]
 
 
 class FacialArea(models.TextChoices):
@@ -262,7 +326,7 @@ class PatientPhoto(models.Model):
     height = models.PositiveIntegerField()
     uploaded_at = models.DateTimeField(default=timezone.now, editable=False)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     is_archived = models.BooleanField(default=False)
 
@@ -271,3 +335,156 @@ class PatientPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_view_display()} · {self.get_stage_display()} · {self.taken_on}"
+
+
+class AppointmentKind(models.TextChoices):
+    CONSULTATION = "consultation", "Consultation"
+    TREATMENT = "treatment", "Treatment"
+    REVIEW = "review", "Review"
+
+
+class AppointmentType(models.Model):
+    """What can be booked: managers keep the list (duration, buffer, colour, room)."""
+
+    name = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=20, choices=AppointmentKind.choices)
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(8 * 60)]
+    )
+    buffer_minutes = models.PositiveSmallIntegerField(
+        "buffer after (minutes)",
+        default=0,
+        validators=[MaxValueValidator(120)],
+        help_text="Time kept free after the appointment for cleaning and notes.",
+    )
+    colour = models.CharField(
+        max_length=7,
+        default="#1f6f8b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour such as #1f6f8b.")],
+    )
+    needs_room = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    ARRIVED = "arrived", "Arrived"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Statuses that free the slot for someone else.
+FREEING_STATUSES = [AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]
+
+
+class Appointment(models.Model):
+    """A booking. Written only by consultations.booking, which enforces the rules.
+
+    `blocked_until` is the end plus the type's buffer: the span nobody else may
+    book. On PostgreSQL an exclusion constraint over it (migration) makes double
+    booking impossible whatever the code path.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    practitioner = models.ForeignKey(
+        "clinic.StaffMember", on_delete=models.PROTECT, related_name="appointments"
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(
+        "clinic.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="appointments"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    blocked_until = models.DateTimeField(editable=False)
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(max_length=2000, blank=True)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [
+            models.Index(fields=["location", "starts_at"]),
+            models.Index(fields=["practitioner", "starts_at"]),
+            models.Index(fields=["patient", "starts_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="appointment_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(blocked_until__gte=models.F("ends_at")),
+                name="appointment_buffer_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        when = f"{self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.appointment_type} for {self.patient.full_name}, {when}"
+
+    @property
+    def frees_slot(self) -> bool:
+        return self.status in FREEING_STATUSES
+
+    @property
+    def local_starts_at(self):
+        return timezone.localtime(self.starts_at, self.location.zone)
+
+    @property
+    def local_ends_at(self):
+        return timezone.localtime(self.ends_at, self.location.zone)
+
+
+class AppointmentStatusChange(models.Model):
+    """Every change of an appointment's status, with who and when."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=20, choices=AppointmentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=AppointmentStatus.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class CalendarFeed(models.Model):
+    """A practitioner's private calendar-feed address; revoking makes a new token."""
+
+    staff = models.OneToOneField(
+        "clinic.StaffMember", on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.staff}"

@@ -5,21 +5,29 @@ patient records any other way.
 """
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import date
+from typing import IO, Any
 
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Max
 from django.http import HttpRequest
 from django.utils import timezone
 
 from clinic.audit import record_event
+from clinic.locations import current_location
 from clinic.models import AuditAction
 from consultations.models import (
     MedicalHistory,
     Patient,
+    PatientPhoto,
+    PhotoStage,
+    PhotoView,
     PreviousTreatment,
     RecordNumberCounter,
 )
+from consultations.photos import PhotoRejected, ProcessedPhoto, process_photo
 
 RECORD_NUMBER_PREFIX = "TL"
 
@@ -124,7 +132,9 @@ def archive_patient(
 
 
 @transaction.atomic
-def restore_patient(*, patient: Patient, restored_by, request: HttpRequest | None = None) -> Patient:
+def restore_patient(
+    *, patient: Patient, restored_by, request: HttpRequest | None = None
+) -> Patient:
     """Bring an archived patient back into search."""
     if not patient.is_archived:
         return patient
@@ -179,3 +189,94 @@ def submit_medical_history(
         + (" (completed by the patient)" if completed_by_patient else ""),
     )
     return history
+
+
+# Clinical photos -------------------------------------------------------------
+# (Imported here, beside the code that uses them, because this section was appended.)
+
+
+def photo_today(request: HttpRequest | None) -> date:
+    """Today where the user works (a clinic ahead of the server must not see today as future)."""
+    location = current_location(request) if request is not None else None
+    return timezone.localdate(timezone=location.zone) if location else timezone.localdate()
+
+
+def add_patient_photos(
+    *,
+    patient: Patient,
+    files: Iterable[IO[bytes]],
+    view: str,
+    stage: str,
+    taken_on: date,
+    uploaded_by,
+    request: HttpRequest | None = None,
+) -> list[PatientPhoto]:
+    """Store one or more photos of a patient, all with the same view, stage and date.
+
+    Every file is checked and re-encoded without metadata first
+    (consultations.photos); if any is refused, nothing is stored and the
+    ValidationError names each refused file. The rows and their audit entries
+    are written in one transaction; if it fails, the files already written are
+    deleted again, so no file is left without a row and no row without a file.
+    (A caller's own enclosing transaction that rolls back later is not seen
+    here: call this outside one.)
+    """
+    files = list(files)
+    errors: dict[str, list[str]] = {}
+    if view not in PhotoView.values:
+        errors["view"] = ["Choose a view from the list."]
+    if stage not in PhotoStage.values:
+        errors["stage"] = ["Choose a stage from the list."]
+    if taken_on > photo_today(request):
+        errors["taken_on"] = ["The date taken is in the future."]
+    elif taken_on < patient.date_of_birth:
+        errors["taken_on"] = ["The date taken is before the patient's date of birth."]
+    if not files:
+        errors["files"] = ["Choose at least one photo."]
+    if errors:
+        raise ValidationError(errors)
+
+    processed: list[ProcessedPhoto] = []
+    rejected: list[str] = []
+    for upload in files:
+        try:
+            processed.append(process_photo(upload))
+        except PhotoRejected as refusal:
+            rejected.append(str(refusal))
+    if rejected:
+        raise ValidationError({"files": rejected})
+
+    written: list[tuple] = []  # (storage, name) of every file saved so far
+    try:
+        with transaction.atomic():
+            photos = []
+            for item in processed:
+                photo = PatientPhoto(
+                    patient=patient,
+                    view=view,
+                    stage=stage,
+                    taken_on=taken_on,
+                    width=item.width,
+                    height=item.height,
+                    uploaded_by=uploaded_by,
+                )
+                # upload_to picks a random name; the name given here is ignored.
+                photo.image.save("photo.jpg", ContentFile(item.image_bytes), save=False)
+                written.append((photo.image.storage, photo.image.name))
+                photo.thumbnail.save("thumbnail.jpg", ContentFile(item.thumbnail_bytes), save=False)
+                written.append((photo.thumbnail.storage, photo.thumbnail.name))
+                photo.save()
+                record_event(
+                    action=AuditAction.CREATE,
+                    request=request,
+                    actor=uploaded_by,
+                    obj=photo,
+                    patient_id=patient.pk,
+                    summary=f"Added photo: {photo}",
+                )
+                photos.append(photo)
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)
+        raise
+    return photos

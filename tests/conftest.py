@@ -4,6 +4,30 @@ from clinic.models import Role
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing every test user's password with the production hasher costs
+    # seconds per test; the hasher itself is Django's concern, not ours.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def private_media(settings, tmp_path):
+    """Photos and documents written by a test go to a temporary folder, never var/."""
+    root = tmp_path / "private-media"
+    root.mkdir()
+    settings.PRIVATE_MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {"location": str(root), "base_url": None},
+        },
+    }
+    return root
+
+
 @pytest.fixture
 def location(db):
     return LocationFactory(name="Threadline Test Clinic")

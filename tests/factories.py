@@ -74,5 +74,5 @@ class PatientFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     date_of_birth = factory.Faker("date_of_birth", minimum_age=25, maximum_age=70)
     sex = "female"
-    phone = factory.Sequence(lambda n: f"+4477009{n:05d}")
+    phone = factory.Sequence(lambda n: f"+4479111{n:05d}")
     email = factory.LazyAttribute(lambda p: f"{p.first_name}.{p.last_name}@mail.example".lower())

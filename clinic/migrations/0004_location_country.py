@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0003_audit_append_only'),
+        ("clinic", "0003_audit_append_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicallocation',
-            name='country',
-            field=models.CharField(default='GB', help_text='ISO 3166 code such as GB or US: how phone numbers and dates are typed here.', max_length=2),
+            model_name="historicallocation",
+            name="country",
+            field=models.CharField(
+                default="GB",
+                help_text="ISO 3166 code such as GB or US: how phone numbers and dates are typed here.",
+                max_length=2,
+            ),
         ),
         migrations.AddField(
-            model_name='location',
-            name='country',
-            field=models.CharField(default='GB', help_text='ISO 3166 code such as GB or US: how phone numbers and dates are typed here.', max_length=2),
+            model_name="location",
+            name="country",
+            field=models.CharField(
+                default="GB",
+                help_text="ISO 3166 code such as GB or US: how phone numbers and dates are typed here.",
+                max_length=2,
+            ),
         ),
     ]

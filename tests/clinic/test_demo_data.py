@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from clinic.models import Location, Role, Room, StaffMember, WorkingHours
+from consultations.models import MedicalHistory, Patient, PatientPhoto
 
 pytestmark = pytest.mark.django_db
 
@@ -12,13 +13,23 @@ def development(settings):
     settings.DEBUG = True  # the test runner turns DEBUG off; `make run` has it on
 
 
+MODELS = (
+    get_user_model(),
+    Location,
+    Room,
+    StaffMember,
+    WorkingHours,
+    Patient,
+    MedicalHistory,
+    PatientPhoto,
+)
+
+
 def counts():
-    return [
-        m.objects.count() for m in (get_user_model(), Location, Room, StaffMember, WorkingHours)
-    ]
+    return [m.objects.count() for m in MODELS]
 
 
-def test_the_demo_clinic_has_every_role_and_two_time_zones(capsys):
+def test_the_demo_clinic_has_every_role_and_two_time_zones(capsys, private_media):
     call_command("load_demo_data")
     assert StaffMember.objects.filter(role=Role.PRACTITIONER).count() == 3
     assert StaffMember.objects.filter(role=Role.FRONT_DESK).count() == 2
@@ -37,7 +48,19 @@ def test_the_demo_clinic_has_every_role_and_two_time_zones(capsys):
     assert "threadline-demo" in out
 
 
-def test_loading_the_demo_twice_changes_nothing(capsys):
+def test_the_demo_clinic_has_sixty_patients_with_histories_and_some_photos(private_media):
+    call_command("load_demo_data")
+    assert Patient.objects.count() == 60
+    assert Patient.objects.filter(medical_histories__isnull=True).count() == 0
+    assert MedicalHistory.objects.filter(version=2).exists()
+    assert MedicalHistory.objects.filter(anticoagulants=True).exists()
+    with_photos = Patient.objects.filter(photos__isnull=False).distinct()
+    assert 1 <= with_photos.count() <= 10
+    photo = PatientPhoto.objects.first()
+    assert (private_media / photo.image.name).is_file()
+
+
+def test_loading_the_demo_twice_changes_nothing(capsys, private_media):
     call_command("load_demo_data")
     first = counts()
     call_command("load_demo_data")
@@ -45,7 +68,7 @@ def test_loading_the_demo_twice_changes_nothing(capsys):
     assert "already present" in capsys.readouterr().out
 
 
-def test_demo_logins_work_with_the_printed_password(client):
+def test_demo_logins_work_with_the_printed_password(client, private_media):
     call_command("load_demo_data")
     response = client.post(
         "/accounts/login/", {"username": "practitioner", "password": "threadline-demo"}

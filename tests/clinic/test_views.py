@@ -176,3 +176,43 @@ def test_healthz_answers_503_when_the_database_is_unreachable(database_url):
         timeout=60,
     )
     assert result.stdout.strip().endswith("503 database unreachable"), result.stderr[-2000:]
+
+
+@pytest.mark.django_db
+def test_a_user_switches_between_their_own_locations(client, location):
+    from tests.factories import LocationFactory, StaffMemberFactory
+
+    other = LocationFactory(name="Zeta site")
+    staff = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location, other])
+    client.force_login(staff.user)
+    assert "selected>Zeta site" not in client.get(reverse("home")).content.decode()
+    response = client.post(reverse("choose_location"), {"location": other.pk, "next": "/patients/"})
+    assert response["Location"] == "/patients/"
+    assert (
+        f'<option value="{other.pk}" selected>Zeta site'
+        in client.get(reverse("home")).content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_a_user_cannot_switch_to_a_location_they_do_not_work_at(client, frontdesk_user):
+    from tests.factories import LocationFactory
+
+    elsewhere = LocationFactory(name="Not mine")
+    client.force_login(frontdesk_user)
+    response = client.post(reverse("choose_location"), {"location": elsewhere.pk})
+    assert response.status_code == 400
+    assert "current_location_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_switching_location_never_redirects_off_site(client, location):
+    from tests.factories import LocationFactory, StaffMemberFactory
+
+    other = LocationFactory(name="Zeta site")
+    staff = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location, other])
+    client.force_login(staff.user)
+    response = client.post(
+        reverse("choose_location"), {"location": other.pk, "next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("home")

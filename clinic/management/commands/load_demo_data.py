@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from clinic.models import Location, Role, Room, StaffMember, WorkingHours
+from consultations.demo import load_demo_patients
 
 DEMO_PASSWORD = "threadline-demo"  # noqa: S105  (development data only; refused when DEBUG is off)
 
@@ -80,9 +81,11 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             created = load_demo_clinic()
-        self.stdout.write(
-            self.style.SUCCESS("Demo clinic loaded.") if created else "Demo clinic already present."
-        )
+            patients = load_demo_patients()
+        if created or patients:
+            self.stdout.write(self.style.SUCCESS(f"Demo clinic loaded ({patients} patients)."))
+        else:
+            self.stdout.write("Demo clinic already present.")
         self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
         for username, first, last, role, locations, _ in STAFF:
             self.stdout.write(

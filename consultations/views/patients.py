@@ -1,0 +1,146 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clinic.audit import record_event
+from clinic.locations import current_location
+from clinic.models import AuditAction
+from clinic.permissions import require_permission
+from consultations import selectors, services
+from consultations.forms import ArchiveForm, NewPatientForm, PatientForm
+from consultations.models import Patient
+
+
+def _search_context(request: HttpRequest) -> dict:
+    query = request.GET.get("q", "")
+    include_archived = request.GET.get("archived") == "1"
+    if query.strip():
+        patients = selectors.search_patients(
+            query=query, location=current_location(request), include_archived=include_archived
+        )
+    else:
+        patients = selectors.recent_patients()
+    return {"query": query, "include_archived": include_archived, "patients": patients}
+
+
+@require_permission("consultations.view_patient")
+@require_GET
+def patient_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "consultations/patient_list.html", _search_context(request))
+
+
+@require_permission("consultations.view_patient")
+@require_GET
+def patient_search(request: HttpRequest) -> HttpResponse:
+    """The result rows alone, for the search box's as-you-type updates."""
+    return render(request, "consultations/_patient_results.html", _search_context(request))
+
+
+@require_permission("consultations.add_patient")
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    location = current_location(request)
+    form = NewPatientForm(request.POST or None, location=location)
+    matches = []
+    if request.method == "POST" and form.is_valid():
+        details = form.cleaned_data
+        matches = selectors.find_possible_duplicates(
+            first_name=details["first_name"],
+            last_name=details["last_name"],
+            date_of_birth=details["date_of_birth"],
+            phone=details.get("phone") or "",
+            email=details.get("email") or "",
+        )
+        if not matches or details["confirm_new_person"]:
+            patient = services.register_patient(
+                details=details, registered_by=request.user, request=request
+            )
+            messages.success(request, f"Registered {patient.full_name} as {patient.record_number}.")
+            return redirect("consultations:patient_chart", pk=patient.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "consultations/patient_form.html",
+        {"form": form, "matches": matches, "creating": True},
+        status=status,
+    )
+
+
+@require_permission("consultations.change_patient")
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    form = PatientForm(request.POST or None, instance=patient, location=current_location(request))
+    if request.method == "POST" and form.is_valid():
+        # The form validated a copy; the service applies and audits the change.
+        original = Patient.objects.get(pk=pk)
+        changed = services.update_patient_details(
+            patient=original, details=form.cleaned_data, updated_by=request.user, request=request
+        )
+        messages.success(request, "Saved." if changed else "Nothing changed.")
+        return redirect("consultations:patient_chart", pk=pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "consultations/patient_form.html",
+        {"form": form, "patient": patient, "creating": False},
+        status=status,
+    )
+
+
+@require_permission("consultations.view_patient")
+@require_GET
+def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient.objects.select_related("preferred_location"), pk=pk)
+    clinician = request.user.has_perm("clinic.view_clinical")
+    context = {
+        "patient": patient,
+        "clinician": clinician,
+        "timeline": selectors.patient_timeline(patient, include_clinical=clinician),
+        "archive_form": ArchiveForm(),
+    }
+    if clinician:
+        histories = list(patient.medical_histories.select_related("submitted_by")[:2])
+        latest = histories[0] if histories else None
+        previous = histories[1] if len(histories) > 1 else None
+        context.update(
+            latest_history=latest,
+            history_changes=latest.changes_since(previous) if latest else [],
+            photos=list(patient.photos.filter(is_archived=False)[:6]),
+        )
+    record_event(
+        action=AuditAction.VIEW,
+        request=request,
+        obj=patient,
+        patient_id=patient.pk,
+        summary="Opened the chart" + (" (clinical)" if clinician else " (demographics)"),
+    )
+    return render(request, "consultations/patient_chart.html", context)
+
+
+@require_permission("consultations.archive_patient")
+@require_POST
+def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    form = ArchiveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason for archiving this record.")
+        return redirect("consultations:patient_chart", pk=pk)
+    services.archive_patient(
+        patient=patient,
+        reason=form.cleaned_data["reason"],
+        archived_by=request.user,
+        request=request,
+    )
+    messages.success(request, f"{patient.full_name} is archived: they no longer appear in search.")
+    return redirect("consultations:patient_chart", pk=pk)
+
+
+@require_permission("consultations.archive_patient")
+@require_POST
+def patient_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    services.restore_patient(patient=patient, restored_by=request.user, request=request)
+    messages.success(request, f"{patient.full_name} is back in search.")
+    return redirect("consultations:patient_chart", pk=pk)

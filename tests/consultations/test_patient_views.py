@@ -1,0 +1,318 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.models import AuditAction, AuditEvent, Role
+from consultations import services
+from consultations.models import Patient
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "first_name": "Harriet",
+    "last_name": "Vane",
+    "preferred_name": "Harry",
+    "date_of_birth": "1975-09-14",
+    "sex": "female",
+    "phone": "07911 123456",
+    "email": "harriet@mail.example",
+    "address": "1 Mecklenburg Square\nLondon",
+    "preferred_location": "",
+    "contact_by_email": "on",
+}
+
+
+@pytest.fixture
+def patient(frontdesk_user):
+    return PatientFactory(first_name="Peter", last_name="Wimsey", email="peter@mail.example")
+
+
+def page(client, user, url_name, *args):
+    client.force_login(user)
+    return client.get(reverse(url_name, args=args))
+
+
+# role × view: what each role gets when it opens each patient page.
+ROLE_TABLE = [
+    (
+        "consultations:patient_list",
+        False,
+        {Role.FRONT_DESK: 200, Role.PRACTITIONER: 200, Role.MANAGER: 200},
+    ),
+    (
+        "consultations:patient_search",
+        False,
+        {Role.FRONT_DESK: 200, Role.PRACTITIONER: 200, Role.MANAGER: 200},
+    ),
+    (
+        "consultations:patient_create",
+        False,
+        {Role.FRONT_DESK: 200, Role.PRACTITIONER: 200, Role.MANAGER: 200},
+    ),
+    (
+        "consultations:patient_chart",
+        True,
+        {Role.FRONT_DESK: 200, Role.PRACTITIONER: 200, Role.MANAGER: 200},
+    ),
+    (
+        "consultations:patient_edit",
+        True,
+        {Role.FRONT_DESK: 200, Role.PRACTITIONER: 200, Role.MANAGER: 200},
+    ),
+    (
+        "consultations:intake_form",
+        True,
+        {Role.FRONT_DESK: 200, Role.PRACTITIONER: 200, Role.MANAGER: 200},
+    ),
+    (
+        "consultations:medical_history_list",
+        True,
+        {Role.FRONT_DESK: 403, Role.PRACTITIONER: 200, Role.MANAGER: 200},
+    ),
+]
+
+
+@pytest.mark.parametrize(("url_name", "takes_patient", "expected"), ROLE_TABLE)
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.PRACTITIONER, Role.MANAGER])
+def test_each_role_gets_what_the_role_table_says(
+    client, users_by_role, patient, url_name, takes_patient, expected, role
+):
+    args = [patient.pk] if takes_patient else []
+    response = page(client, users_by_role[role], url_name, *args)
+    assert response.status_code == expected[role]
+    if response.status_code == 403:
+        assert patient.last_name not in response.content.decode()
+
+
+def test_the_medical_history_detail_is_for_clinicians_only(
+    client, users_by_role, patient, practitioner_user
+):
+    history = services.submit_medical_history(
+        patient=patient, answers={"other_allergies": "Penicillin"}, submitted_by=practitioner_user
+    )
+    denied = page(
+        client, users_by_role[Role.FRONT_DESK], "consultations:medical_history_detail", history.pk
+    )
+    assert denied.status_code == 403
+    assert "Penicillin" not in denied.content.decode()
+    allowed = page(
+        client, users_by_role[Role.PRACTITIONER], "consultations:medical_history_detail", history.pk
+    )
+    assert "Penicillin" in allowed.content.decode()
+
+
+def test_archiving_is_for_managers_only(client, users_by_role, patient):
+    for role in (Role.FRONT_DESK, Role.PRACTITIONER):
+        client.force_login(users_by_role[role])
+        response = client.post(
+            reverse("consultations:patient_archive", args=[patient.pk]), {"reason": "x"}
+        )
+        assert response.status_code == 403
+    patient.refresh_from_db()
+    assert not patient.is_archived
+    client.force_login(users_by_role[Role.MANAGER])
+    client.post(
+        reverse("consultations:patient_archive", args=[patient.pk]), {"reason": "Duplicate"}
+    )
+    patient.refresh_from_db()
+    assert patient.is_archived
+    assert patient.archive_reason == "Duplicate"
+
+
+def test_the_front_desk_registers_a_patient_with_a_normalised_phone(client, frontdesk_user):
+    client.force_login(frontdesk_user)
+    response = client.post(reverse("consultations:patient_create"), VALID)
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("consultations:patient_chart", args=[patient.pk])
+    assert str(patient.phone) == "+447911123456"
+    assert patient.record_number.startswith("TL")
+    assert patient.created_by == frontdesk_user
+
+
+@pytest.mark.parametrize(
+    "clash",
+    [
+        {"phone": "+44 7911 123456", "email": "someone.else@mail.example"},
+        {"phone": "", "email": "HARRIET@mail.example"},
+        {"phone": "", "email": "h.vane@mail.example"},  # same name and birth date
+    ],
+)
+def test_registering_the_same_person_again_asks_for_confirmation(client, frontdesk_user, clash):
+    client.force_login(frontdesk_user)
+    client.post(reverse("consultations:patient_create"), VALID)
+    again = client.post(reverse("consultations:patient_create"), {**VALID, **clash})
+    body = again.content.decode()
+    assert again.status_code == 400
+    assert "This may be someone already registered" in body
+    assert Patient.objects.count() == 1
+    confirmed = client.post(
+        reverse("consultations:patient_create"), {**VALID, **clash, "confirm_new_person": "on"}
+    )
+    assert confirmed.status_code == 302
+    assert Patient.objects.count() == 2
+
+
+BAD_INPUT = [
+    (
+        {"date_of_birth": (timezone.localdate() + timedelta(days=1)).isoformat()},
+        "date_of_birth",
+        "in the future",
+    ),
+    ({"date_of_birth": "1890-01-01"}, "date_of_birth", "more than 120 years ago"),
+    ({"date_of_birth": "14/14/1975"}, "date_of_birth", "Enter a valid date"),
+    ({"phone": "12345"}, "phone", "valid phone number"),
+    ({"phone": "call me maybe"}, "phone", "valid phone number"),
+    ({"email": "harriet@"}, "email", "valid email"),
+    ({"first_name": ""}, "first_name", "This field is required"),
+    ({"first_name": "x" * 101}, "first_name", "at most 100 characters"),
+    ({"last_name": "Vane\x00"}, "last_name", "Null characters are not allowed"),
+    ({"sex": "dragon"}, "sex", "Select a valid choice"),
+    ({"preferred_location": "999999"}, "preferred_location", "Select a valid choice"),
+    ({"phone": "", "email": ""}, None, "Give a phone number or an email address"),
+    (
+        {"email": "", "contact_by_email": "on"},
+        "contact_by_email",
+        "Email reminders need an email address",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "message"), BAD_INPUT)
+def test_bad_registration_input_gets_a_clear_error_and_saves_nothing(
+    client, frontdesk_user, change, field, message
+):
+    client.force_login(frontdesk_user)
+    response = client.post(reverse("consultations:patient_create"), {**VALID, **change})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert message in " ".join(errors[field] if field else errors["__all__"])
+    assert Patient.objects.count() == 0
+
+
+def test_hostile_text_is_stored_as_typed_and_shown_escaped(client, frontdesk_user):
+    client.force_login(frontdesk_user)
+    hostile = '<script>alert("x")</script><img src="file:///etc/passwd">'
+    client.post(
+        reverse("consultations:patient_create"),
+        {**VALID, "last_name": hostile[:100], "address": hostile},
+    )
+    patient = Patient.objects.get()
+    assert patient.address == hostile
+    body = client.get(reverse("consultations:patient_chart", args=[patient.pk])).content.decode()
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert '<img src="file:///etc/passwd">' not in body
+
+
+def test_editing_details_saves_and_audits_the_change(client, frontdesk_user, patient):
+    client.force_login(frontdesk_user)
+    data = {
+        **VALID,
+        "first_name": "Peter",
+        "last_name": "Wimsey",
+        "email": "lord.peter@mail.example",
+    }
+    response = client.post(reverse("consultations:patient_edit", args=[patient.pk]), data)
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.email == "lord.peter@mail.example"
+    assert AuditEvent.objects.filter(action=AuditAction.UPDATE, patient_id=patient.pk).exists()
+
+
+def test_a_bad_edit_changes_nothing(client, frontdesk_user, patient):
+    client.force_login(frontdesk_user)
+    before = (patient.first_name, patient.email)
+    response = client.post(
+        reverse("consultations:patient_edit", args=[patient.pk]),
+        {**VALID, "first_name": "Changed", "email": "not-an-email"},
+    )
+    assert response.status_code == 400
+    patient.refresh_from_db()
+    assert (patient.first_name, patient.email) == before
+
+
+def test_the_front_desk_chart_shows_demographics_but_no_clinical_record(
+    client, frontdesk_user, practitioner_user, patient
+):
+    services.submit_medical_history(
+        patient=patient,
+        answers={"anticoagulants": True, "anticoagulant_details": "Apixaban"},
+        submitted_by=practitioner_user,
+    )
+    body = page(client, frontdesk_user, "consultations:patient_chart", patient.pk).content.decode()
+    assert "peter@mail.example" in body
+    assert "Apixaban" not in body
+    assert "Medical history, version" not in body
+
+
+def test_a_clinician_sees_the_latest_history_marked_where_it_changed(
+    client, practitioner_user, patient
+):
+    services.submit_medical_history(
+        patient=patient, answers={"smoking": "current"}, submitted_by=practitioner_user
+    )
+    services.submit_medical_history(
+        patient=patient,
+        answers={"smoking": "current", "anticoagulants": True, "anticoagulant_details": "Apixaban"},
+        submitted_by=practitioner_user,
+    )
+    response = page(client, practitioner_user, "consultations:patient_chart", patient.pk)
+    body = response.content.decode()
+    assert "Blood thinners: Apixaban" in body
+    assert "Changed since version 1" in body
+    assert "takes blood thinners" in body
+
+
+def test_every_chart_view_is_audited_with_who_and_which_patient(client, practitioner_user, patient):
+    page(client, practitioner_user, "consultations:patient_chart", patient.pk)
+    event = AuditEvent.objects.get(action=AuditAction.VIEW, patient_id=patient.pk)
+    assert event.actor == practitioner_user
+    assert "clinical" in event.summary
+
+
+def test_the_search_page_renders_results_for_a_typed_query(client, frontdesk_user, patient):
+    PatientFactory(first_name="Harriet", last_name="Vane")
+    client.force_login(frontdesk_user)
+    full = client.get(reverse("consultations:patient_list"), {"q": "wims"}).content.decode()
+    partial = client.get(reverse("consultations:patient_search"), {"q": "wims"}).content.decode()
+    for body in (full, partial):
+        assert "Wimsey" in body
+        assert "Vane" not in body
+    assert "<html" not in partial
+
+
+def test_the_search_partial_shows_hostile_queries_escaped(client, frontdesk_user):
+    client.force_login(frontdesk_user)
+    body = client.get(
+        reverse("consultations:patient_search"), {"q": "<b>bold</b>"}
+    ).content.decode()
+    assert "<b>bold</b>" not in body
+    assert "&lt;b&gt;bold&lt;/b&gt;" in body
+
+
+def test_archived_patients_show_in_search_only_when_asked(
+    client, frontdesk_user, manager_user, patient
+):
+    services.archive_patient(patient=patient, reason="Duplicate", archived_by=manager_user)
+    client.force_login(frontdesk_user)
+    without = client.get(reverse("consultations:patient_search"), {"q": "wimsey"}).content.decode()
+    with_archived = client.get(
+        reverse("consultations:patient_search"), {"q": "wimsey", "archived": "1"}
+    ).content.decode()
+    assert "Wimsey" not in without
+    assert "Wimsey" in with_archived
+    assert "archived" in with_archived
+
+
+def test_the_date_of_birth_field_refuses_ages_over_a_hundred_and_twenty(client, frontdesk_user):
+    client.force_login(frontdesk_user)
+    too_old = (timezone.localdate() - timedelta(days=121 * 366)).isoformat()
+    response = client.post(
+        reverse("consultations:patient_create"), {**VALID, "date_of_birth": too_old}
+    )
+    assert response.status_code == 400
+    assert Patient.objects.count() == 0
