@@ -220,11 +220,13 @@ class AuditAction(models.TextChoices):
 
 
 class AppendOnlyQuerySet(models.QuerySet):
+    """For records that are written once and never changed: audit events, signed consents."""
+
     def update(self, **kwargs):
-        raise PermissionError("Audit events are append-only.")
+        raise PermissionError(f"{self.model._meta.verbose_name_plural} are append-only.")
 
     def delete(self):
-        raise PermissionError("Audit events are append-only.")
+        raise PermissionError(f"{self.model._meta.verbose_name_plural} are append-only.")
 
 
 class AuditEvent(models.Model):

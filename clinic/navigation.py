@@ -21,7 +21,10 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("Home", "home"),
+    NavItem("Today", "consultations:day_list", "clinic.manage_bookings"),
+    NavItem("Calendar", "consultations:calendar_day", "clinic.manage_bookings"),
     NavItem("Patients", "consultations:patient_list", "consultations.view_patient"),
+    NavItem("Stock", "treatments:stock_overview", "treatments.view_stocklot"),
     NavItem("Audit trail", "audit_trail", "clinic.view_reports"),
     NavItem("Clinic settings", "admin:index", "clinic.manage_clinic"),
 ]

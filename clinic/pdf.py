@@ -76,6 +76,22 @@ def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     return html_to_pdf(render_to_string(template_name, context))
 
 
+def render_documents(documents: list["PdfDocument"]) -> bytes:
+    """Several documents in one PDF, each starting on a new page (e.g. the day's aftercare)."""
+    if not documents:
+        raise ValueError("Nothing to print.")
+    rendered = [
+        HTML(
+            string=render_to_string(doc.template_name, doc.full_context()),
+            base_url=PDF_BASE_URL,
+            url_fetcher=StaticOnlyURLFetcher(),
+        ).render()
+        for doc in documents
+    ]
+    pages = [page for document in rendered for page in document.pages]
+    return rendered[0].copy(pages).write_pdf()
+
+
 class PdfDocument:
     """A printed layout: a template under templates/pdf/ and the context it needs."""
 
@@ -88,5 +104,8 @@ class PdfDocument:
     def filename(self) -> str:
         return f"{self.title.lower().replace(' ', '-')}.pdf"
 
+    def full_context(self) -> dict[str, Any]:
+        return {"title": self.title, **self.get_context()}
+
     def render(self) -> bytes:
-        return render_pdf(self.template_name, {"title": self.title, **self.get_context()})
+        return render_pdf(self.template_name, self.full_context())

@@ -37,6 +37,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "clinic.view_clinical",
         "clinic.record_clinical",
         *PATIENT_DESK,
+        "treatments.view_treatmentplan",
+        "treatments.add_treatmentplan",
+        "treatments.change_treatmentplan",
+        "treatments.view_threadproduct",
+        "treatments.view_protocolpreset",
     ],
     Role.MANAGER: [
         "clinic.view_demographics",
@@ -44,6 +49,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "clinic.view_clinical",
         *PATIENT_DESK,
         "consultations.archive_patient",
+        *[
+            f"treatments.{verb}_{model}"
+            for model in ["threadproduct", "stocklot", "protocolpreset"]
+            for verb in ["add", "change", "view"]
+        ],
+        "treatments.view_treatmentplan",
+        "consultations.add_appointmenttype",
+        "consultations.change_appointmenttype",
+        "consultations.view_appointmenttype",
         "clinic.manage_clinic",
         "clinic.view_reports",
         "clinic.view_auditevent",

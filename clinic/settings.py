@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "phonenumber_field",
+    "django_tasks",
+    "django_tasks_db",
     "clinic",
     "consultations",
     "treatments",
@@ -111,7 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file too, so the browser tests' live server and the test
     # run share the database the way two real requests do (WAL, queued writers).
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-threadline.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("TEST_SQLITE_PATH", default=str(VAR_DIR / "test-threadline.sqlite3"))
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -200,6 +204,11 @@ STORAGES = {
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="GB")
 
+# Clinical rules ------------------------------------------------------------
+
+# A treatment plan needs a screening at most this many days old.
+SCREENING_VALID_DAYS = env.int("SCREENING_VALID_DAYS", default=90)
+
 # Forms ---------------------------------------------------------------------
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -219,6 +228,24 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="threadline@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Background tasks (django-tasks) ---------------------------------------------
+
+# Appointment reminders are background tasks. "immediate" runs a task at once in
+# the web process (development: a reminder is printed to the console as soon as
+# the appointment is booked). "database" keeps tasks in the database until they
+# are due; production runs the worker beside the web servers, as many as wanted:
+#     python manage.py db_worker --no-reload
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate" if DEBUG else "database")
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+# How long before an appointment its email reminder goes out.
+REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
 
 # Security headers ----------------------------------------------------------
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("location/", views.choose_location, name="choose_location"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("consultations.urls")),
+    path("", include("treatments.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # One sign-in page for everything, with its lockout: the admin uses ours.
     path(

@@ -12,10 +12,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from clinic.models import Location, Role, StaffMember
-from consultations import services
+from consultations import booking, services
 from consultations.demo_photos import demo_photo_jpeg
-from consultations.models import Patient
+from consultations.models import Appointment, AppointmentType, Patient
 
+DEMO_APPOINTMENT_COUNT = 45
+APPOINTMENT_TYPES = [
+    # name, kind, minutes, buffer after, colour, needs a room
+    ("Consultation", "consultation", 30, 0, "#1f6f8b", False),
+    ("Thread lift", "treatment", 90, 15, "#8b1f5a", True),
+    ("Two-week review", "review", 20, 0, "#2e7d32", False),
+]
 DEMO_PATIENT_COUNT = 60
 PATIENTS_WITH_PHOTOS = 6
 
@@ -200,3 +207,56 @@ def _add_photos(patient: Patient, n: int, clinician, today: date) -> None:
                 taken_on=today - timedelta(days=days_ago),
                 uploaded_by=clinician,
             )
+
+
+def load_demo_appointment_types() -> int:
+    created = 0
+    for name, kind, minutes, buffer, colour, needs_room in APPOINTMENT_TYPES:
+        created += AppointmentType.objects.get_or_create(
+            name=name,
+            defaults={
+                "kind": kind,
+                "duration_minutes": minutes,
+                "buffer_minutes": buffer,
+                "colour": colour,
+                "needs_room": needs_room,
+            },
+        )[1]
+    return created
+
+
+def load_demo_appointments(seed: int = 2026) -> int:
+    """Book the coming week through the booking service, as the front desk would."""
+    if Appointment.objects.exists():
+        return 0
+    rng = random.Random(seed)
+    types = list(AppointmentType.objects.filter(is_active=True))
+    patients = list(Patient.objects.filter(is_archived=False).select_related("preferred_location"))
+    booked = 0
+    for _ in range(DEMO_APPOINTMENT_COUNT * 2):
+        if booked >= DEMO_APPOINTMENT_COUNT or not patients:
+            break
+        patient = rng.choice(patients)
+        location = patient.preferred_location or Location.objects.first()
+        after = timezone.now() + timedelta(hours=rng.randint(1, 6 * 24))
+        slots = booking.next_free_slots(
+            appointment_type=(kind := rng.choice(types)), location=location, after=after, limit=1
+        )
+        if not slots:
+            continue
+        slot = slots[0]
+        desk = StaffMember.objects.filter(role=Role.FRONT_DESK, locations=location).first()
+        try:
+            booking.book_appointment(
+                patient=patient,
+                practitioner=slot.practitioner,
+                location=location,
+                appointment_type=kind,
+                starts_at=slot.starts_at,
+                room=slot.room,
+                booked_by=desk.user if desk else None,
+            )
+        except booking.SlotUnavailable:
+            continue  # the patient is busy then: try another
+        booked += 1
+    return booked

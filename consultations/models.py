@@ -488,3 +488,175 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.staff}"
+
+
+class Fitzpatrick(models.IntegerChoices):
+    TYPE_I = 1, "I: always burns, never tans"
+    TYPE_II = 2, "II: usually burns, tans minimally"
+    TYPE_III = 3, "III: sometimes burns, tans gradually"
+    TYPE_IV = 4, "IV: burns minimally, tans well"
+    TYPE_V = 5, "V: rarely burns, tans deeply"
+    TYPE_VI = 6, "VI: never burns"
+
+
+class Glogau(models.IntegerChoices):
+    TYPE_I = 1, "I: no wrinkles (early photo-ageing)"
+    TYPE_II = 2, "II: wrinkles in motion"
+    TYPE_III = 3, "III: wrinkles at rest"
+    TYPE_IV = 4, "IV: only wrinkles"
+
+
+class SkinThickness(models.TextChoices):
+    THIN = "thin", "Thin"
+    NORMAL = "normal", "Normal"
+    THICK = "thick", "Thick"
+
+
+# The areas a consultation assesses (the planner adds submental).
+CONSULTATION_AREAS = [
+    FacialArea.BROW,
+    FacialArea.TEMPLE,
+    FacialArea.MIDFACE,
+    FacialArea.NASOLABIAL,
+    FacialArea.MARIONETTE,
+    FacialArea.JAWLINE,
+    FacialArea.CHIN,
+    FacialArea.NECK,
+]
+
+
+class Consultation(models.Model):
+    """The practitioner's consultation: what the patient wants, and the assessment."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consultations")
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="consultation"
+    )
+    practitioner = models.ForeignKey(
+        "clinic.StaffMember", on_delete=models.PROTECT, related_name="consultations"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    expectations = models.TextField(
+        "what the patient expects, and by when", max_length=2000, blank=True
+    )
+    wanted_by = models.DateField("result wanted by", null=True, blank=True)
+    fitzpatrick = models.PositiveSmallIntegerField(
+        "Fitzpatrick skin type", choices=Fitzpatrick.choices, null=True, blank=True
+    )
+    glogau = models.PositiveSmallIntegerField(
+        "Glogau photo-ageing type", choices=Glogau.choices, null=True, blank=True
+    )
+    skin_thickness = models.CharField(max_length=10, choices=SkinThickness.choices, blank=True)
+    skin_quality = models.CharField(max_length=300, blank=True)
+    asymmetry_notes = models.TextField(max_length=2000, blank=True)
+    baseline_photos = models.ManyToManyField(PatientPhoto, blank=True, related_name="+")
+    assessed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(m2m_fields=[baseline_photos])
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Consultation with {self.patient.full_name}, {self.started_at:%Y-%m-%d}"
+
+
+class ConsultationArea(models.Model):
+    """One facial area: the patient's concern and goal, and the laxity the practitioner sees."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="areas")
+    area = models.CharField(max_length=20, choices=FacialArea.choices)
+    concern = models.CharField(max_length=300, blank=True)
+    goal = models.CharField(max_length=300, blank=True)
+    laxity = models.PositiveSmallIntegerField(
+        "laxity grade (0 none – 4 severe)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(4)],
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "area"], name="one_row_per_area")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_area_display()}: laxity {self.laxity}"
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.concern.strip() or self.goal.strip())
+
+
+class ScreeningOutcome(models.TextChoices):
+    SUITABLE = "suitable", "Suitable"
+    PRECAUTIONS = "precautions", "Suitable with precautions"
+    DEFER = "defer", "Defer until a later date"
+    NOT_SUITABLE = "not_suitable", "Not suitable"
+
+
+class ScreeningDecision(models.TextChoices):
+    ACCEPTED = "accepted", "Outcome accepted"
+    OVERRIDDEN = "overridden", "Outcome overridden by the practitioner"
+
+
+class Screening(models.Model):
+    """A suitability screening: the facts read, the findings, the outcome and the decision.
+
+    Findings are stored as they were produced with `rules_version`, so a later
+    change to the rule set never changes this record (consultations.screening).
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="screenings")
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.PROTECT, related_name="screenings"
+    )
+    medical_history = models.ForeignKey(
+        MedicalHistory, on_delete=models.PROTECT, related_name="screenings"
+    )
+    rules_version = models.CharField(max_length=20)
+    facts = models.JSONField(help_text="The answers the rules read, as they were.")
+    body_image_answers = models.JSONField()
+    body_image_positive = models.BooleanField()
+    findings = models.JSONField()
+    outcome = models.CharField(max_length=20, choices=ScreeningOutcome.choices)
+    defer_until = models.DateField(null=True, blank=True)
+    screened_at = models.DateTimeField(default=timezone.now)
+    screened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=20, choices=ScreeningDecision.choices, blank=True)
+    override_justification = models.TextField(max_length=4000, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-screened_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(decision="overridden") | ~models.Q(override_justification=""),
+                name="override_needs_justification",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Screening of {self.patient.full_name}: {self.get_outcome_display()}"
+
+    @property
+    def is_decided(self) -> bool:
+        return bool(self.decision)
+
+    @property
+    def allows_planning(self) -> bool:
+        """Whether this screening's decision opens the way to a treatment plan."""
+        if self.decision == ScreeningDecision.OVERRIDDEN:
+            return True
+        return self.decision == ScreeningDecision.ACCEPTED and self.outcome in (
+            ScreeningOutcome.SUITABLE,
+            ScreeningOutcome.PRECAUTIONS,
+        )

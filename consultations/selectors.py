@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import phonenumbers
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from clinic.models import Location
-from consultations.models import Patient, fold_text
+from consultations.models import Patient, Screening, fold_text
 
 SEARCH_LIMIT = 25
 RECORD_NUMBER_RE = re.compile(r"^[A-Za-z]{2}\d{1,10}$")
@@ -159,8 +161,107 @@ def patient_timeline(patient: Patient, *, include_clinical: bool) -> list[Timeli
                     clinical=True,
                 )
             )
+        latest_version = (
+            patient.medical_histories.order_by("-version").values_list("version", flat=True).first()
+        )
+        for consultation in patient.consultations.select_related("practitioner__user"):
+            entries.append(
+                TimelineEntry(
+                    consultation.started_at,
+                    "consultation",
+                    "Consultation",
+                    f"with {consultation.practitioner}",
+                    reverse("consultations:consultation_detail", args=[consultation.pk]),
+                    clinical=True,
+                )
+            )
+        for screening in patient.screenings.select_related("medical_history"):
+            detail = screening.get_decision_display() or "no decision yet"
+            if screening_needs_review(screening, latest_version):
+                detail += " · needs review: the medical history changed since"
+            entries.append(
+                TimelineEntry(
+                    screening.screened_at,
+                    "screening",
+                    f"Screening: {screening.get_outcome_display()}",
+                    detail,
+                    reverse("consultations:screening_detail", args=[screening.pk]),
+                    clinical=True,
+                )
+            )
     if patient.is_archived and patient.archived_at:
         entries.append(
             TimelineEntry(patient.archived_at, "archived", "Archived", patient.archive_reason)
         )
     return sorted(entries, key=lambda entry: entry.when, reverse=True)
+
+
+@dataclass(frozen=True)
+class PlanningGate:
+    """Whether a treatment plan may be started, and if not, why and what to do."""
+
+    allowed: bool
+    screening: Screening | None
+    reason: str
+    next_step: str = ""
+
+
+def screening_needs_review(screening: Screening, latest_history_version: int | None) -> bool:
+    """A medical history submitted after the screening means it must be looked at again."""
+    return (
+        latest_history_version is not None
+        and latest_history_version > screening.medical_history.version
+    )
+
+
+def check_planning_gate(*, patient: Patient, today: date | None = None) -> PlanningGate:
+    """The gate to planning: a recent, decided screening that allows treatment.
+
+    Recent means within SCREENING_VALID_DAYS (90 by default); allowing means
+    suitable or suitable with precautions and accepted, or overridden in writing.
+    """
+    today = today or timezone.localdate()
+    screening = (
+        Screening.objects.filter(patient=patient)
+        .select_related("medical_history")
+        .order_by("-screened_at")
+        .first()
+    )
+    if screening is None:
+        return PlanningGate(
+            False, None, "The patient has not been screened.", "Run a suitability screening."
+        )
+    age_days = (today - timezone.localtime(screening.screened_at).date()).days
+    if age_days > settings.SCREENING_VALID_DAYS:
+        return PlanningGate(
+            False,
+            screening,
+            f"The last screening was {age_days} days ago (limit {settings.SCREENING_VALID_DAYS}).",
+            "Screen the patient again.",
+        )
+    latest = patient.medical_histories.order_by("-version").values_list("version", flat=True)
+    if screening_needs_review(screening, latest.first()):
+        return PlanningGate(
+            False,
+            screening,
+            "The medical history changed after the last screening.",
+            "Review the new answers and screen again.",
+        )
+    if not screening.decision:
+        return PlanningGate(
+            False,
+            screening,
+            "The last screening has no decision yet.",
+            "Accept its outcome or override it with a written justification.",
+        )
+    if not screening.allows_planning:
+        return PlanningGate(
+            False,
+            screening,
+            f"The last screening found the patient {screening.get_outcome_display().lower()}"
+            + (f" until {screening.defer_until:%d %b %Y}" if screening.defer_until else "")
+            + ".",
+            "Do not plan treatment; screen again when things change, or override with a "
+            "written justification.",
+        )
+    return PlanningGate(True, screening, "Screening allows planning.")

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from consultations.views import medical_history, patients, photos
+from consultations.views import (
+    appointments,
+    calendar,
+    consultations,
+    medical_history,
+    patients,
+    photos,
+)
 
 app_name = "consultations"
 
@@ -27,4 +34,52 @@ urlpatterns = [
     path("patients/<int:pk>/photos/compare/", photos.photo_compare, name="photo_compare"),
     path("photos/<int:pk>/image/", photos.photo_image, name="photo_image"),
     path("photos/<int:pk>/thumbnail/", photos.photo_thumbnail, name="photo_thumbnail"),
+    # Booking and the calendar.
+    path("calendar/", calendar.day_view, name="calendar_day"),
+    path("calendar/week/", calendar.week_view, name="calendar_week"),
+    path("appointments/new/", calendar.appointment_book, name="appointment_book"),
+    path("appointments/<int:pk>/move/", calendar.appointment_move, name="appointment_move"),
+    path("appointments/today/", appointments.day_list, name="day_list"),
+    path("appointments/<int:pk>/", appointments.appointment_detail, name="appointment_detail"),
+    path(
+        "appointments/<int:pk>/status/",
+        appointments.appointment_status,
+        name="appointment_status",
+    ),
+    path(
+        "appointments/<int:pk>/reschedule/",
+        appointments.appointment_reschedule,
+        name="appointment_reschedule",
+    ),
+    path(
+        "appointments/<int:pk>/appointment.ics",
+        appointments.appointment_ics,
+        name="appointment_ics",
+    ),
+    path("calendar/feed/", appointments.calendar_feed_settings, name="calendar_feed_settings"),
+    path("calendar/feed/<str:token>.ics", appointments.calendar_feed, name="calendar_feed"),
+    # Consultation and suitability screening.
+    path(
+        "patients/<int:pk>/consultations/new/",
+        consultations.consultation_start,
+        name="consultation_start",
+    ),
+    path(
+        "appointments/<int:pk>/consultation/",
+        consultations.consultation_for_appointment,
+        name="consultation_for_appointment",
+    ),
+    path(
+        "consultations/<int:pk>/",
+        consultations.consultation_detail,
+        name="consultation_detail",
+    ),
+    path(
+        "consultations/<int:pk>/screening/",
+        consultations.screening_new,
+        name="screening_new",
+    ),
+    path("screenings/<int:pk>/", consultations.screening_detail, name="screening_detail"),
+    path("screenings/<int:pk>/decision/", consultations.screening_decide, name="screening_decide"),
+    path("screenings/<int:pk>/summary.pdf", consultations.screening_pdf, name="screening_pdf"),
 ]

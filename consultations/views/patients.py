@@ -8,6 +8,7 @@ from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from consultations import selectors, services
+from consultations.appointment_history import patient_booking_history
 from consultations.forms import ArchiveForm, NewPatientForm, PatientForm
 from consultations.models import Patient
 
@@ -99,6 +100,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
         "clinician": clinician,
         "timeline": selectors.patient_timeline(patient, include_clinical=clinician),
         "archive_form": ArchiveForm(),
+        "booking_history": patient_booking_history(patient=patient),
     }
     if clinician:
         histories = list(patient.medical_histories.select_related("submitted_by")[:2])

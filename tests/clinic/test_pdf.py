@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from clinic.pdf import PDF_BASE_URL, RefusedResource, StaticOnlyURLFetcher, html_to_pdf, render_pdf
+from clinic.pdf import (
+    PDF_BASE_URL,
+    PdfDocument,
+    RefusedResource,
+    StaticOnlyURLFetcher,
+    html_to_pdf,
+    render_documents,
+    render_pdf,
+)
 
 TEST_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 HOSTILE = (
@@ -105,3 +113,27 @@ def test_documents_embed_the_bundled_font(test_templates):
 def test_documents_use_the_locations_paper_size(test_templates, paper_size, width_pt):
     pdf = render_pdf("pdf/sample_document.html", {"title": "Size", "paper_size": paper_size})
     assert round(float(PdfReader(io.BytesIO(pdf)).pages[0].mediabox.width)) == width_pt
+
+
+class SampleDocument(PdfDocument):
+    template_name = "pdf/sample_document.html"
+    title = "Sample"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def get_context(self):
+        return {"patient_name": self.name, "notes": "Rest tonight."}
+
+
+def test_several_documents_print_as_one_pdf_each_on_its_own_pages(test_templates):
+    pdf = render_documents([SampleDocument("Ann Lee"), SampleDocument("Bo Chen")])
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 2
+    assert "Ann Lee" in reader.pages[0].extract_text()
+    assert "Bo Chen" in reader.pages[1].extract_text()
+
+
+def test_printing_nothing_is_an_error_not_an_empty_file():
+    with pytest.raises(ValueError, match="Nothing to print"):
+        render_documents([])

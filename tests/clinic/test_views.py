@@ -20,6 +20,8 @@ PUBLIC_URL_NAMES = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    # Fetched by calendar apps: its secret token is the key; a wrong one is a bare 404.
+    "consultations:calendar_feed",
 }
 
 SAMPLE_VALUES = ["1", "00000000-0000-0000-0000-000000000001", "sample"]

@@ -8,7 +8,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from clinic.models import Location, Role, Room, StaffMember, WorkingHours
-from consultations.demo import load_demo_patients
+from consultations.demo import (
+    load_demo_appointment_types,
+    load_demo_appointments,
+    load_demo_patients,
+)
+from treatments.demo import load_demo_treatments
 
 DEMO_PASSWORD = "threadline-demo"  # noqa: S105  (development data only; refused when DEBUG is off)
 
@@ -82,8 +87,16 @@ class Command(BaseCommand):
         with transaction.atomic():
             created = load_demo_clinic()
             patients = load_demo_patients()
-        if created or patients:
-            self.stdout.write(self.style.SUCCESS(f"Demo clinic loaded ({patients} patients)."))
+            load_demo_appointment_types()
+            appointments = load_demo_appointments()
+            treatments = load_demo_treatments()
+        if created or patients or appointments or treatments:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo clinic loaded ({patients} patients, {appointments} appointments, "
+                    f"{treatments} thread products, stock lots and presets)."
+                )
+            )
         else:
             self.stdout.write("Demo clinic already present.")
         self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")

@@ -1,0 +1,625 @@
+"""The booking service: every appointment is made, moved, cancelled and progressed here.
+
+Forms, the calendar's drag and drop, the admin and the demo data all call these
+functions, so the rules hold whichever way a booking arrives:
+
+- inside the practitioner's working hours at that location, not in their time off;
+- no overlap for the practitioner or the room, the buffer after included
+  (cancelled and no-show appointments free the slot);
+- not in the past (except a walk-in that has already started), not absurdly far ahead;
+- a patient never holds two overlapping appointments.
+
+On PostgreSQL exclusion constraints enforce the overlaps in the database too
+(migration 0005), so two people booking the same slot at once cannot both win;
+on SQLite the write transaction is taken at BEGIN (IMMEDIATE), which serialises
+check-and-insert. The loser gets `SlotUnavailable` with the next free slots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from clinic.audit import record_event
+from clinic.models import AuditAction, Location, Role, Room, StaffMember, TimeOff, WorkingHours
+from consultations.models import (
+    FREEING_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    AppointmentType,
+    Patient,
+)
+from consultations.reminders import schedule_reminder
+
+SLOT_STEP = timedelta(minutes=15)
+MAX_DAYS_AHEAD = 2 * 365
+SLOT_SEARCH_DAYS = 30
+OVERLAP_CONSTRAINTS = (
+    "appointment_no_practitioner_overlap",
+    "appointment_no_room_overlap",
+    "appointment_no_patient_overlap",
+)
+
+# Which status may follow which. Cancelled, no-show and completed are final.
+NEXT_STATUSES = {
+    AppointmentStatus.BOOKED: {
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.NO_SHOW,
+    },
+    AppointmentStatus.ARRIVED: {
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.CANCELLED,
+    },
+    AppointmentStatus.IN_PROGRESS: {AppointmentStatus.COMPLETED},
+    AppointmentStatus.COMPLETED: set(),
+    AppointmentStatus.CANCELLED: set(),
+    AppointmentStatus.NO_SHOW: set(),
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable time: start and end (UTC), with whom and, if needed, which room."""
+
+    starts_at: datetime
+    ends_at: datetime
+    practitioner: StaffMember
+    room: Room | None
+
+    def local_start(self, location: Location) -> datetime:
+        return timezone.localtime(self.starts_at, location.zone)
+
+
+class SlotUnavailable(Exception):
+    """The time is taken (or just got taken); `next_slots` are the nearest free ones."""
+
+    def __init__(self, message: str, next_slots: list[Slot]):
+        super().__init__(message)
+        self.message = message
+        self.next_slots = next_slots
+
+
+def active(appointments):
+    return appointments.exclude(status__in=FREEING_STATUSES)
+
+
+def overlapping(appointments, starts_at: datetime, until: datetime):
+    """Appointments whose blocked span [starts_at, blocked_until) meets [starts_at, until)."""
+    return appointments.filter(starts_at__lt=until, blocked_until__gt=starts_at)
+
+
+def _plausible_start(starts_at: datetime) -> datetime:
+    """The start in UTC, refusing times far outside the booking window before any arithmetic."""
+    if starts_at.tzinfo is None:
+        raise ValidationError({"starts_at": ["The time has no time zone."]})
+    if not 1900 < starts_at.year < 9000:
+        raise ValidationError({"starts_at": ["That date is not a plausible appointment date."]})
+    return starts_at.astimezone(UTC)
+
+
+def _local_span(location: Location, starts_at: datetime, ends_at: datetime):
+    zone = location.zone
+    return timezone.localtime(starts_at, zone), timezone.localtime(ends_at, zone)
+
+
+def _check_rules(
+    *,
+    patient: Patient,
+    practitioner: StaffMember,
+    location: Location,
+    appointment_type: AppointmentType,
+    room: Room | None,
+    starts_at: datetime,
+    walk_in: bool,
+) -> None:
+    """Raise ValidationError for anything wrong with the request itself."""
+    errors: dict[str, list[str]] = {}
+    now = timezone.now()
+    duration = timedelta(minutes=appointment_type.duration_minutes)
+    ends_at = starts_at + duration
+    if practitioner.role != Role.PRACTITIONER:
+        errors.setdefault("practitioner", []).append("Only practitioners can be booked.")
+    elif not practitioner.user.is_active:
+        errors.setdefault("practitioner", []).append(f"{practitioner} no longer works here.")
+    elif not practitioner.locations.filter(pk=location.pk).exists():
+        errors.setdefault("practitioner", []).append(f"{practitioner} does not work at {location}.")
+    if room is not None and room.location_id != location.pk:
+        errors.setdefault("room", []).append(f"{room.name} is at another location.")
+    if room is not None and not room.is_active:
+        errors.setdefault("room", []).append(f"{room.name} is not in use.")
+    if not appointment_type.is_active:
+        errors.setdefault("appointment_type", []).append("This appointment type is retired.")
+    if patient.is_archived:
+        errors.setdefault("patient", []).append("This patient's record is archived.")
+    if walk_in:
+        if not (now - duration < starts_at <= now + timedelta(minutes=5)):
+            errors.setdefault("starts_at", []).append(
+                "A walk-in is recorded from the time it started, within its length."
+            )
+    elif starts_at < now:
+        errors.setdefault("starts_at", []).append("This time has passed: choose a later one.")
+    if starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
+        errors.setdefault("starts_at", []).append("That is more than two years ahead.")
+    if errors:
+        raise ValidationError(errors)
+
+    local_start, local_end = _local_span(location, starts_at, ends_at)
+    if (
+        local_start.date() != local_end.date()
+        or not WorkingHours.objects.filter(
+            staff=practitioner,
+            location=location,
+            weekday=local_start.weekday(),
+            starts_at__lte=local_start.time(),
+            ends_at__gte=local_end.time(),
+        ).exists()
+    ):
+        raise ValidationError(
+            {
+                "starts_at": [
+                    f"{practitioner} does not work at {location} "
+                    f"{local_start:%A %d %b, %H:%M}–{local_end:%H:%M}."
+                ]
+            }
+        )
+    if TimeOff.objects.filter(
+        staff=practitioner, starts_at__lt=ends_at, ends_at__gt=starts_at
+    ).exists():
+        raise ValidationError({"starts_at": [f"{practitioner} is away at that time."]})
+
+
+def _conflict(
+    *,
+    patient: Patient,
+    practitioner: StaffMember,
+    room: Room | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    blocked_until: datetime,
+    ignore: Appointment | None,
+) -> str | None:
+    """What makes the slot unavailable, in words, or None if it is free."""
+    others = active(Appointment.objects.all())
+    if ignore is not None:
+        others = others.exclude(pk=ignore.pk)
+    if overlapping(others.filter(practitioner=practitioner), starts_at, blocked_until).exists():
+        return f"{practitioner} is already booked at that time."
+    if (
+        room is not None
+        and overlapping(others.filter(room=room), starts_at, blocked_until).exists()
+    ):
+        return f"{room.name} is already booked at that time."
+    if others.filter(patient=patient, starts_at__lt=ends_at, ends_at__gt=starts_at).exists():
+        return "The patient already has an appointment at that time."
+    return None
+
+
+def _free_room(location: Location, starts_at: datetime, blocked_until: datetime, ignore=None):
+    busy = active(Appointment.objects.filter(room__location=location))
+    if ignore is not None:
+        busy = busy.exclude(pk=ignore.pk)
+    taken = overlapping(busy, starts_at, blocked_until).values_list("room_id", flat=True)
+    return Room.objects.filter(location=location, is_active=True).exclude(pk__in=taken).first()
+
+
+def _is_overlap_violation(error: IntegrityError) -> bool:
+    return any(name in str(error) for name in OVERLAP_CONSTRAINTS)
+
+
+def _unavailable(
+    message: str, *, appointment_type, location, practitioner, after, patient, ignore=None
+):
+    """SlotUnavailable with the next free slots with this practitioner, else anyone.
+
+    The slots are free for the patient too, and an appointment being moved does
+    not count against its own new time.
+    """
+    search = {
+        "appointment_type": appointment_type,
+        "location": location,
+        "after": after,
+        "patient": patient,
+        "ignore": ignore,
+    }
+    slots = next_free_slots(practitioner=practitioner, **search) or next_free_slots(**search)
+    return SlotUnavailable(message, slots)
+
+
+def _record_status(appointment: Appointment, from_status: str, changed_by, note: str = "") -> None:
+    AppointmentStatusChange.objects.create(
+        appointment=appointment,
+        from_status=from_status,
+        to_status=appointment.status,
+        changed_by=changed_by,
+        note=note[:200],
+    )
+
+
+def book_appointment(
+    *,
+    patient: Patient,
+    practitioner: StaffMember,
+    location: Location,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    room: Room | None = None,
+    notes: str = "",
+    booked_by,
+    walk_in: bool = False,
+    request: HttpRequest | None = None,
+) -> Appointment:
+    """Book an appointment, or raise ValidationError (bad request) or SlotUnavailable (taken).
+
+    If the type needs a room and none is named, the first free room is taken.
+    """
+    starts_at = _plausible_start(starts_at)
+    duration = timedelta(minutes=appointment_type.duration_minutes)
+    ends_at = starts_at + duration
+    blocked_until = ends_at + timedelta(minutes=appointment_type.buffer_minutes)
+    _check_rules(
+        patient=patient,
+        practitioner=practitioner,
+        location=location,
+        appointment_type=appointment_type,
+        room=room,
+        starts_at=starts_at,
+        walk_in=walk_in,
+    )
+    problem = None
+    try:
+        with transaction.atomic():
+            # One booking per practitioner at a time; the constraint covers rooms.
+            StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
+            if room is None and appointment_type.needs_room:
+                room = _free_room(location, starts_at, blocked_until)
+                if room is None:
+                    problem = "No room is free at that time."
+            if problem is None:
+                problem = _conflict(
+                    patient=patient,
+                    practitioner=practitioner,
+                    room=room,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    blocked_until=blocked_until,
+                    ignore=None,
+                )
+            if problem is None:
+                appointment = Appointment.objects.create(
+                    patient=patient,
+                    practitioner=practitioner,
+                    location=location,
+                    room=room,
+                    appointment_type=appointment_type,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    blocked_until=blocked_until,
+                    notes=notes,
+                    booked_by=booked_by,
+                    status=AppointmentStatus.ARRIVED if walk_in else AppointmentStatus.BOOKED,
+                )
+                _record_status(appointment, "", booked_by, "walk-in" if walk_in else "booked")
+                transaction.on_commit(
+                    partial(schedule_reminder, appointment=appointment), robust=True
+                )
+                record_event(
+                    action=AuditAction.CREATE,
+                    request=request,
+                    actor=booked_by,
+                    obj=appointment,
+                    patient_id=patient.pk,
+                    summary=f"Booked {appointment_type} with {practitioner} "
+                    f"at {timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M}",
+                )
+    except IntegrityError as error:
+        if not _is_overlap_violation(error):
+            raise
+        problem = "Someone else has just booked that time."
+    if problem is not None:
+        raise _unavailable(
+            problem,
+            appointment_type=appointment_type,
+            location=location,
+            practitioner=practitioner,
+            after=starts_at,
+            patient=patient,
+        )
+    return appointment
+
+
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    starts_at: datetime,
+    practitioner: StaffMember | None = None,
+    room: Room | None = None,
+    changed_by,
+    request: HttpRequest | None = None,
+) -> Appointment:
+    """Move a booked appointment (and optionally to another practitioner or room)."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        status = appointment.get_status_display().lower()
+        raise ValidationError(f"Only booked appointments can be moved; this one is {status}.")
+    practitioner = practitioner or appointment.practitioner
+    appointment_type = appointment.appointment_type
+    location = appointment.location
+    starts_at = _plausible_start(starts_at)
+    ends_at = starts_at + timedelta(minutes=appointment_type.duration_minutes)
+    blocked_until = ends_at + timedelta(minutes=appointment_type.buffer_minutes)
+    _check_rules(
+        patient=appointment.patient,
+        practitioner=practitioner,
+        location=location,
+        appointment_type=appointment_type,
+        room=room,
+        starts_at=starts_at,
+        walk_in=False,
+    )
+    previous = timezone.localtime(appointment.starts_at, location.zone)
+    problem = None
+    try:
+        with transaction.atomic():
+            StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
+            locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+            if locked.status != AppointmentStatus.BOOKED:
+                raise ValidationError("This appointment changed meanwhile; reload and try again.")
+            if room is None:
+                # Keep the room if it is free at the new time; else find one if needed.
+                keep = locked.room
+                room_free = (
+                    keep is not None
+                    and not overlapping(
+                        active(Appointment.objects.filter(room=keep)).exclude(pk=locked.pk),
+                        starts_at,
+                        blocked_until,
+                    ).exists()
+                )
+                if room_free:
+                    room = keep
+                elif appointment_type.needs_room:
+                    room = _free_room(location, starts_at, blocked_until, locked)
+                    if room is None:
+                        problem = "No room is free at that time."
+            if problem is None:
+                problem = _conflict(
+                    patient=locked.patient,
+                    practitioner=practitioner,
+                    room=room,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    blocked_until=blocked_until,
+                    ignore=locked,
+                )
+            if problem is None:
+                locked.starts_at, locked.ends_at, locked.blocked_until = (
+                    starts_at,
+                    ends_at,
+                    blocked_until,
+                )
+                locked.practitioner, locked.room = practitioner, room
+                locked.save()
+                transaction.on_commit(partial(schedule_reminder, appointment=locked), robust=True)
+                record_event(
+                    action=AuditAction.UPDATE,
+                    request=request,
+                    actor=changed_by,
+                    obj=locked,
+                    patient_id=locked.patient_id,
+                    summary=f"Moved from {previous:%Y-%m-%d %H:%M} to "
+                    f"{timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M} "
+                    f"with {practitioner}",
+                )
+                appointment = locked
+    except IntegrityError as error:
+        if not _is_overlap_violation(error):
+            raise
+        problem = "Someone else has just booked that time."
+    if problem is not None:
+        raise _unavailable(
+            problem,
+            appointment_type=appointment_type,
+            location=location,
+            practitioner=practitioner,
+            after=starts_at,
+            patient=appointment.patient,
+            ignore=appointment,
+        )
+    return appointment
+
+
+@transaction.atomic
+def set_appointment_status(
+    *,
+    appointment: Appointment,
+    status: str,
+    changed_by,
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> Appointment:
+    """Move an appointment along booked → arrived → in progress → completed, or end it.
+
+    Cancelling needs a reason. Arrival and completion count as the patient's
+    latest visit (search lists recent visitors first).
+    """
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if status not in AppointmentStatus.values:
+        raise ValidationError({"status": ["Unknown appointment status."]})
+    status = AppointmentStatus(status)
+    if status not in NEXT_STATUSES[AppointmentStatus(locked.status)]:
+        raise ValidationError(
+            f"A {locked.get_status_display().lower()} appointment cannot become "
+            f"{status.label.lower()}."
+        )
+    reason = reason.strip()
+    if status == AppointmentStatus.CANCELLED and not reason:
+        raise ValidationError({"reason": ["Say why the appointment is cancelled."]})
+    previous = locked.status
+    locked.status = status
+    if status == AppointmentStatus.CANCELLED:
+        locked.cancel_reason = reason[:200]
+    locked.save(update_fields=["status", "cancel_reason"])
+    _record_status(locked, previous, changed_by, reason)
+    if status in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
+        Patient.objects.filter(pk=locked.patient_id).update(last_visit_at=timezone.now())
+    record_event(
+        action=AuditAction.UPDATE,
+        request=request,
+        actor=changed_by,
+        obj=locked,
+        patient_id=locked.patient_id,
+        summary=f"{AppointmentStatus(previous).label} → {status.label}"
+        + (f": {reason}" if reason else ""),
+    )
+    return locked
+
+
+def cancel_appointment(
+    *, appointment: Appointment, reason: str, cancelled_by, request: HttpRequest | None = None
+) -> Appointment:
+    """Cancel with a reason; the slot is free again at once."""
+    return set_appointment_status(
+        appointment=appointment,
+        status=AppointmentStatus.CANCELLED,
+        changed_by=cancelled_by,
+        reason=reason,
+        request=request,
+    )
+
+
+def next_free_slots(
+    *,
+    appointment_type: AppointmentType,
+    location: Location,
+    practitioner: StaffMember | None = None,
+    after: datetime | None = None,
+    days: int = SLOT_SEARCH_DAYS,
+    limit: int = 5,
+    patient: Patient | None = None,
+    ignore: Appointment | None = None,
+) -> list[Slot]:
+    """The next `limit` free slots at this location, soonest first.
+
+    Slots start on the quarter hour of the location's wall clock, inside each
+    practitioner's hours there, outside their time off, clear of every active
+    booking (buffers included) and, if the type needs one, with a free room.
+    A fixed number of queries, however many days are searched.
+    """
+    now = timezone.now()
+    after = max(after or now, now)
+    zone = location.zone
+    first_day = timezone.localtime(after, zone).date()
+    last_day = first_day + timedelta(days=days)
+    window_start = datetime.combine(first_day, time.min, tzinfo=zone)
+    window_end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+
+    staff = StaffMember.objects.filter(
+        role=Role.PRACTITIONER, locations=location, user__is_active=True
+    )
+    if practitioner is not None:
+        staff = staff.filter(pk=practitioner.pk)
+    staff = {member.pk: member for member in staff.select_related("user")}
+    hours: dict[int, list[WorkingHours]] = {}
+    for row in WorkingHours.objects.filter(location=location, staff__in=staff.keys()):
+        hours.setdefault(row.staff_id, []).append(row)
+    away: dict[int, list[tuple[datetime, datetime]]] = {}
+    for row in TimeOff.objects.filter(
+        staff__in=staff.keys(), starts_at__lt=window_end, ends_at__gt=window_start
+    ):
+        away.setdefault(row.staff_id, []).append((row.starts_at, row.ends_at))
+    rooms = (
+        list(Room.objects.filter(location=location, is_active=True))
+        if appointment_type.needs_room
+        else []
+    )
+    busy_staff: dict[int, list[tuple[datetime, datetime]]] = {}
+    busy_room: dict[int, list[tuple[datetime, datetime]]] = {}
+    busy_patient: list[tuple[datetime, datetime]] = []
+    who = Q(practitioner__in=staff.keys()) | Q(room__in=rooms)
+    if patient is not None:
+        who |= Q(patient=patient)
+    bookings = active(Appointment.objects.all()).filter(
+        who, starts_at__lt=window_end, blocked_until__gt=window_start
+    )
+    if ignore is not None:
+        bookings = bookings.exclude(pk=ignore.pk)
+    for start, end, until, staff_id, room_id, patient_id in bookings.values_list(
+        "starts_at", "ends_at", "blocked_until", "practitioner_id", "room_id", "patient_id"
+    ):
+        busy_staff.setdefault(staff_id, []).append((start, until))
+        if room_id is not None:
+            busy_room.setdefault(room_id, []).append((start, until))
+        if patient is not None and patient_id == patient.pk:
+            busy_patient.append((start, end))
+
+    def clashes(spans, start, until) -> bool:
+        return any(s < until and start < e for s, e in spans)
+
+    duration = timedelta(minutes=appointment_type.duration_minutes)
+    buffer = timedelta(minutes=appointment_type.buffer_minutes)
+    found: list[Slot] = []
+    for offset in range(days + 1):
+        day = first_day + timedelta(days=offset)
+        todays: list[Slot] = []
+        for staff_id, rows in hours.items():
+            for row in rows:
+                if row.weekday != day.weekday():
+                    continue
+                start = datetime.combine(day, row.starts_at, tzinfo=zone)
+                close = datetime.combine(day, row.ends_at, tzinfo=zone)
+                while start + duration <= close:
+                    starts_utc = start.astimezone(UTC)
+                    until = starts_utc + duration + buffer
+                    if (
+                        exists_on_wall_clock(start)
+                        and starts_utc >= after
+                        and not (
+                            clashes(away.get(staff_id, []), starts_utc, starts_utc + duration)
+                            or clashes(busy_staff.get(staff_id, []), starts_utc, until)
+                            or clashes(busy_patient, starts_utc, starts_utc + duration)
+                        )
+                    ):
+                        room = None
+                        if rooms:
+                            room = next(
+                                (
+                                    r
+                                    for r in rooms
+                                    if not clashes(busy_room.get(r.pk, []), starts_utc, until)
+                                ),
+                                None,
+                            )
+                        if room is not None or not rooms:
+                            todays.append(
+                                Slot(starts_utc, starts_utc + duration, staff[staff_id], room)
+                            )
+                    start += SLOT_STEP
+        todays.sort(key=lambda slot: (slot.starts_at, str(slot.practitioner)))
+        found.extend(todays[: limit - len(found)])
+        if len(found) >= limit:
+            break
+    return found
+
+
+def exists_on_wall_clock(moment: datetime) -> bool:
+    """False for the local times skipped when clocks go forward (e.g. 01:30 in London)."""
+    round_trip = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    return round_trip.replace(tzinfo=None) == moment.replace(tzinfo=None)
+
+
+def day_bounds(day: date, location: Location) -> tuple[datetime, datetime]:
+    """The UTC instants a local calendar day starts and ends (23 or 25 hours apart on DST days)."""
+    zone = location.zone
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -1,0 +1,164 @@
+"""Forms of the consultation and suitability-screening pages.
+
+They only check input; consultations.services writes it (and checks again).
+"""
+
+from datetime import date
+
+from django import forms
+
+from consultations.forms import DateInput
+from consultations.models import Consultation, Patient, PatientPhoto, PhotoStage, ScreeningDecision
+from consultations.screening import BODY_IMAGE_QUESTIONS, SCALE_LABELS
+from consultations.services import ASSESSMENT_FIELDS
+
+LAXITY_CHOICES = [
+    ("", "Not assessed"),
+    (0, "0: none"),
+    (1, "1: mild"),
+    (2, "2: moderate"),
+    (3, "3: marked"),
+    (4, "4: severe"),
+]
+
+
+class AssessmentForm(forms.ModelForm):
+    """What the patient expects, and the practitioner's assessment of the skin."""
+
+    baseline_photos = forms.ModelMultipleChoiceField(
+        queryset=PatientPhoto.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        label="Baseline photos to link",
+        error_messages={
+            "invalid_choice": "Choose from this patient's baseline photos only.",
+            "invalid_pk_value": "Choose from this patient's baseline photos only.",
+        },
+    )
+
+    class Meta:
+        model = Consultation
+        fields = ASSESSMENT_FIELDS
+        labels = {
+            "expectations": "What the patient expects",
+            "wanted_by": "Result wanted by",
+        }
+        help_texts = {
+            "wanted_by": "When they want to see the result, e.g. for an event; empty if no date.",
+        }
+        widgets = {
+            "expectations": forms.Textarea(attrs={"rows": 3}),
+            "wanted_by": DateInput(),
+            "asymmetry_notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, patient: Patient, today: date, read_only: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        for name, label in (
+            ("fitzpatrick", "Fitzpatrick skin type"),
+            ("glogau", "Glogau photo-ageing type"),
+        ):
+            field = self.fields[name]
+            field.required = True
+            field.error_messages["required"] = f"Choose the {label}."
+            field.choices = [("", "Choose…"), *field.choices[1:]]
+        thickness = self.fields["skin_thickness"]
+        thickness.choices = [("", "Not assessed"), *thickness.choices[1:]]
+        self.fields["baseline_photos"].queryset = PatientPhoto.objects.filter(
+            patient=patient, stage=PhotoStage.BASELINE, is_archived=False
+        ).order_by("taken_on", "pk")
+        if self.instance.pk and "baseline_photos" not in self.initial:
+            self.initial["baseline_photos"] = [p.pk for p in self.instance.baseline_photos.all()]
+        if read_only:
+            for field in self.fields.values():
+                field.disabled = True
+
+    def clean_wanted_by(self):
+        day = self.cleaned_data.get("wanted_by")
+        # A date kept from an earlier save may have passed since; a newly typed one may not.
+        if day and day < self.today and "wanted_by" in self.changed_data:
+            raise forms.ValidationError(
+                "This date has passed: give an upcoming date or leave it empty."
+            )
+        return day
+
+    def photo_options(self) -> list[tuple[PatientPhoto, forms.BoundField]]:
+        """(photo, its checkbox) pairs, for a list with thumbnails."""
+        photos = {photo.pk: photo for photo in self.fields["baseline_photos"].queryset}
+        return [
+            (photos[option.data["value"].value], option)
+            for option in self["baseline_photos"].subwidgets
+        ]
+
+
+class AreaForm(forms.Form):
+    """One facial area: the patient's concern and goal, and the laxity seen."""
+
+    concern = forms.CharField(max_length=300, required=False, label="Concern")
+    goal = forms.CharField(max_length=300, required=False, label="Goal")
+    laxity = forms.TypedChoiceField(
+        choices=LAXITY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Laxity",
+        error_messages={"invalid_choice": "Choose a laxity grade from 0 to 4, or leave it blank."},
+    )
+
+    def __init__(self, *args, area: str, area_label: str, read_only: bool = False, **kwargs):
+        super().__init__(*args, prefix=f"area-{area}", **kwargs)
+        self.area = area
+        self.area_label = area_label
+        if read_only:
+            for field in self.fields.values():
+                field.disabled = True
+
+
+def _yes_no(value: str) -> bool:
+    return value == "yes"
+
+
+class BodyImageForm(forms.Form):
+    """The body-image questions of consultations.screening, every one required."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, question, kind in BODY_IMAGE_QUESTIONS:
+            if kind == "yesno":
+                field = forms.TypedChoiceField(
+                    choices=[("yes", "Yes"), ("no", "No")], coerce=_yes_no
+                )
+            else:
+                field = forms.TypedChoiceField(
+                    choices=[(score, f"{score}: {label}") for score, label in SCALE_LABELS.items()],
+                    coerce=int,
+                )
+            field.label = question
+            field.widget = forms.RadioSelect(choices=field.choices)
+            field.error_messages["required"] = "Answer this question."
+            self.fields[key] = field
+
+    def answers(self) -> dict:
+        return {key: self.cleaned_data[key] for key, _question, _kind in BODY_IMAGE_QUESTIONS}
+
+
+class DecisionForm(forms.Form):
+    """Accept the screening's outcome, or override it with a written justification."""
+
+    decision = forms.ChoiceField(
+        label="Your decision",
+        choices=[
+            (ScreeningDecision.ACCEPTED, "Accept the outcome"),
+            (ScreeningDecision.OVERRIDDEN, "Override the outcome (a written justification needed)"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Accept the outcome or override it."},
+    )
+    justification = forms.CharField(
+        label="Justification for an override",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Why treatment is appropriate despite the outcome; kept with the screening.",
+    )

@@ -1,0 +1,445 @@
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from clinic.models import AuditAction, AuditEvent, Role, TimeOff, WorkingHours
+from consultations import booking
+from consultations.booking import SlotUnavailable, book_appointment, next_free_slots
+from consultations.models import Appointment, AppointmentStatus, AppointmentType
+from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def next_weekday(weekday: int, zone=LONDON) -> date:
+    """The next given weekday (0 = Monday) at least two days ahead, in `zone`."""
+    day = timezone.localdate(timezone=zone) + timedelta(days=2)
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def at(day: date, hour: int, minute: int = 0, zone=LONDON) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=zone)
+
+
+def works_every_day(staff, location, start=time(9), end=time(17)):
+    for weekday in range(7):
+        WorkingHours.objects.create(
+            staff=staff, location=location, weekday=weekday, starts_at=start, ends_at=end
+        )
+
+
+@pytest.fixture
+def clinic():
+    location = LocationFactory(name="London clinic", time_zone="Europe/London", country="GB")
+    room = RoomFactory(location=location, name="Treatment room 1")
+    doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
+    works_every_day(doctor, location)
+    consultation = AppointmentType.objects.create(
+        name="Consultation",
+        kind="consultation",
+        duration_minutes=30,
+        buffer_minutes=0,
+        needs_room=False,
+    )
+    treatment = AppointmentType.objects.create(
+        name="Thread lift",
+        kind="treatment",
+        duration_minutes=90,
+        buffer_minutes=15,
+        needs_room=True,
+    )
+    return {
+        "location": location,
+        "room": room,
+        "doctor": doctor,
+        "consultation": consultation,
+        "treatment": treatment,
+    }
+
+
+def book(clinic, start, *, patient=None, type_key="consultation", **overrides):
+    arguments = {
+        "patient": patient or PatientFactory(),
+        "practitioner": clinic["doctor"],
+        "location": clinic["location"],
+        "appointment_type": clinic[type_key],
+        "starts_at": start,
+        "booked_by": clinic["doctor"].user,
+    }
+    return book_appointment(**{**arguments, **overrides})
+
+
+def test_a_booking_is_stored_in_utc_with_its_end_buffer_and_audit(clinic):
+    day = next_weekday(1)
+    appointment = book(clinic, at(day, 10), type_key="treatment")
+    assert appointment.starts_at == at(day, 10).astimezone(UTC)
+    assert appointment.ends_at - appointment.starts_at == timedelta(minutes=90)
+    assert appointment.blocked_until - appointment.ends_at == timedelta(minutes=15)
+    assert appointment.room == clinic["room"]  # the free room was picked
+    assert appointment.status_changes.get().to_status == AppointmentStatus.BOOKED
+    assert AuditEvent.objects.filter(
+        action=AuditAction.CREATE, object_id=str(appointment.pk)
+    ).exists()
+
+
+def test_the_practitioner_cannot_be_booked_twice_for_overlapping_time(clinic):
+    day = next_weekday(1)
+    book(clinic, at(day, 10))
+    with pytest.raises(SlotUnavailable) as taken:
+        book(clinic, at(day, 10, 15))
+    assert "already booked" in taken.value.message
+    assert taken.value.next_slots[0].local_start(clinic["location"]) == at(day, 10, 30)
+    assert Appointment.objects.count() == 1
+
+
+def test_the_buffer_after_an_appointment_is_kept_free(clinic):
+    day = next_weekday(1)
+    book(clinic, at(day, 10), type_key="treatment")  # 10:00–11:30, buffer to 11:45
+    with pytest.raises(SlotUnavailable):
+        book(clinic, at(day, 11, 30))
+    assert book(clinic, at(day, 11, 45)).starts_at == at(day, 11, 45).astimezone(UTC)
+
+
+def test_the_room_cannot_be_booked_twice_even_with_another_practitioner(clinic):
+    day = next_weekday(1)
+    other = StaffMemberFactory(role=Role.PRACTITIONER, locations=[clinic["location"]])
+    works_every_day(other, clinic["location"])
+    book(clinic, at(day, 10), type_key="treatment", room=clinic["room"])
+    with pytest.raises(SlotUnavailable) as taken:
+        book(clinic, at(day, 10), type_key="treatment", practitioner=other, room=clinic["room"])
+    assert "Treatment room 1 is already booked" in taken.value.message
+    # With no room named and the only room busy, no room is free either.
+    with pytest.raises(SlotUnavailable, match="No room is free"):
+        book(clinic, at(day, 10), type_key="treatment", practitioner=other)
+
+
+def test_a_patient_cannot_hold_two_overlapping_appointments(clinic):
+    day = next_weekday(1)
+    patient = PatientFactory()
+    other = StaffMemberFactory(role=Role.PRACTITIONER, locations=[clinic["location"]])
+    works_every_day(other, clinic["location"])
+    book(clinic, at(day, 10), patient=patient)
+    with pytest.raises(SlotUnavailable, match="patient already has an appointment"):
+        book(clinic, at(day, 10, 15), patient=patient, practitioner=other)
+
+
+@pytest.mark.parametrize("status", [AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
+def test_cancelled_and_no_show_appointments_free_the_slot(clinic, status):
+    day = next_weekday(1)
+    first = book(clinic, at(day, 10))
+    booking.set_appointment_status(
+        appointment=first, status=status, changed_by=clinic["doctor"].user, reason="Unwell"
+    )
+    second = book(clinic, at(day, 10))
+    assert second.status == AppointmentStatus.BOOKED
+    assert Appointment.objects.exclude(status__in=booking.FREEING_STATUSES).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "message"),
+    [(8, 30, "does not work"), (16, 45, "does not work"), (17, 0, "does not work")],
+)
+def test_a_booking_must_fit_inside_working_hours(clinic, hour, minute, message):
+    with pytest.raises(ValidationError, match=message):
+        book(clinic, at(next_weekday(1), hour, minute))
+    assert Appointment.objects.count() == 0
+
+
+def test_a_booking_is_refused_in_the_practitioners_time_off(clinic):
+    day = next_weekday(2)
+    TimeOff.objects.create(
+        staff=clinic["doctor"], starts_at=at(day, 12), ends_at=at(day, 14), reason="Course"
+    )
+    with pytest.raises(ValidationError, match="away"):
+        book(clinic, at(day, 13))
+    assert book(clinic, at(day, 14)).pk
+
+
+def test_a_booking_in_the_past_is_refused_but_a_started_walk_in_is_recorded(clinic):
+    location = clinic["location"]
+    StaffMemberFactory(role=Role.PRACTITIONER)
+    past = timezone.now() - timedelta(days=1)
+    with pytest.raises(ValidationError, match="has passed"):
+        book(clinic, past)
+    WorkingHours.objects.filter(staff=clinic["doctor"]).update(
+        starts_at=time(0), ends_at=time(23, 59)
+    )
+    started = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=10)
+    if timezone.localtime(started, location.zone).date() != timezone.localdate(
+        timezone=location.zone
+    ):
+        pytest.skip("too close to midnight for a same-day walk-in")
+    walk_in = book(clinic, started, walk_in=True)
+    assert walk_in.status == AppointmentStatus.ARRIVED
+
+
+def test_a_booking_more_than_two_years_ahead_is_refused(clinic):
+    with pytest.raises(ValidationError, match="more than two years ahead"):
+        book(clinic, timezone.now() + timedelta(days=800))
+
+
+def test_a_room_from_another_location_or_a_practitioner_working_elsewhere_is_refused(clinic):
+    elsewhere = LocationFactory(name="Elsewhere")
+    far_room = RoomFactory(location=elsewhere, name="Far room")
+    stranger = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
+    day = next_weekday(1)
+    with pytest.raises(ValidationError) as error:
+        book(clinic, at(day, 10), room=far_room, practitioner=stranger)
+    assert "is at another location" in str(error.value)
+    assert "does not work at London clinic" in str(error.value)
+    assert Appointment.objects.count() == 0
+
+
+def test_only_practitioners_can_be_booked(clinic):
+    desk = StaffMemberFactory(role=Role.FRONT_DESK, locations=[clinic["location"]])
+    with pytest.raises(ValidationError, match="Only practitioners"):
+        book(clinic, at(next_weekday(1), 10), practitioner=desk)
+
+
+def test_an_archived_patient_or_a_retired_type_cannot_be_booked(clinic):
+    patient = PatientFactory(is_archived=True)
+    clinic["consultation"].is_active = False
+    clinic["consultation"].save()
+    with pytest.raises(ValidationError) as error:
+        book(clinic, at(next_weekday(1), 10), patient=patient)
+    assert "archived" in str(error.value)
+    assert "retired" in str(error.value)
+
+
+def test_rescheduling_checks_the_same_rules_and_ignores_its_own_old_slot(clinic):
+    day = next_weekday(1)
+    appointment = book(clinic, at(day, 10))
+    moved = booking.reschedule_appointment(
+        appointment=appointment, starts_at=at(day, 10, 15), changed_by=clinic["doctor"].user
+    )
+    assert moved.starts_at == at(day, 10, 15).astimezone(UTC)
+    book(clinic, at(day, 11))
+    with pytest.raises(SlotUnavailable):
+        booking.reschedule_appointment(
+            appointment=moved, starts_at=at(day, 11), changed_by=clinic["doctor"].user
+        )
+    moved.refresh_from_db()
+    assert moved.starts_at == at(day, 10, 15).astimezone(UTC)
+
+
+def test_status_changes_follow_the_allowed_order_and_keep_who_and_when(clinic):
+    appointment = book(clinic, at(next_weekday(1), 10))
+    user = clinic["doctor"].user
+    for status in ("arrived", "in_progress", "completed"):
+        appointment = booking.set_appointment_status(
+            appointment=appointment, status=status, changed_by=user
+        )
+    assert [c.to_status for c in appointment.status_changes.all()] == [
+        "booked",
+        "arrived",
+        "in_progress",
+        "completed",
+    ]
+    assert all(c.changed_by == user for c in appointment.status_changes.all())
+    with pytest.raises(ValidationError, match="cannot become"):
+        booking.set_appointment_status(appointment=appointment, status="booked", changed_by=user)
+    appointment.patient.refresh_from_db()
+    assert appointment.patient.last_visit_at is not None
+
+
+def test_cancelling_needs_a_reason(clinic):
+    appointment = book(clinic, at(next_weekday(1), 10))
+    with pytest.raises(ValidationError, match="Say why"):
+        booking.cancel_appointment(
+            appointment=appointment, reason="  ", cancelled_by=clinic["doctor"].user
+        )
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_next_free_slots_skip_bookings_buffers_and_time_off(clinic):
+    day = next_weekday(3)
+    book(clinic, at(day, 9), type_key="treatment")  # 09:00–10:30 + 15 min buffer
+    TimeOff.objects.create(staff=clinic["doctor"], starts_at=at(day, 11, 15), ends_at=at(day, 12))
+    slots = next_free_slots(
+        appointment_type=clinic["consultation"],
+        location=clinic["location"],
+        after=at(day, 8).astimezone(UTC),
+        limit=4,
+    )
+    starts = [slot.local_start(clinic["location"]).time() for slot in slots]
+    assert starts == [time(10, 45), time(12), time(12, 15), time(12, 30)]
+
+
+def test_next_free_slots_take_a_fixed_number_of_queries(clinic, django_assert_max_num_queries):
+    day = next_weekday(1)
+    for hour in (9, 10, 11, 12, 13):
+        book(clinic, at(day, hour))
+    with django_assert_max_num_queries(6):
+        slots = next_free_slots(
+            appointment_type=clinic["treatment"], location=clinic["location"], days=30, limit=50
+        )
+    assert len(slots) == 50
+
+
+# Days when the clocks change, and the wall-clock hour that does not exist.
+DST_DAYS = [
+    ("Europe/London", "GB", date(2027, 3, 28), 1),  # 01:00 -> 02:00
+    ("Europe/London", "GB", date(2027, 10, 31), None),  # 01:00-02:00 twice
+    ("America/New_York", "US", date(2027, 3, 14), 2),  # 02:00 -> 03:00
+    ("America/New_York", "US", date(2027, 11, 7), None),  # 01:00-02:00 twice
+]
+
+
+@pytest.mark.parametrize(("zone_name", "country", "day", "missing_hour"), DST_DAYS)
+def test_slots_on_clock_change_days_are_what_the_wall_clock_shows(
+    zone_name, country, day, missing_hour
+):
+    zone = ZoneInfo(zone_name)
+    location = LocationFactory(name=f"Clinic {zone_name}", time_zone=zone_name, country=country)
+    doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
+    works_every_day(doctor, location, start=time(0), end=time(4))
+    hour_type = AppointmentType.objects.create(
+        name=f"Hour {zone_name}", kind="consultation", duration_minutes=60, needs_room=False
+    )
+    slots = next_free_slots(
+        appointment_type=hour_type,
+        location=location,
+        after=datetime.combine(day, time(0), tzinfo=zone),
+        days=0,
+        limit=50,
+    )
+    wall_clock = [slot.local_start(location).strftime("%H:%M") for slot in slots]
+    expected = [f"{h:02d}:{m:02d}" for h in range(4) for m in (0, 15, 30, 45) if h != missing_hour][
+        : 13 - (4 if missing_hour is not None else 0)
+    ]
+    # Every quarter hour the wall clock shows from 00:00 to 03:00, each once:
+    # the skipped hour offers nothing and the repeated hour is not doubled.
+    assert wall_clock == expected
+    assert len({slot.starts_at for slot in slots}) == len(slots)
+
+    appointment = book_appointment(
+        patient=PatientFactory(),
+        practitioner=doctor,
+        location=location,
+        appointment_type=hour_type,
+        starts_at=datetime.combine(day, time(3), tzinfo=zone),
+        booked_by=doctor.user,
+    )
+    assert appointment.local_starts_at.strftime("%Y-%m-%d %H:%M") == f"{day} 03:00"
+
+
+def test_a_day_on_a_clock_change_is_23_or_25_hours_long():
+    london = LocationFactory(name="London DST", time_zone="Europe/London")
+    spring = booking.day_bounds(date(2027, 3, 28), london)
+    autumn = booking.day_bounds(date(2027, 10, 31), london)
+    assert spring[1] - spring[0] == timedelta(hours=23)
+    assert autumn[1] - autumn[0] == timedelta(hours=25)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("shared", ["practitioner", "room"])
+def test_concurrent_bookings_of_one_slot_let_exactly_one_win(shared):
+    location = LocationFactory(name="Race clinic")
+    room = RoomFactory(location=location, name="Only room")
+    treatment = AppointmentType.objects.create(
+        name="Race treatment", kind="treatment", duration_minutes=60, needs_room=True
+    )
+    doctors = [StaffMemberFactory(role=Role.PRACTITIONER, locations=[location]) for _ in range(6)]
+    for doctor in doctors:
+        works_every_day(doctor, location)
+    patients = [PatientFactory() for _ in range(6)]
+    start = at(next_weekday(2), 10)
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def attempt(n: int) -> None:
+        barrier.wait()
+        try:
+            book_appointment(
+                patient=patients[n],
+                practitioner=doctors[0] if shared == "practitioner" else doctors[n],
+                location=location,
+                appointment_type=treatment,
+                starts_at=start,
+                room=room,
+                booked_by=None,
+            )
+            outcomes.append("booked")
+        except SlotUnavailable as taken:
+            outcomes.append(("taken", taken.message, len(taken.next_slots)))
+        except Exception as error:  # an unexpected failure must fail the test, not vanish
+            outcomes.append(("error", repr(error)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("booked") == 1, outcomes
+    refusals = [o for o in outcomes if o != "booked"]
+    assert len(refusals) == 5
+    assert all(kind == "taken" and slots > 0 for kind, _message, slots in refusals), refusals
+    assert Appointment.objects.filter(starts_at=start).count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="exclusion constraints are PostgreSQL's"
+)
+@pytest.mark.parametrize("clash", ["practitioner", "room", "patient"])
+def test_postgresql_refuses_overlapping_rows_even_when_the_service_is_bypassed(clinic, clash):
+    from django.db import IntegrityError, transaction
+
+    day = next_weekday(1)
+    first = book(clinic, at(day, 10), type_key="treatment", room=clinic["room"])
+    other_doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[clinic["location"]])
+    other_room = RoomFactory(location=clinic["location"], name="Room 2")
+    copy = {
+        "patient": first.patient if clash == "patient" else PatientFactory(),
+        "practitioner": first.practitioner if clash == "practitioner" else other_doctor,
+        "room": first.room if clash == "room" else other_room,
+        "location": first.location,
+        "appointment_type": first.appointment_type,
+        "starts_at": first.starts_at + timedelta(minutes=30),
+        "ends_at": first.ends_at + timedelta(minutes=30),
+        "blocked_until": first.blocked_until + timedelta(minutes=30),
+    }
+    with (
+        pytest.raises(IntegrityError, match=f"appointment_no_{clash}_overlap"),
+        transaction.atomic(),
+    ):
+        Appointment.objects.create(**copy)
+    booking.cancel_appointment(appointment=first, reason="Moved away", cancelled_by=None)
+    assert Appointment.objects.create(**copy).pk
+
+
+def test_the_next_slots_offered_after_a_patient_clash_are_free_for_that_patient(clinic):
+    day = next_weekday(1)
+    patient = PatientFactory()
+    other = StaffMemberFactory(role=Role.PRACTITIONER, locations=[clinic["location"]])
+    works_every_day(other, clinic["location"])
+    book(clinic, at(day, 10), patient=patient)
+    with pytest.raises(SlotUnavailable) as taken:
+        book(clinic, at(day, 10), patient=patient, practitioner=other)
+    first = taken.value.next_slots[0]
+    assert first.local_start(clinic["location"]) == at(day, 10, 30)
+
+
+def test_moving_keeps_the_room_and_suggestions_ignore_the_appointment_being_moved(clinic):
+    day = next_weekday(1)
+    appointment = book(clinic, at(day, 10), room=clinic["room"])  # a consultation in a room
+    moved = booking.reschedule_appointment(
+        appointment=appointment, starts_at=at(day, 11), changed_by=clinic["doctor"].user
+    )
+    assert moved.room == clinic["room"]
+    book(clinic, at(day, 9))
+    with pytest.raises(SlotUnavailable) as taken:
+        booking.reschedule_appointment(
+            appointment=moved, starts_at=at(day, 9), changed_by=clinic["doctor"].user
+        )
+    assert taken.value.next_slots[0].local_start(clinic["location"]) == at(day, 9, 30)

@@ -1,0 +1,316 @@
+"""Email reminders: queued when an appointment is booked or moved, sent when due, if still wanted.
+
+Reminders are queued with django-tasks' database backend, as in production;
+`run_when_due` then does what the worker does once each one falls due.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from clinic.models import Role, WorkingHours
+from consultations import booking
+from consultations.models import AppointmentType
+from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
+
+REMINDER = "consultations.reminders.send_appointment_reminder"
+DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+# Setting up bookings -----------------------------------------------------------
+
+
+def works_every_day(staff, location, start=time(7), end=time(21)):
+    for weekday in range(7):
+        WorkingHours.objects.create(
+            staff=staff, location=location, weekday=weekday, starts_at=start, ends_at=end
+        )
+
+
+def local(location, day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=location.zone)
+
+
+def soon(days: int = 7) -> date:
+    return timezone.localdate() + timedelta(days=days)
+
+
+@pytest.fixture
+def queue(settings):
+    settings.TASKS = DATABASE_QUEUE
+    settings.REMINDER_HOURS_BEFORE = 24
+    settings.DEFAULT_FROM_EMAIL = "London clinic <reminders@clinic.example>"
+
+
+@pytest.fixture
+def treatment(db):
+    return AppointmentType.objects.create(
+        name="Thread lift — jawline", kind="treatment", duration_minutes=60, buffer_minutes=15
+    )
+
+
+@pytest.fixture
+def london(db):
+    clinic = LocationFactory(
+        name="Threadline London",
+        address="1 High Street\nLondon W1U 1AA",
+        phone="+44 20 7946 0000",
+        time_zone="Europe/London",
+    )
+    RoomFactory(location=clinic, name="Treatment room 1")
+    return clinic
+
+
+@pytest.fixture
+def new_york(db):
+    clinic = LocationFactory(
+        name="Threadline New York",
+        address="350 Fifth Avenue\nNew York, NY 10118",
+        phone="+1 212 555 0100",
+        time_zone="America/New_York",
+        country="US",
+    )
+    RoomFactory(location=clinic, name="Suite A")
+    return clinic
+
+
+@pytest.fixture
+def doctor(london, new_york):
+    staff = StaffMemberFactory(role=Role.PRACTITIONER, locations=[london, new_york])
+    works_every_day(staff, london)
+    works_every_day(staff, new_york)
+    return staff
+
+
+@pytest.fixture
+def harriet(db):
+    return PatientFactory(
+        first_name="Harriet",
+        last_name="Vane",
+        email="harriet@mail.example",
+        contact_by_email=True,
+    )
+
+
+@pytest.fixture
+def book(django_capture_on_commit_callbacks, doctor, treatment, harriet):
+    """Book through the booking service, running what it leaves for after the commit."""
+
+    def book(starts_at, location, patient=harriet, **extra):
+        with django_capture_on_commit_callbacks(execute=True):
+            return booking.book_appointment(
+                patient=patient,
+                practitioner=doctor,
+                location=location,
+                appointment_type=treatment,
+                starts_at=starts_at,
+                booked_by=doctor.user,
+                **extra,
+            )
+
+    return book
+
+
+@pytest.fixture
+def move(django_capture_on_commit_callbacks, doctor):
+    def move(appointment, starts_at):
+        with django_capture_on_commit_callbacks(execute=True):
+            return booking.reschedule_appointment(
+                appointment=appointment, starts_at=starts_at, changed_by=doctor.user
+            )
+
+    return move
+
+
+def queued() -> list[DBTaskResult]:
+    return list(DBTaskResult.objects.filter(task_path=REMINDER).order_by("enqueued_at"))
+
+
+def run_when_due(results: list[DBTaskResult]) -> list[str]:
+    """What the worker does once each reminder falls due (here, without the wait)."""
+    return [
+        result.task.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
+        for result in sorted(results, key=lambda r: r.run_after)
+    ]
+
+
+def long_date(moment: datetime) -> str:
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+# What is queued -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hours", [24, 48])
+def test_booking_queues_one_reminder_due_the_set_hours_before_the_start(
+    queue, settings, book, london, hours, mailoutbox
+):
+    settings.REMINDER_HOURS_BEFORE = hours
+    appointment = book(local(london, soon(), 10), london)
+
+    (reminder,) = queued()
+    assert reminder.run_after == appointment.starts_at - timedelta(hours=hours)
+    assert mailoutbox == [], "nothing is sent before it is due"
+
+    assert run_when_due([reminder]) == ["sent"]
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["harriet@mail.example"]
+
+
+# What the patient reads ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_reminder_gives_the_time_on_the_london_clock_and_how_to_cancel(
+    queue, book, london, mailoutbox
+):
+    day = soon()
+    book(local(london, day, 10, 30), london, notes="Anxious about bruising")
+    run_when_due(queued())
+
+    (email,) = mailoutbox
+    when = f"{long_date(local(london, day, 10, 30))} at 10:30"
+    assert email.subject == f"Your appointment at Threadline London on {when}"
+    assert email.from_email == "London clinic <reminders@clinic.example>"
+    assert "Dear Harriet," in email.body
+    assert "1 High Street\nLondon W1U 1AA" in email.body
+    assert "call the clinic on +44 20 7946 0000 to cancel" in email.body
+    for private in ["Thread lift", "jawline", "bruising", "Vane"]:
+        assert private not in email.subject + email.body
+    assert email.alternatives == [], "plain text only"
+
+
+@pytest.mark.django_db
+def test_the_reminder_gives_the_time_on_the_new_york_clock(queue, book, new_york, mailoutbox):
+    day = soon()
+    starts_at = local(new_york, day, 9, 15)
+    book(starts_at, new_york)
+    run_when_due(queued())
+
+    (email,) = mailoutbox
+    expected = f"{starts_at:%A}, {starts_at:%B} {day.day}, {day.year} at 9:15 AM"
+    assert email.subject == f"Your appointment at Threadline New York on {expected}"
+    assert f"on {expected} ({starts_at.tzname()}, local time at the clinic)" in email.body
+    assert "+1 212 555 0100" in email.body
+
+
+# When nothing is sent ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ending", ["cancelled", "no_show"])
+def test_an_appointment_that_will_not_happen_gets_no_reminder(
+    queue, book, london, doctor, mailoutbox, ending
+):
+    appointment = book(local(london, soon(), 10), london)
+    booking.set_appointment_status(
+        appointment=appointment, status=ending, changed_by=doctor.user, reason="Changed plans"
+    )
+    assert run_when_due(queued()) == [f"not sent: {ending}"]
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_a_moved_appointment_is_reminded_of_its_new_time_only(
+    queue, book, move, london, mailoutbox
+):
+    appointment = book(local(london, soon(), 10), london)
+    new_start = local(london, soon(9), 15, 45)
+    move(appointment, new_start)
+
+    first, second = queued()
+    assert second.run_after == new_start - timedelta(hours=24)
+    assert sorted(run_when_due([first, second])) == ["not sent: moved", "sent"]
+    (email,) = mailoutbox
+    assert f"{long_date(new_start)} at 15:45" in email.subject
+
+
+@pytest.mark.django_db
+def test_an_appointment_moved_away_and_back_is_reminded_once(queue, book, move, london, mailoutbox):
+    original = local(london, soon(), 10)
+    appointment = book(original, london)
+    appointment = move(appointment, local(london, soon(), 14))
+    move(appointment, original)
+
+    assert len(queued()) == 3
+    assert sorted(run_when_due(queued())) == ["not sent: moved", "not sent: moved", "sent"]
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "wants_email"),
+    [("", True), ("peter@mail.example", False)],
+    ids=["no email", "opted out"],
+)
+def test_a_patient_without_email_reminders_gets_none(
+    queue, book, london, mailoutbox, email, wants_email
+):
+    peter = PatientFactory(email=email, contact_by_email=wants_email)
+    book(local(london, soon(), 10), london, patient=peter)
+    assert run_when_due(queued()) == ["not sent: no email reminders"]
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_a_patient_who_opts_out_after_booking_gets_none(queue, book, london, harriet, mailoutbox):
+    book(local(london, soon(), 10), london)
+    harriet.contact_by_email = False
+    harriet.save()
+    run_when_due(queued())
+    assert mailoutbox == []
+
+
+# Development and the worker -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_in_development_the_reminder_is_sent_at_once(settings, book, london, mailoutbox):
+    settings.TASKS = IMMEDIATE
+    book(local(london, soon(), 10), london)
+    assert len(mailoutbox) == 1
+    assert not DBTaskResult.objects.exists()
+
+
+def zone_where_it_is_mid_morning() -> str:
+    """A fixed-offset zone whose clock now reads about 10:00, so "today" has time left."""
+    offset = 10 - timezone.now().astimezone(UTC).hour
+    if offset < -12:
+        offset += 24
+    if offset > 14:
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_sends_the_reminders_that_are_due_and_keeps_the_others(
+    queue, doctor, treatment, mailoutbox
+):
+    here = LocationFactory(name="Here clinic", time_zone=zone_where_it_is_mid_morning())
+    RoomFactory(location=here, name="Room 1")
+    doctor.locations.add(here)
+    works_every_day(doctor, here, time(0), time(23, 45))
+    now_here = timezone.localtime(timezone.now(), here.zone)
+    in_two_hours = (now_here + timedelta(hours=2)).replace(second=0, microsecond=0)
+    in_two_hours = in_two_hours.replace(minute=in_two_hours.minute - in_two_hours.minute % 15)
+    today = PatientFactory(email="today@mail.example", contact_by_email=True)
+    later = PatientFactory(email="later@mail.example", contact_by_email=True)
+    for patient, starts_at in [(today, in_two_hours), (later, in_two_hours + timedelta(days=3))]:
+        booking.book_appointment(
+            patient=patient,
+            practitioner=doctor,
+            location=here,
+            appointment_type=treatment,
+            starts_at=starts_at,
+            booked_by=doctor.user,
+        )
+
+    call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", verbosity=0)
+
+    assert [email.to for email in mailoutbox] == [["today@mail.example"]]
+    assert DBTaskResult.objects.filter(task_path=REMINDER, status="READY").count() == 1

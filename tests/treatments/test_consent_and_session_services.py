@@ -1,0 +1,459 @@
+import io
+import threading
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
+from consultations import booking
+from consultations import services as consultation_services
+from consultations.models import Appointment, AppointmentStatus, AppointmentType
+from tests.factories import PatientFactory, RoomFactory, StaffMemberFactory
+from treatments import services
+from treatments.models import (
+    DEFAULT_RISKS,
+    PlacedThreads,
+    SignedConsent,
+    StockLot,
+    ThreadProduct,
+    TreatmentSession,
+)
+
+pytestmark = pytest.mark.django_db
+
+CALM = {
+    "concerned": False,
+    "preoccupied": False,
+    "distress": 1,
+    "social": 1,
+    "work": 1,
+    "avoidance": 1,
+    "interference": False,
+}
+PHOTOS = {"clinical": True, "teaching": False, "marketing": False}
+
+
+def signature_png(strokes: int = 3, size=(600, 200)) -> bytes:
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for n in range(strokes):
+        draw.line(
+            [(40 + n * 60, 150), (120 + n * 80, 40), (200 + n * 70, 160)], fill="black", width=6
+        )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def blank_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (600, 200), (0, 0, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def clinic(location, private_media):
+    doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
+    for weekday in range(7):
+        WorkingHours.objects.create(
+            staff=doctor, location=location, weekday=weekday, starts_at=time(8), ends_at=time(18)
+        )
+    RoomFactory(location=location, name="Treatment room")
+    cog = ThreadProduct.objects.create(
+        manufacturer="Lumen Sutures",
+        name="PDO Cog 19G 100",
+        material="PDO",
+        thread_type="cog_bi",
+        gauge=19,
+        thread_length_mm=100,
+        needle_length_mm=100,
+        delivery="cannula",
+        absorption_months=8,
+        unit_price=Decimal("45.00"),
+    )
+    lot = services.receive_stock(
+        product=cog,
+        location=location,
+        lot_number="LOT-A",
+        quantity=10,
+        expires_on=timezone.localdate() + timedelta(days=300),
+        received_by=doctor.user,
+    )
+    treatment = AppointmentType.objects.create(
+        name="Thread lift",
+        kind="treatment",
+        duration_minutes=90,
+        buffer_minutes=15,
+        needs_room=True,
+    )
+    AppointmentType.objects.create(
+        name="Review", kind="review", duration_minutes=20, needs_room=False
+    )
+    template = services.publish_consent_template(
+        code="thread-lift",
+        title="Consent to a thread lift",
+        body="I, {patient}, agree to {procedure} of the {areas} with {products} by {practitioner}.",
+        risks=DEFAULT_RISKS,
+        alternatives="No treatment; fillers; energy devices; a surgical facelift.",
+        published_by=doctor.user,
+    )
+    patient = PatientFactory(date_of_birth=timezone.localdate() - timedelta(days=40 * 365))
+    consultation_services.submit_medical_history(
+        patient=patient, answers={}, submitted_by=doctor.user
+    )
+    consultation = consultation_services.start_consultation(
+        patient=patient, practitioner=doctor, started_by=doctor.user
+    )
+    consultation_services.save_assessment(
+        consultation=consultation,
+        details={"fitzpatrick": 2, "glogau": 2},
+        areas={"midface": {"concern": "Cheeks", "laxity": 2}},
+        saved_by=doctor.user,
+    )
+    screening = consultation_services.run_screening(
+        consultation=consultation, body_image=CALM, screened_by=doctor.user
+    )
+    consultation_services.decide_screening(
+        screening=screening, decision="accepted", decided_by=doctor.user
+    )
+    plan = services.create_plan(
+        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
+    )
+    vector = {
+        "area": "midface",
+        "side": "left",
+        "product": cog.pk,
+        "count": 2,
+        "view": "front",
+        "entry": [0.3, 0.6],
+        "end": [0.3, 0.2],
+        "depth": "subcutaneous",
+        "notes": "",
+    }
+    plan = services.save_plan(
+        plan=plan,
+        revision=1,
+        vectors=[vector, {**vector, "side": "right", "entry": [0.7, 0.6], "end": [0.7, 0.2]}],
+        saved_by=doctor.user,
+    )
+    tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
+    appointment = booking.book_appointment(
+        patient=patient,
+        practitioner=doctor,
+        location=location,
+        appointment_type=treatment,
+        starts_at=datetime.combine(tomorrow, time(10), tzinfo=location.zone),
+        booked_by=doctor.user,
+    )
+    return {
+        "doctor": doctor,
+        "lot": lot,
+        "cog": cog,
+        "template": template,
+        "plan": plan,
+        "patient": patient,
+        "appointment": appointment,
+        "location": location,
+    }
+
+
+def accept(clinic):
+    return services.set_plan_status(
+        plan=clinic["plan"], status="accepted", changed_by=clinic["doctor"].user
+    )
+
+
+def sign(clinic, plan, **overrides):
+    arguments = {
+        "plan": plan,
+        "template": clinic["template"],
+        "risks_initialled": list(DEFAULT_RISKS),
+        "photo_consents": PHOTOS,
+        "patient_signature": signature_png(),
+        "practitioner_signature": signature_png(2),
+        "practitioner": clinic["doctor"],
+        "recorded_by": clinic["doctor"].user,
+    }
+    return services.sign_consent(**{**arguments, **overrides})
+
+
+def test_a_signed_consent_keeps_the_exact_text_signatures_and_a_valid_fingerprint(clinic):
+    consent = sign(clinic, accept(clinic))
+    patient = clinic["patient"]
+    assert consent.rendered_text.startswith(f"I, {patient.full_name}, agree to Thread lift")
+    assert "Midface / cheek" in consent.rendered_text and "PDO Cog 19G 100" in consent.rendered_text
+    assert len(consent.fingerprint) == 64
+    assert services.verify_consent(consent)
+    with consent.patient_signature.open("rb") as stored:
+        image = Image.open(stored)
+        assert image.format == "PNG" and image.mode == "L"  # flattened, re-encoded
+    assert AuditEvent.objects.filter(action=AuditAction.SIGN, patient_id=patient.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"risks_initialled": DEFAULT_RISKS[:-1]}, "Initial every risk: A temporary result"),
+        ({"patient_signature": b""}, "patient's signature is empty"),
+        ({"patient_signature": blank_png()}, "patient's signature is blank"),
+        ({"practitioner_signature": b"GIF89a not a png"}, "practitioner's signature is not a PNG"),
+        ({"patient_signature": signature_png() + b"\0" * (1024 * 1024)}, "larger than 1 MB"),
+        ({"photo_consents": {"clinical": True}}, "Answer each photography question"),
+    ],
+)
+def test_signing_is_refused_with_a_clear_message_and_saves_nothing(clinic, change, message):
+    with pytest.raises(ValidationError, match=message):
+        sign(clinic, accept(clinic), **change)
+    assert SignedConsent.objects.count() == 0
+
+
+def test_a_plan_that_is_not_accepted_cannot_be_consented_to(clinic):
+    with pytest.raises(ValidationError, match="only an accepted plan"):
+        sign(clinic, clinic["plan"])
+    assert SignedConsent.objects.count() == 0
+
+
+def test_a_signed_consent_cannot_be_changed_or_deleted_through_the_orm(clinic):
+    consent = sign(clinic, accept(clinic))
+    consent.rendered_text = "Something else"
+    with pytest.raises(PermissionError):
+        consent.save()
+    with pytest.raises(PermissionError):
+        consent.delete()
+    with pytest.raises(PermissionError):
+        SignedConsent.objects.filter(pk=consent.pk).update(rendered_text="x")
+    with pytest.raises(PermissionError):
+        SignedConsent.objects.all().delete()
+    stored = SignedConsent.objects.get(pk=consent.pk)
+    assert stored.rendered_text != "Something else"
+    assert services.verify_consent(stored)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the immutability trigger is PostgreSQL's"
+)
+def test_postgresql_refuses_raw_changes_to_a_signed_consent(clinic):
+    consent = sign(clinic, accept(clinic))
+    for sql in [
+        "UPDATE treatments_signedconsent SET rendered_text = 'x' WHERE id = %s",
+        "DELETE FROM treatments_signedconsent WHERE id = %s",
+    ]:
+        with (
+            pytest.raises(DatabaseError, match="cannot be changed"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [consent.pk])
+    assert services.verify_consent(SignedConsent.objects.get(pk=consent.pk))
+
+
+def test_tampering_with_a_stored_signature_breaks_the_fingerprint(clinic):
+    consent = sign(clinic, accept(clinic))
+    with consent.patient_signature.storage.open(consent.patient_signature.name, "wb") as stored:
+        stored.write(signature_png(strokes=1))
+    assert not services.verify_consent(SignedConsent.objects.get(pk=consent.pk))
+
+
+def start(clinic, plan):
+    return services.start_session(
+        appointment=clinic["appointment"], plan=plan, started_by=clinic["doctor"].user
+    )
+
+
+def test_a_session_needs_a_signed_consent_to_that_plan_version(clinic):
+    plan = accept(clinic)
+    with pytest.raises(ValidationError, match="No signed consent"):
+        start(clinic, plan)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    assert session.consent.plan == plan
+    clinic["appointment"].refresh_from_db()
+    assert clinic["appointment"].status == AppointmentStatus.IN_PROGRESS
+
+
+def test_a_withdrawn_consent_blocks_the_session(clinic):
+    plan = accept(clinic)
+    consent = sign(clinic, plan)
+    with pytest.raises(ValidationError, match="reason"):
+        services.withdraw_consent(consent=consent, reason=" ", withdrawn_by=clinic["doctor"].user)
+    services.withdraw_consent(
+        consent=consent, reason="Changed her mind", withdrawn_by=clinic["doctor"].user
+    )
+    with pytest.raises(ValidationError, match="withdrawn"):
+        start(clinic, plan)
+    assert SignedConsent.objects.get(pk=consent.pk).fingerprint == consent.fingerprint
+
+
+def placements(clinic, session, count=2, **extra):
+    return [
+        {"vector": v.pk, "lot": clinic["lot"].pk, "count": count, **extra}
+        for v in session.plan.vectors.all()
+    ]
+
+
+def complete(clinic, session, rows=None):
+    return services.complete_session(
+        session=session,
+        placements=rows if rows is not None else placements(clinic, session),
+        details={
+            "anaesthesia": "local",
+            "anaesthetic_agent": "Lidocaine 1% with adrenaline",
+            "anaesthetic_volume_ml": Decimal("4.0"),
+            "immediate_outcome": "Good lift",
+        },
+        completed_by=clinic["doctor"].user,
+    )
+
+
+def test_completing_decrements_stock_locks_completes_and_books_the_reviews(clinic):
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = complete(clinic, start(clinic, plan))
+    assert session.is_locked
+    assert StockLot.objects.get(pk=clinic["lot"].pk).quantity_on_hand == 6
+    assert PlacedThreads.objects.filter(session=session).count() == 2
+    clinic["appointment"].refresh_from_db()
+    assert clinic["appointment"].status == AppointmentStatus.COMPLETED
+    reviews = Appointment.objects.filter(patient=clinic["patient"], appointment_type__kind="review")
+    gaps = sorted((r.starts_at - session.completed_at).days for r in reviews)
+    assert len(gaps) == 3
+    assert 14 <= gaps[0] <= 16 and 91 <= gaps[1] <= 93 and 182 <= gaps[2] <= 184
+
+
+def test_completing_twice_decrements_stock_once(clinic):
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    complete(clinic, session)
+    with pytest.raises(ValidationError, match="already completed"):
+        complete(clinic, TreatmentSession.objects.get(pk=session.pk))
+    assert StockLot.objects.get(pk=clinic["lot"].pk).quantity_on_hand == 6
+    assert PlacedThreads.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_completing_at_once_decrement_stock_once(clinic):
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    rows = placements(clinic, session)
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def attempt():
+        barrier.wait()
+        try:
+            complete(clinic, TreatmentSession.objects.get(pk=session.pk), rows)
+            outcomes.append("completed")
+        except ValidationError as refused:
+            outcomes.append(" ".join(refused.messages))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes)[0] == "This session is already completed: add an addendum instead."
+    assert outcomes.count("completed") == 1
+    assert StockLot.objects.get(pk=clinic["lot"].pk).quantity_on_hand == 6
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ("expired", "has expired"),
+        ("other_location", "choose a lot held at this location"),
+        ("too_few", "has only 3 left"),
+        ("deviation", "differs from the plan; say why"),
+        ("count", "count must be 1 to 20"),
+    ],
+)
+def test_bad_placements_are_refused_and_stock_never_moves(clinic, problem, message):
+    from tests.factories import LocationFactory
+
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    lot = clinic["lot"]
+    rows = placements(clinic, session)
+    if problem == "expired":
+        StockLot.objects.filter(pk=lot.pk).update(
+            expires_on=timezone.localdate() - timedelta(days=1)
+        )
+    elif problem == "other_location":
+        elsewhere = services.receive_stock(
+            product=clinic["cog"],
+            location=LocationFactory(name="Elsewhere"),
+            lot_number="LOT-B",
+            quantity=10,
+            expires_on=timezone.localdate() + timedelta(days=100),
+            received_by=None,
+        )
+        rows[0]["lot"] = elsewhere.pk
+    elif problem == "too_few":
+        StockLot.objects.filter(pk=lot.pk).update(quantity_on_hand=3)
+    elif problem == "deviation":
+        rows[0]["count"] = 3
+    elif problem == "count":
+        rows[0]["count"] = 0
+    on_hand = StockLot.objects.get(pk=lot.pk).quantity_on_hand
+    with pytest.raises(ValidationError, match=message):
+        complete(clinic, session, rows)
+    assert StockLot.objects.get(pk=lot.pk).quantity_on_hand == on_hand
+    assert not TreatmentSession.objects.get(pk=session.pk).is_locked
+    assert PlacedThreads.objects.count() == 0
+
+
+def test_a_deviation_with_a_reason_is_recorded(clinic):
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    rows = placements(clinic, session)
+    rows[0].update(count=3, deviation="Extra thread for a stronger lift on the left")
+    complete(clinic, session, rows)
+    placed = PlacedThreads.objects.get(session=session, count=3)
+    assert placed.deviation == "Extra thread for a stronger lift on the left"
+    assert StockLot.objects.get(pk=clinic["lot"].pk).quantity_on_hand == 5
+
+
+def test_corrections_after_completion_are_addenda_with_who_and_when(clinic):
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    with pytest.raises(ValidationError, match="still open"):
+        services.add_addendum(session=session, text="x", added_by=clinic["doctor"].user)
+    complete(clinic, session)
+    addendum = services.add_addendum(
+        session=session,
+        text="Lot for the right side was LOT-A, confirmed.",
+        added_by=clinic["doctor"].user,
+    )
+    assert addendum.added_by == clinic["doctor"].user and addendum.added_at is not None
+    assert TreatmentSession.objects.get(pk=session.pk).immediate_outcome == "Good lift"
+
+
+def test_publishing_consent_wording_makes_a_new_version_and_keeps_the_old(clinic):
+    first = clinic["template"]
+    second = services.publish_consent_template(
+        code="thread-lift",
+        title="Consent to a thread lift",
+        body="New wording for {patient}.",
+        risks=DEFAULT_RISKS,
+        alternatives="No treatment.",
+        published_by=clinic["doctor"].user,
+    )
+    first.refresh_from_db()
+    assert (first.version, first.is_current, second.version, second.is_current) == (
+        1,
+        False,
+        2,
+        True,
+    )
+    with pytest.raises(ValidationError, match="newer version"):
+        sign(clinic, accept(clinic), template=first)

@@ -1,0 +1,373 @@
+import io
+import logging
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+
+from clinic.models import AuditAction, AuditEvent, Role
+from consultations import services as consultation_services
+from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
+from treatments import services
+from treatments.documents import (
+    DIAGRAM_UNITS,
+    FACE_DRAWINGS,
+    PlanSummaryDocument,
+    draw_vector,
+    face_drawing,
+)
+from treatments.models import DiagramView, ThreadProduct, ThreadVector
+
+pytestmark = pytest.mark.django_db
+
+CALM = {
+    "concerned": False,
+    "preoccupied": False,
+    "distress": 1,
+    "social": 1,
+    "work": 1,
+    "avoidance": 1,
+    "interference": False,
+}
+HOSTILE_IMG = '<img src="file:///etc/passwd">'
+HOSTILE_LINK = '<link rel="stylesheet" href="http://attacker.example/x.css">'
+
+
+def make_product(name, thread_length_mm, price, **extra):
+    return ThreadProduct.objects.create(
+        manufacturer="Testwell Sutures",
+        name=name,
+        material=extra.pop("material", "PDO"),
+        thread_type=extra.pop("thread_type", "cog_bi"),
+        gauge=19,
+        thread_length_mm=thread_length_mm,
+        needle_length_mm=100,
+        delivery="cannula",
+        absorption_months=8,
+        unit_price=Decimal(price),
+        **extra,
+    )
+
+
+@pytest.fixture
+def cog(db):
+    return make_product("Anchor Cog 19G", 150, "40.00")
+
+
+@pytest.fixture
+def pcl(db):
+    return make_product("Longa PCL Cog", 150, "55.50", material="PCL")
+
+
+@pytest.fixture
+def doctor(location):
+    return StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
+
+
+def screened_patient(doctor, **details):
+    patient = PatientFactory(
+        date_of_birth=details.pop("date_of_birth", date(1981, 3, 14)), **details
+    )
+    consultation_services.submit_medical_history(
+        patient=patient, answers={}, submitted_by=doctor.user
+    )
+    consultation = consultation_services.start_consultation(
+        patient=patient, practitioner=doctor, started_by=doctor.user
+    )
+    consultation_services.save_assessment(
+        consultation=consultation,
+        details={"fitzpatrick": 2, "glogau": 3},
+        areas={"midface": {"concern": "Flat cheeks", "laxity": 2}},
+        saved_by=doctor.user,
+    )
+    screening = consultation_services.run_screening(
+        consultation=consultation, body_image=CALM, screened_by=doctor.user
+    )
+    consultation_services.decide_screening(
+        screening=screening, decision="accepted", decided_by=doctor.user
+    )
+    return patient
+
+
+def vector(product, area, side, count, entry, end, view="front", notes=""):
+    return {
+        "area": area,
+        "side": side,
+        "product": product.pk,
+        "count": count,
+        "view": view,
+        "entry": list(entry),
+        "end": list(end),
+        "depth": "subcutaneous",
+        "notes": notes,
+    }
+
+
+def make_plan(doctor, location, vectors, notes="", **patient):
+    plan = services.create_plan(
+        patient=screened_patient(doctor, **patient),
+        practitioner=doctor,
+        location=location,
+        created_by=doctor.user,
+    )
+    return services.save_plan(
+        plan=plan, revision=plan.revision, vectors=vectors, notes=notes, saved_by=doctor.user
+    )
+
+
+@pytest.fixture
+def plan(doctor, location, cog, pcl):
+    return make_plan(
+        doctor,
+        location,
+        [
+            vector(cog, "midface", "right", 2, (0.27, 0.30), (0.42, 0.62)),
+            vector(cog, "midface", "left", 2, (0.73, 0.30), (0.58, 0.62)),
+            vector(pcl, "jawline", "left", 3, (0.71, 0.52), (0.60, 0.80), notes="Above the border"),
+            vector(pcl, "neck", "midline", 1, (0.50, 0.88), (0.62, 0.97), view="profile"),
+        ],
+        first_name="Harriet",
+        last_name="Vane",
+    )
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def squeezed(text: str) -> str:
+    """Without white space: table cells wrap where the layout likes."""
+    return "".join(text.split())
+
+
+def get_pdf(client, user, plan):
+    client.force_login(user)
+    return client.get(reverse("treatments:plan_pdf", args=[plan.pk]))
+
+
+def test_the_pdf_lists_every_vector_the_totals_and_the_practitioner(client, doctor, plan):
+    response = get_pdf(client, doctor.user, plan)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline;")
+    assert "no-store" in response["Cache-Control"]
+    text = pdf_text(response.content)
+    flat = squeezed(text)
+    rows = [
+        ("1", "Midface/cheek", "Right", "AnchorCog19G", "2"),
+        ("2", "Midface/cheek", "Left", "AnchorCog19G", "2"),
+        ("3", "Jawline/jowl", "Left", "LongaPCLCog", "3"),
+        ("4", "Neck(profile)", "Midline", "LongaPCLCog", "1"),
+    ]
+    for number, area, side, product, count in rows:
+        assert f"{number}{area}{side}{product}" in flat, number
+        assert f"{count}Subcutaneousfat" in flat
+    assert "Abovetheborder" in flat
+    # Totals: 8 threads, per area, side and product, and the cost (4 × 40 + 4 × 55.50).
+    assert "Totalthreads8" in flat
+    assert "Midface/cheek:4;Jawline/jowl:3;Neck:1" in flat
+    assert "Right:2;Left:5;Midline:1" in flat
+    assert "AnchorCog19G:4;LongaPCLCog:4" in flat
+    assert "382.00" in flat
+    # Nothing in stock at the plan's location: the warnings say so.
+    assert "Stock:AnchorCog19Gneeds4" in flat
+    assert squeezed(str(doctor)) in flat
+    assert squeezed(doctor.registration_number) in flat
+    assert "HarrietVane" in flat
+    assert plan.patient.record_number in flat
+    assert "14Mar1981" in flat
+    assert "Version1·Draft" in flat
+
+
+def test_lengths_use_the_plans_scale(client, doctor, plan):
+    # (0.27, 0.30) → (0.42, 0.62) is 0.353 diagram units: 81 mm at 230 mm per unit.
+    flat = squeezed(pdf_text(get_pdf(client, doctor.user, plan).content))
+    assert "81mm" in flat
+    assert "230mmperdiagramunit" in flat
+
+
+def test_the_pdf_is_printed_on_the_locations_paper(client, doctor, location, plan):
+    location.paper_size = "Letter"
+    location.save()
+    pdf = get_pdf(client, doctor.user, plan).content
+    assert round(float(PdfReader(io.BytesIO(pdf)).pages[0].mediabox.width)) == 612
+
+
+def all_streams(pdf: bytes):
+    """Every page's content stream and every XObject under it, with the XObjects."""
+    reader = PdfReader(io.BytesIO(pdf))
+    seen, streams, xobjects = set(), [], []
+
+    def walk(resources, content):
+        streams.append(content)
+        xobject_dict = (resources or {}).get("/XObject") or {}
+        for ref in xobject_dict.values():
+            xobject = ref.get_object()
+            if id(xobject) in seen:
+                continue
+            seen.add(id(xobject))
+            xobjects.append(xobject)
+            if xobject.get("/Subtype") == "/Form":
+                walk(xobject.get("/Resources"), ContentStream(xobject, reader))
+
+    for page in reader.pages:
+        walk(page.get("/Resources"), ContentStream(page.get_contents(), reader))
+    return streams, xobjects
+
+
+def test_the_diagram_is_vector_graphics_not_a_picture(client, doctor, plan):
+    pdf = get_pdf(client, doctor.user, plan).content
+    streams, xobjects = all_streams(pdf)
+    assert not [x for x in xobjects if x.get("/Subtype") == "/Image"]
+    operators = [op for stream in streams for _, op in stream.operations]
+    # The face is drawn with Bézier curves (c); the vectors with lines (l), stroked (S).
+    assert operators.count(b"c") > 20
+    assert operators.count(b"l") >= 4
+    assert b"S" in operators
+
+
+def test_each_vector_is_drawn_from_entry_to_end_with_an_arrowhead_at_the_end():
+    line = ThreadVector(side="left", entry_x=0.3, entry_y=0.5, end_x=0.3, end_y=0.2)
+    drawn = draw_vector(3, line)
+    assert (drawn.x1, drawn.y1, drawn.x2, drawn.y2) == (300, 500, 300, 200)
+    tip, *base = drawn.arrow.split()
+    assert tip == "300.0,200.0"  # the arrow points at the end (fixation) point
+    assert all(float(point.split(",")[1]) > 200 for point in base)
+    assert drawn.label_y > drawn.y1  # the number sits behind the entry point
+    dot = draw_vector(1, ThreadVector(side="right", entry_x=0.5, entry_y=0.5, end_x=0.5, end_y=0.5))
+    assert dot.arrow == ""  # no direction: the template draws a dot
+
+
+def test_hostile_names_and_notes_print_as_text_and_fetch_nothing(
+    client, doctor, location, cog, caplog
+):
+    plan = make_plan(
+        doctor,
+        location,
+        [vector(cog, "midface", "left", 1, (0.7, 0.3), (0.58, 0.62), notes=HOSTILE_LINK)],
+        notes=f"Discussed {HOSTILE_IMG}",
+        first_name=HOSTILE_IMG,
+        last_name=HOSTILE_LINK,
+    )
+    with caplog.at_level(logging.INFO, logger="clinic.pdf"):
+        response = get_pdf(client, doctor.user, plan)
+    assert response.status_code == 200
+    flat = squeezed(pdf_text(response.content))
+    assert squeezed(HOSTILE_IMG) in flat
+    assert 'href="http://attacker.example/x.css">' in flat
+    assert "root:x:0:0" not in flat
+    # Escaped text is never parsed as markup, so not even a refusal was needed.
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]
+
+
+def test_the_document_renders_without_a_request_too(doctor, plan):
+    pdf = PlanSummaryDocument(plan).render()
+    assert pdf.startswith(b"%PDF-")
+    assert PlanSummaryDocument(plan).filename() == f"plan-{plan.patient.record_number}-v1.pdf"
+
+
+def test_printing_is_audited(client, doctor, plan):
+    get_pdf(client, doctor.user, plan)
+    event = AuditEvent.objects.get(action=AuditAction.PRINT)
+    assert event.actor == doctor.user
+    assert event.object_type == "treatments.TreatmentPlan"
+    assert event.object_id == str(plan.pk)
+    assert event.patient_id == plan.patient_id
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(Role.FRONT_DESK, 403), (Role.PRACTITIONER, 200), (Role.MANAGER, 200)]
+)
+def test_clinicians_print_plans_and_the_front_desk_does_not(
+    client, users_by_role, plan, role, status
+):
+    response = get_pdf(client, users_by_role[role], plan)
+    assert response.status_code == status
+    printed = AuditEvent.objects.filter(action=AuditAction.PRINT).exists()
+    assert printed == (status == 200)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, plan):
+    response = client.get(reverse("treatments:plan_pdf", args=[plan.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_plan_at_a_location_the_practitioner_does_not_work_at_is_not_found(client, doctor, cog):
+    elsewhere = LocationFactory(name="Elsewhere Clinic")
+    plan = make_plan(
+        doctor, elsewhere, [vector(cog, "midface", "left", 1, (0.7, 0.3), (0.58, 0.62))]
+    )
+    stranger = StaffMemberFactory(
+        role=Role.PRACTITIONER, locations=[LocationFactory(name="Another Clinic")]
+    )
+    assert get_pdf(client, stranger.user, plan).status_code == 404
+    assert not AuditEvent.objects.filter(action=AuditAction.PRINT).exists()
+    assert get_pdf(client, doctor.user, plan).status_code == 404  # doctor works elsewhere
+    doctor.locations.add(elsewhere)
+    assert get_pdf(client, doctor.user, plan).status_code == 200
+
+
+def test_an_unknown_plan_is_not_found(client, doctor):
+    client.force_login(doctor.user)
+    assert client.get(reverse("treatments:plan_pdf", args=[987654])).status_code == 404
+
+
+def test_an_empty_plan_prints_saying_so(client, doctor, location):
+    plan = services.create_plan(
+        patient=screened_patient(
+            doctor, date_of_birth=timezone.localdate() - timedelta(days=15000)
+        ),
+        practitioner=doctor,
+        location=location,
+        created_by=doctor.user,
+    )
+    flat = squeezed(pdf_text(get_pdf(client, doctor.user, plan).content))
+    assert "Novectorsplannedyet." in flat
+    assert "Totalthreads0" in flat
+
+
+@pytest.mark.parametrize("view", [DiagramView.FRONT, DiagramView.PROFILE])
+def test_the_pdf_draws_the_planners_own_face_at_the_planners_scale(view):
+    """Same drawing, same square: a vector sits on the same spot of the face as on screen."""
+    source = ET.parse(finders.find(FACE_DRAWINGS[view])).getroot()  # noqa: S314  (our own file)
+    assert source.get("viewBox") == f"0 0 {DIAGRAM_UNITS} {DIAGRAM_UNITS}"
+    drawing = str(face_drawing(view))
+    first_path = next(el for el in source.iter() if el.tag.endswith("path")).get("d")
+    assert f'd="{first_path}"' in drawing
+    assert "<use" not in drawing and "<title" not in drawing
+    if view == DiagramView.FRONT:  # the mirrored half is copied in, not referenced
+        assert 'transform="translate(1000 0) scale(-1 1)"' in drawing
+
+
+HOSTILE_DRAWING = """<svg xmlns="http://www.w3.org/2000/svg"
+  xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 1000 1000" onload="alert(1)">
+  <script>alert(2)</script>
+  <style>path { fill: url(http://attacker.example/x) }</style>
+  <image href="file:///etc/passwd" width="10" height="10"/>
+  <g id="half" style="fill: red" stroke="#4a545e"><path d="M 0 0 L 10 10" onclick="x()"/></g>
+  <use xlink:href="file:///etc/passwd#x"/>
+  <text x="5" y="5" font-family="sans-serif">&lt;b&gt;chin</text>
+</svg>"""
+
+
+def test_only_drawing_elements_and_attributes_of_the_face_drawing_reach_the_pdf(
+    settings, tmp_path, client, doctor, plan, caplog
+):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "face-front.svg").write_text(HOSTILE_DRAWING)
+    settings.STATICFILES_DIRS = [tmp_path, *settings.STATICFILES_DIRS]
+    drawing = str(face_drawing(DiagramView.FRONT))
+    assert '<path d="M 0 0 L 10 10"></path>' in drawing
+    assert '<text x="5" y="5" font-family="Threadline Sans">&lt;b&gt;chin</text>' in drawing
+    for banned in ("onload", "onclick", "script", "style", "image", "passwd", "href", "<use"):
+        assert banned not in drawing, banned
+    with caplog.at_level(logging.INFO, logger="clinic.pdf"):
+        assert get_pdf(client, doctor.user, plan).status_code == 200
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]

@@ -1,0 +1,328 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from clinic.models import AuditAction, AuditEvent, Role
+from consultations import services as consultation_services
+from tests.factories import PatientFactory, StaffMemberFactory
+from treatments import services
+from treatments.models import PlanStatus, StockLot, ThreadProduct, TreatmentPlan
+
+pytestmark = pytest.mark.django_db
+
+CALM = {
+    "concerned": False,
+    "preoccupied": False,
+    "distress": 1,
+    "social": 1,
+    "work": 1,
+    "avoidance": 1,
+    "interference": False,
+}
+
+
+def screened_patient(doctor, *, accept=True, **answers):
+    patient = PatientFactory(date_of_birth=timezone.localdate() - timedelta(days=40 * 365))
+    consultation_services.submit_medical_history(
+        patient=patient, answers=answers, submitted_by=doctor.user
+    )
+    consultation = consultation_services.start_consultation(
+        patient=patient, practitioner=doctor, started_by=doctor.user
+    )
+    consultation_services.save_assessment(
+        consultation=consultation,
+        details={"fitzpatrick": 2, "glogau": 2},
+        areas={"midface": {"concern": "Cheeks", "laxity": 2}},
+        saved_by=doctor.user,
+    )
+    screening = consultation_services.run_screening(
+        consultation=consultation, body_image=CALM, screened_by=doctor.user
+    )
+    if accept:
+        consultation_services.decide_screening(
+            screening=screening, decision="accepted", decided_by=doctor.user
+        )
+    return patient
+
+
+@pytest.fixture
+def doctor(location):
+    return StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
+
+
+@pytest.fixture
+def cog():
+    return ThreadProduct.objects.create(
+        manufacturer="Lumen Sutures",
+        name="PDO Cog 19G 100",
+        material="PDO",
+        thread_type="cog_bi",
+        gauge=19,
+        thread_length_mm=100,
+        needle_length_mm=100,
+        delivery="cannula",
+        absorption_months=8,
+        unit_price=Decimal("45.00"),
+    )
+
+
+@pytest.fixture
+def plan(doctor, location):
+    patient = screened_patient(doctor)
+    return services.create_plan(
+        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
+    )
+
+
+def vector(product, *, side="left", entry=(0.30, 0.55), end=(0.30, 0.15), count=2, **extra):
+    return {
+        "area": "midface",
+        "side": side,
+        "product": product.pk,
+        "count": count,
+        "view": "front",
+        "entry": list(entry),
+        "end": list(end),
+        "depth": "subcutaneous",
+        "notes": "",
+        **extra,
+    }
+
+
+def test_a_plan_starts_only_through_the_screening_gate(doctor, location):
+    unscreened = PatientFactory()
+    with pytest.raises(ValidationError, match="not been screened"):
+        services.create_plan(
+            patient=unscreened, practitioner=doctor, location=location, created_by=doctor.user
+        )
+    undecided = screened_patient(doctor, accept=False)
+    with pytest.raises(ValidationError, match="no decision"):
+        services.create_plan(
+            patient=undecided, practitioner=doctor, location=location, created_by=doctor.user
+        )
+    assert TreatmentPlan.objects.count() == 0
+
+
+def test_a_new_plan_is_a_draft_version_one_tied_to_its_screening(plan):
+    assert (plan.version, plan.status, plan.series_id) == (1, PlanStatus.DRAFT, plan.pk)
+    assert plan.screening.decision == "accepted"
+    assert AuditEvent.objects.filter(action=AuditAction.CREATE, summary__contains="plan").exists()
+
+
+def test_saving_replaces_the_vectors_and_bumps_the_revision(plan, cog, doctor):
+    saved = services.save_plan(
+        plan=plan,
+        revision=1,
+        vectors=[vector(cog), vector(cog, side="right")],
+        saved_by=doctor.user,
+    )
+    assert saved.revision == 2
+    assert [(v.side, v.count) for v in saved.vectors.all()] == [("left", 2), ("right", 2)]
+    saved = services.save_plan(plan=saved, revision=2, vectors=[vector(cog)], saved_by=doctor.user)
+    assert saved.vectors.count() == 1
+
+
+def test_a_stale_revision_is_a_conflict_and_changes_nothing(plan, cog, doctor):
+    services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    with pytest.raises(services.PlanConflict) as conflict:
+        services.save_plan(
+            plan=plan, revision=1, vectors=[vector(cog), vector(cog)], saved_by=doctor.user
+        )
+    assert conflict.value.plan.revision == 2
+    assert TreatmentPlan.objects.get(pk=plan.pk).vectors.count() == 1
+
+
+BAD_VECTORS = [
+    ("NOT_A_LIST", "must be a list"),
+    ("NOT_AN_OBJECT", "must be an object"),
+    ("MISSING_FIELDS", "is missing"),
+    ("UNKNOWN_FIELD", "unknown field"),
+    ("POINT_OUTSIDE", "must lie on the diagram"),
+    ("NAN_POINT", "must lie on the diagram"),
+    ("COUNT_ZERO", "from 1 to 20"),
+    ("COUNT_21", "from 1 to 20"),
+    ("COUNT_TEXT", "from 1 to 20"),
+    ("BAD_AREA", "area must be one of"),
+    ("UNKNOWN_PRODUCT", "product is unknown"),
+    ("INACTIVE_PRODUCT", "no longer in use"),
+    ("TOO_MANY", "at most 200 vectors"),
+]
+
+
+def bad_input(kind, product):
+    good = vector(product)
+    return {
+        "NOT_A_LIST": "not a list",
+        "NOT_AN_OBJECT": [None],
+        "MISSING_FIELDS": [{"area": "midface"}],
+        "UNKNOWN_FIELD": [{**good, "patient": 7}],
+        "POINT_OUTSIDE": [{**good, "end": [1.2, 0.3]}],
+        "NAN_POINT": [{**good, "entry": [float("nan"), 0.3]}],
+        "COUNT_ZERO": [{**good, "count": 0}],
+        "COUNT_21": [{**good, "count": 21}],
+        "COUNT_TEXT": [{**good, "count": "3"}],
+        "BAD_AREA": [{**good, "area": "<script>"}],
+        "UNKNOWN_PRODUCT": [{**good, "product": 999999}],
+        "INACTIVE_PRODUCT": [good],
+        "TOO_MANY": [good] * 201,
+    }[kind]
+
+
+@pytest.mark.parametrize(("kind", "message"), BAD_VECTORS)
+def test_bad_vectors_are_refused_with_a_message_and_nothing_is_saved(
+    plan, cog, doctor, kind, message
+):
+    services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    if kind == "INACTIVE_PRODUCT":
+        ThreadProduct.objects.filter(pk=cog.pk).update(is_active=False)
+    with pytest.raises(ValidationError, match=message):
+        services.save_plan(
+            plan=plan, revision=2, vectors=bad_input(kind, cog), saved_by=doctor.user
+        )
+    stored = TreatmentPlan.objects.get(pk=plan.pk)
+    assert stored.revision == 2
+    assert stored.vectors.count() == 1
+
+
+def test_accepting_freezes_the_plan(plan, cog, doctor):
+    services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    services.set_plan_status(plan=plan, status="proposed", changed_by=doctor.user)
+    accepted = services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    assert accepted.is_frozen
+    with pytest.raises(ValidationError, match="frozen"):
+        services.save_plan(
+            plan=accepted, revision=accepted.revision, vectors=[], saved_by=doctor.user
+        )
+    with pytest.raises(ValidationError, match="cannot become"):
+        services.set_plan_status(plan=accepted, status="draft", changed_by=doctor.user)
+
+
+def test_an_empty_plan_cannot_be_accepted(plan, doctor):
+    with pytest.raises(ValidationError, match="empty plan"):
+        services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+
+
+def test_a_new_version_copies_the_vectors_and_supersedes_the_old_one_when_accepted(
+    plan, cog, doctor
+):
+    services.save_plan(
+        plan=plan,
+        revision=1,
+        vectors=[vector(cog), vector(cog, side="right")],
+        saved_by=doctor.user,
+    )
+    v1 = services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    v2 = services.revise_plan(plan=v1, revised_by=doctor.user)
+    assert (v2.version, v2.status, v2.series_id) == (2, PlanStatus.DRAFT, v1.pk)
+    assert v2.vectors.count() == 2
+    assert services.revise_plan(plan=v1, revised_by=doctor.user) == v2  # one draft at a time
+    v1.refresh_from_db()
+    assert v1.status == PlanStatus.ACCEPTED  # still valid until v2 is accepted
+    services.save_plan(
+        plan=v2, revision=v2.revision, vectors=[vector(cog, count=4)], saved_by=doctor.user
+    )
+    services.set_plan_status(plan=v2, status="accepted", changed_by=doctor.user)
+    v1.refresh_from_db()
+    assert v1.status == PlanStatus.SUPERSEDED
+    assert [v.count for v in v1.vectors.all()] == [2, 2]  # the old version stays readable
+
+
+def test_lengths_use_the_diagram_scale_and_warn_beyond_reach_or_far_too_short(plan, cog, doctor):
+    plan = services.save_plan(
+        plan=plan,
+        revision=1,
+        vectors=[
+            vector(cog, entry=(0.30, 0.60), end=(0.30, 0.20)),  # 0.40 × 230 = 92 mm
+            vector(cog, entry=(0.30, 0.90), end=(0.30, 0.20)),  # 161 mm: beyond reach
+            vector(cog, entry=(0.30, 0.30), end=(0.30, 0.20)),  # 23 mm: far too short
+        ],
+        saved_by=doctor.user,
+    )
+    lengths = [round(v.length_mm(plan.mm_per_unit)) for v in plan.vectors.all()]
+    assert lengths == [92, 161, 23]
+    warnings = services.summarise_plan(plan).warnings
+    assert any("161 mm is longer than PDO Cog 19G 100 can reach (100 mm)" in w for w in warnings)
+    assert any("23 mm is much shorter than the 100 mm thread" in w for w in warnings)
+    assert not any("92 mm" in w for w in warnings)
+
+
+def test_a_calibrated_photo_gives_the_scale_from_the_pupils(plan, doctor, private_media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consultations.demo_photos import demo_photo_jpeg
+
+    photo = consultation_services.add_patient_photos(
+        patient=plan.patient,
+        files=[
+            SimpleUploadedFile("f.jpg", demo_photo_jpeg(seed=1, view="frontal", stage="baseline"))
+        ],
+        view="frontal",
+        stage="baseline",
+        taken_on=timezone.localdate(),
+        uploaded_by=doctor.user,
+    )[0]
+    calibrated = services.calibrate_plan(
+        plan=plan,
+        photo=photo,
+        left_pupil=[0.4, 0.4],
+        right_pupil=[0.6, 0.4],
+        calibrated_by=doctor.user,
+    )
+    assert calibrated.mm_per_unit == pytest.approx(63 / 0.2)
+    with pytest.raises(ValidationError, match="further apart"):
+        services.calibrate_plan(
+            plan=plan,
+            photo=photo,
+            left_pupil=[0.5, 0.4],
+            right_pupil=[0.51, 0.4],
+            calibrated_by=doctor.user,
+        )
+
+
+def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, doctor, location):
+    services.receive_stock(
+        product=cog,
+        location=location,
+        lot_number="L-1",
+        expires_on=timezone.localdate() + timedelta(days=200),
+        quantity=3,
+        received_by=doctor.user,
+    )
+    StockLot.objects.create(
+        product=cog,
+        location=location,
+        lot_number="OLD",
+        expires_on=timezone.localdate() - timedelta(days=1),
+        quantity_received=50,
+        quantity_on_hand=50,
+    )
+    plan = services.save_plan(
+        plan=plan,
+        revision=1,
+        vectors=[vector(cog, count=2), vector(cog, side="right", count=2)],
+        saved_by=doctor.user,
+    )
+    summary = services.summarise_plan(plan)
+    assert summary.total_threads == 4
+    assert summary.by_side == {"Left": 2, "Right": 2}
+    assert summary.by_area == {"Midface / cheek": 4}
+    assert summary.cost == Decimal("180.00")
+    assert any("needs 4" in w and "has 3 unexpired" in w for w in summary.warnings)
+
+
+def test_receiving_stock_books_the_lot_and_audits_it(cog, location, doctor):
+    lot = services.receive_stock(
+        product=cog,
+        location=location,
+        lot_number=" A123 ",
+        expires_on=timezone.localdate() + timedelta(days=90),
+        quantity=20,
+        received_by=doctor.user,
+    )
+    assert (lot.lot_number, lot.quantity_received, lot.quantity_on_hand) == ("A123", 20, 20)
+    assert AuditEvent.objects.filter(
+        action=AuditAction.CREATE, summary__contains="lot A123"
+    ).exists()

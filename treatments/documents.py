@@ -1,0 +1,271 @@
+"""Printed documents of treatments: the plan summary the consent will show.
+
+The face diagram and the plan's vectors are drawn as inline SVG (vector
+graphics, crisp in print, nothing fetched). The face is the planner's own
+drawing (static/img/face-*.svg), so a vector sits on the same spot of the face
+on paper as on screen; it is copied in element by element through a whitelist
+of drawing elements and attributes, every value escaped. Vector coordinates
+are computed here as plain numbers; every text in the template is autoescaped.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.contrib.staticfiles import finders
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from clinic.pdf import PdfDocument
+from treatments.models import DiagramView, Side, ThreadVector, TreatmentPlan
+from treatments.services import PlanSummary, summarise_plan, vector_warnings
+
+logger = logging.getLogger(__name__)
+
+# The planner's drawings of the face, one per diagram view, in the same 0–1000 square.
+FACE_DRAWINGS = {
+    DiagramView.FRONT: "img/face-front.svg",
+    DiagramView.PROFILE: "img/face-profile.svg",
+}
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+DRAWING_ELEMENTS = {"g", "path", "line", "polyline", "polygon", "rect", "circle", "ellipse", "text"}
+DRAWING_ATTRIBUTES = {
+    "d", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width", "height",
+    "points", "transform", "fill", "stroke", "stroke-width", "stroke-dasharray",
+    "stroke-linecap", "stroke-linejoin", "opacity", "fill-opacity", "stroke-opacity",
+    "font-size", "font-weight", "text-anchor",
+}  # fmt: skip
+PDF_FONT = "Threadline Sans"  # the bundled font (static/css/pdf.css), not whatever "sans-serif" is
+
+# The diagram is square, 0–1 each way; the SVG draws it at this many user units.
+DIAGRAM_UNITS = 1000
+ARROW_LENGTH = 26
+ARROW_HALF_WIDTH = 11
+LABEL_RADIUS = 21
+LABEL_OFFSET = 36
+# One colour per side; in grey print the numbers still tell the vectors apart.
+SIDE_COLOURS = {
+    Side.RIGHT: ("#0b4f8a", "blue"),
+    Side.LEFT: ("#a3280f", "red"),
+    Side.MIDLINE: ("#2d6a2d", "green"),
+}
+
+
+@dataclass(frozen=True)
+class DrawnVector:
+    """One vector as the SVG draws it: a numbered line with an arrowhead at its end point."""
+
+    number: int
+    colour: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    arrow: str  # polygon points, or "" when entry and end coincide (a dot is drawn instead)
+    label_x: float
+    label_y: float
+    text_y: float  # the number's baseline, a little below the label's centre
+
+
+def _round(value: float) -> float:
+    return round(value, 1)
+
+
+def draw_vector(number: int, vector: ThreadVector) -> DrawnVector:
+    """Scale a vector to the SVG and work out its arrowhead and its number's place."""
+    x1, y1 = vector.entry_x * DIAGRAM_UNITS, vector.entry_y * DIAGRAM_UNITS
+    x2, y2 = vector.end_x * DIAGRAM_UNITS, vector.end_y * DIAGRAM_UNITS
+    length = math.hypot(x2 - x1, y2 - y1)
+    arrow = ""
+    # The number sits just behind the entry point, on the line's extension.
+    dx, dy = ((x2 - x1) / length, (y2 - y1) / length) if length else (0.0, -1.0)
+    if length:
+        base_x, base_y = x2 - dx * ARROW_LENGTH, y2 - dy * ARROW_LENGTH
+        px, py = -dy * ARROW_HALF_WIDTH, dx * ARROW_HALF_WIDTH
+        arrow = " ".join(
+            f"{_round(x)},{_round(y)}"
+            for x, y in ((x2, y2), (base_x + px, base_y + py), (base_x - px, base_y - py))
+        )
+    label_x = min(max(x1 - dx * LABEL_OFFSET, LABEL_RADIUS), DIAGRAM_UNITS - LABEL_RADIUS)
+    label_y = min(max(y1 - dy * LABEL_OFFSET, LABEL_RADIUS), DIAGRAM_UNITS - LABEL_RADIUS)
+    return DrawnVector(
+        number=number,
+        colour=SIDE_COLOURS.get(vector.side, ("#111111", "black"))[0],
+        x1=_round(x1),
+        y1=_round(y1),
+        x2=_round(x2),
+        y2=_round(y2),
+        arrow=arrow,
+        label_x=_round(label_x),
+        label_y=_round(label_y),
+        text_y=_round(label_y + 10),
+    )
+
+
+def _local_name(tag: Any) -> str:
+    return tag.removeprefix(SVG) if isinstance(tag, str) else ""
+
+
+def _expand_uses(root: ET.Element) -> None:
+    """Replace each <use href="#id"> by a group holding a copy of what it names."""
+    by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
+    for parent in list(root.iter()):
+        for index, child in enumerate(list(parent)):
+            if _local_name(child.tag) != "use":
+                continue
+            target = by_id.get((child.get("href") or child.get(XLINK_HREF) or "").lstrip("#"))
+            group = ET.Element(f"{SVG}g", {"transform": child.get("transform", "")})
+            if target is not None and target is not child:
+                group.append(copy.deepcopy(target))
+            parent[index] = group
+
+
+def _markup(element: ET.Element) -> str:
+    """An element and its children as SVG markup, keeping only drawing elements and attributes."""
+    name = _local_name(element.tag)
+    if name not in DRAWING_ELEMENTS:
+        return ""
+    attributes = "".join(
+        f' {key}="{escape(value)}"'
+        for key, value in sorted(element.attrib.items())
+        if key in DRAWING_ATTRIBUTES and value
+    )
+    if name in ("g", "text") and element.get("font-family"):
+        attributes += f' font-family="{PDF_FONT}"'
+    if name == "text":  # a label such as "hairline": its words, escaped
+        inner = escape("".join(element.itertext()))
+    else:
+        inner = "".join(_markup(child) for child in element)
+    return f"<{name}{attributes}>{inner}</{name}>"
+
+
+_drawings: dict[tuple[str, float], SafeString] = {}
+
+
+def face_drawing(view: str) -> SafeString:
+    """The planner's face drawing for a view as inline SVG markup, or "" if it cannot be read."""
+    found = finders.find(FACE_DRAWINGS[view]) if view in FACE_DRAWINGS else None
+    if not found:
+        logger.warning("No face drawing for the %s view: printing the vectors alone", view)
+        return SafeString("")
+    path = Path(found)
+    key = (str(path), path.stat().st_mtime)
+    if key not in _drawings:
+        try:
+            root = ET.fromstring(path.read_bytes())  # noqa: S314  (our own static file)
+        except ET.ParseError:
+            logger.exception("The %s face drawing is not valid SVG", view)
+            return SafeString("")
+        _expand_uses(root)
+        # Every attribute value and text was escaped by _markup: nothing here is raw input.
+        _drawings[key] = mark_safe("".join(_markup(child) for child in root))  # noqa: S308
+    return _drawings[key]
+
+
+def vector_rows(plan: TreatmentPlan, vectors: list[ThreadVector]) -> list[dict[str, Any]]:
+    """The table's rows, numbered as the diagram numbers them."""
+    return [
+        {
+            "number": number,
+            "area": vector.get_area_display(),
+            "side": vector.get_side_display(),
+            "view": vector.get_view_display(),
+            "product": vector.product.name,
+            "manufacturer": vector.product.manufacturer,
+            "material": vector.product.material,
+            "thread_type": vector.product.get_thread_type_display(),
+            "count": vector.count,
+            "depth": vector.get_depth_display(),
+            "length_mm": round(vector.length_mm(plan.mm_per_unit)),
+            "notes": vector.notes,
+            "warning": bool(vector_warnings(vector, plan.mm_per_unit)),
+        }
+        for number, vector in enumerate(vectors, start=1)
+    ]
+
+
+def diagrams(vectors: list[ThreadVector]) -> list[dict[str, Any]]:
+    """The front view always; the profile view only if a vector is drawn on it."""
+    views = []
+    for view in (DiagramView.FRONT, DiagramView.PROFILE):
+        drawn = [
+            draw_vector(number, vector)
+            for number, vector in enumerate(vectors, start=1)
+            if vector.view == view
+        ]
+        if view == DiagramView.FRONT or drawn:
+            views.append(
+                {
+                    "view": view.value,
+                    "label": view.label,
+                    "drawing": face_drawing(view),
+                    "vectors": drawn,
+                }
+            )
+    return views
+
+
+class PlanSummaryDocument(PdfDocument):
+    """One plan version: diagram, vectors, totals and warnings, as the patient will consent to."""
+
+    template_name = "pdf/plan_summary.html"
+    title = "Thread-lift treatment plan"
+
+    def __init__(self, plan: TreatmentPlan, vectors: list[ThreadVector] | None = None):
+        self.plan = plan
+        self.vectors = (
+            vectors if vectors is not None else list(plan.vectors.select_related("product"))
+        )
+        self.zone = plan.location.zone
+
+    def filename(self) -> str:
+        return f"plan-{self.plan.patient.record_number}-v{self.plan.version}.pdf"
+
+    def summary(self) -> PlanSummary:
+        return summarise_plan(self.plan, self.vectors)
+
+    def get_context(self) -> dict[str, Any]:
+        plan = self.plan
+        patient = plan.patient
+        practitioner = plan.practitioner
+        rows = vector_rows(plan, self.vectors)
+        return {
+            "location": plan.location,
+            "paper_size": plan.location.paper_size,
+            "zone_name": plan.location.time_zone,
+            "version": plan.version,
+            "status": plan.get_status_display(),
+            "created_at": plan.created_at,
+            "updated_at": plan.updated_at,
+            "accepted_at": plan.accepted_at,
+            "patient_name": patient.full_name,
+            "record_number": patient.record_number,
+            "date_of_birth": patient.date_of_birth,
+            "practitioner": str(practitioner),
+            "registration_number": practitioner.registration_number,
+            "mm_per_unit": plan.mm_per_unit,
+            "calibrated": plan.calibration_photo_id is not None,
+            "notes": plan.notes,
+            "rows": rows,
+            "length_warnings": any(row["warning"] for row in rows),
+            "diagrams": diagrams(self.vectors),
+            "diagram_units": DIAGRAM_UNITS,
+            "label_radius": LABEL_RADIUS,
+            "side_colours": [
+                (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
+            ],
+            "summary": self.summary(),
+        }
+
+    def render(self) -> bytes:
+        # Dates in the template (and the "printed" footer) in the location's time zone.
+        with timezone.override(self.zone):
+            return super().render()

@@ -1,0 +1,160 @@
+"""Forms of the consent and session pages: withdrawal, session completion, addenda.
+
+Numbers are parsed strictly (digits only, no signs, exponents or spaces inside),
+so "abc", "2.5" or "1e1" get a clear error instead of a guess. The forms only
+check the shape of what was typed; treatments.services decides what is allowed
+(lots at this location, in date and with stock; deviations with a reason).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from treatments.models import Anaesthesia, StockLot, ThreadVector
+from treatments.services import MAX_COUNT
+
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+VOLUME_ML = re.compile(r"[0-9]{1,2}(?:\.[0-9])?")
+MAX_VOLUME_ML = Decimal("50")
+
+
+class WholeNumberField(forms.Field):
+    """A whole number typed as digits only; cleans to an int within [min_value, max_value]."""
+
+    widget = forms.TextInput
+
+    def __init__(self, *, min_value: int, max_value: int, message: str, **kwargs):
+        self.min_value, self.max_value, self.message = min_value, max_value, message
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return None
+        if not WHOLE_NUMBER.fullmatch(text):
+            raise ValidationError(self.message, code="invalid")
+        return int(text)
+
+    def validate(self, value: int | None) -> None:
+        super().validate(value)
+        if value is not None and not self.min_value <= value <= self.max_value:
+            raise ValidationError(self.message, code="range")
+
+
+class PlacementForm(forms.Form):
+    """One plan vector's row: the lot used, how many threads, and why it differs (if it does)."""
+
+    lot = WholeNumberField(
+        min_value=1,
+        max_value=2_000_000_000,
+        message="choose a lot from the list.",
+        error_messages={"required": "choose a lot from the list."},
+    )
+    count = WholeNumberField(
+        label="Threads placed",
+        min_value=1,
+        max_value=MAX_COUNT,
+        message=f"the count must be a whole number from 1 to {MAX_COUNT}.",
+        error_messages={"required": f"the count must be a whole number from 1 to {MAX_COUNT}."},
+    )
+    deviation = forms.CharField(
+        label="Deviation from the plan, and why", max_length=300, required=False
+    )
+
+    def __init__(self, *args, vector: ThreadVector, number: int, **kwargs):
+        kwargs.setdefault("prefix", f"vector-{vector.pk}")
+        super().__init__(*args, **kwargs)
+        self.vector = vector
+        self.number = number
+
+    @property
+    def where(self) -> str:
+        vector = self.vector
+        return f"Vector {self.number} ({vector.get_area_display()}, {vector.get_side_display()})"
+
+    def error_list(self) -> list[str]:
+        return [
+            f"{self.where}: {message}" for messages in self.errors.values() for message in messages
+        ]
+
+    def placement(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "vector": self.vector.pk,
+            "lot": data["lot"],
+            "count": data["count"],
+            "deviation": data["deviation"].strip(),
+        }
+
+
+class SessionDetailsForm(forms.Form):
+    """Anaesthesia and how it went: TreatmentSession's SESSION_DETAIL_FIELDS."""
+
+    anaesthesia = forms.ChoiceField(choices=Anaesthesia.choices, initial=Anaesthesia.LOCAL)
+    anaesthetic_agent = forms.CharField(label="Anaesthetic agent", max_length=100, required=False)
+    anaesthetic_volume_ml = forms.CharField(
+        label="Volume (ml)",
+        max_length=4,
+        required=False,
+        help_text="Up to 50 ml, one decimal place at most (e.g. 4.5).",
+    )
+    immediate_outcome = forms.CharField(
+        label="Immediate outcome",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    complications = forms.CharField(
+        label="Complications during the procedure",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_anaesthetic_volume_ml(self) -> Decimal | None:
+        text = self.cleaned_data["anaesthetic_volume_ml"].strip()
+        if not text:
+            return None
+        if not VOLUME_ML.fullmatch(text) or Decimal(text) > MAX_VOLUME_ML:
+            raise ValidationError(
+                "The volume must be a number of millilitres from 0 to 50, "
+                "with at most one decimal place."
+            )
+        return Decimal(text)
+
+    def error_list(self) -> list[str]:
+        return [
+            f"{self.fields[name].label or name.replace('_', ' ').capitalize()}: {message}"
+            if name != "__all__"
+            else message
+            for name, messages in self.errors.items()
+            for message in messages
+        ]
+
+
+class WithdrawalForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason the patient gave",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Record the reason the patient gave."},
+    )
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(
+        label="Addendum",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The record itself never changes; the addendum is kept with who and when.",
+        error_messages={"required": "Write the correction."},
+    )
+
+
+def lot_label(lot: StockLot) -> str:
+    return f"{lot.lot_number} · {lot.quantity_on_hand} on hand · expires {lot.expires_on:%d %b %Y}"

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from treatments.views import consent, documents, plans, sessions, stock
+
+app_name = "treatments"
+
+urlpatterns = [
+    path("patients/<int:pk>/plans/", plans.plan_list, name="plan_list"),
+    path("plans/<int:pk>/", plans.planner, name="planner"),
+    path("plans/<int:pk>/vectors/", plans.plan_save, name="plan_save"),
+    path("plans/<int:pk>/status/", plans.plan_status, name="plan_status"),
+    path("plans/<int:pk>/revise/", plans.plan_revise, name="plan_revise"),
+    path("plans/<int:pk>/calibrate/", plans.plan_calibrate, name="plan_calibrate"),
+    path("plans/<int:pk>/summary.pdf", documents.plan_pdf, name="plan_pdf"),
+    path("stock/", stock.stock_overview, name="stock_overview"),
+    path("stock/receive/", stock.receive_lot, name="receive_lot"),
+    path("stock/trace/", stock.lot_trace, name="lot_trace"),
+    path("plans/<int:pk>/consent/", consent.consent_sign, name="consent_sign"),
+    path("consents/<int:pk>/", consent.consent_detail, name="consent_detail"),
+    path("consents/<int:pk>/withdraw/", consent.consent_withdraw, name="consent_withdraw"),
+    path("appointments/<int:pk>/session/", sessions.session_start, name="session_start"),
+    path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/complete/", sessions.session_complete, name="session_complete"),
+    path("sessions/<int:pk>/addenda/", sessions.session_addendum, name="session_addendum"),
+]

@@ -1,0 +1,42 @@
+"""Printed documents of treatments: the plan summary PDF.
+
+Clinicians read plans (practitioners and managers), and only at the locations
+they work at: a plan elsewhere is answered as if it did not exist. Every print
+is written to the audit trail.
+"""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from clinic.audit import record_event
+from clinic.locations import locations_for
+from clinic.models import AuditAction
+from clinic.permissions import require_permission
+from treatments.documents import PlanSummaryDocument
+from treatments.models import TreatmentPlan
+
+
+@require_permission("treatments.view_treatmentplan")
+@require_GET
+def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """One plan version's printable summary, shown inline by the browser."""
+    plan = get_object_or_404(
+        TreatmentPlan.objects.select_related("patient", "practitioner__user", "location"),
+        pk=pk,
+    )
+    if plan.location_id not in {location.pk for location in locations_for(request.user)}:
+        raise Http404("No such plan at your locations.")
+    document = PlanSummaryDocument(plan)
+    pdf = document.render()
+    record_event(
+        action=AuditAction.PRINT,
+        request=request,
+        obj=plan,
+        patient_id=plan.patient_id,
+        summary=f"Printed the summary of plan v{plan.version} ({plan.get_status_display()})",
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.filename()}"'
+    response["Cache-Control"] = "no-store, private"
+    return response

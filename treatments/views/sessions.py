@@ -1,0 +1,329 @@
+"""Treatment sessions: starting one from a treatment appointment, completing it, addenda.
+
+Every write goes through treatments.services (start_session, complete_session,
+add_addendum), each one transaction. A completed session is locked: the page
+becomes read-only and corrections are addenda. Sessions at a location the user
+does not work at are answered as if they did not exist; every view is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from clinic.audit import record_event
+from clinic.locations import locations_for
+from clinic.models import AuditAction
+from clinic.permissions import require_permission
+from consultations.models import (
+    FREEING_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+)
+from treatments import services
+from treatments.models import (
+    ConsentWithdrawal,
+    PlanStatus,
+    StockLot,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from treatments.session_forms import (
+    AddendumForm,
+    PlacementForm,
+    SessionDetailsForm,
+    lot_label,
+)
+
+ALREADY_COMPLETED = "This session is already completed: add an addendum instead."
+
+
+def my_location_ids(request: HttpRequest) -> set[int]:
+    return {location.pk for location in locations_for(request.user)}
+
+
+def messages_of(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [message for values in error.message_dict.values() for message in values]
+    return list(error.messages)
+
+
+# Starting a session -------------------------------------------------------------
+
+
+def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | None:
+    """The plan named by the form (one of this patient's), else the latest accepted one.
+
+    The latest accepted one is the accepted version of the patient's most
+    recently started plan series that has an accepted version.
+    """
+    named = request.POST.get("plan", "").strip()
+    if named:
+        if not (named.isascii() and named.isdigit()):
+            raise Http404("No such plan for this patient.")
+        return get_object_or_404(TreatmentPlan, pk=int(named), patient_id=appointment.patient_id)
+    return (
+        TreatmentPlan.objects.filter(patient_id=appointment.patient_id, status=PlanStatus.ACCEPTED)
+        .order_by("-series__created_at", "-series_id", "-version")
+        .first()
+    )
+
+
+@require_permission("clinic.record_clinical")
+@require_POST
+def session_start(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open the session of a treatment appointment; refused without a valid consent."""
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("patient", "appointment_type", "location"),
+        pk=pk,
+        location_id__in=my_location_ids(request),
+    )
+    if appointment.status in FREEING_STATUSES:
+        # Guarded here too: the service would open a session that can never be completed.
+        messages.error(
+            request,
+            "The session was not started. This appointment is "
+            f"{appointment.get_status_display().lower()}: book a new treatment appointment.",
+        )
+        return redirect("consultations:appointment_detail", pk=appointment.pk)
+    plan = plan_for(request, appointment)
+    if plan is None:
+        messages.error(
+            request,
+            f"{appointment.patient.full_name} has no accepted treatment plan: "
+            "accept a plan and take consent before starting the session.",
+        )
+        return redirect("consultations:appointment_detail", pk=appointment.pk)
+    try:
+        session = services.start_session(
+            appointment=appointment, plan=plan, started_by=request.user, request=request
+        )
+    except ValidationError as error:
+        for message in messages_of(error):
+            messages.error(request, f"The session was not started. {message}")
+        return redirect("consultations:appointment_detail", pk=appointment.pk)
+    return redirect("treatments:session_detail", pk=session.pk)
+
+
+# One session ----------------------------------------------------------------------
+
+
+def session_or_404(request: HttpRequest, pk: int) -> TreatmentSession:
+    return get_object_or_404(
+        TreatmentSession.objects.select_related(
+            "patient",
+            "plan",
+            "consent",
+            "practitioner__user",
+            "location",
+            "appointment__appointment_type",
+            "completed_by",
+        ),
+        pk=pk,
+        location_id__in=my_location_ids(request),
+    )
+
+
+def location_today(session: TreatmentSession) -> date:
+    # Never offer a lot the service would refuse: it judges expiry by the server's date.
+    return max(timezone.localdate(timezone=session.location.zone), timezone.localdate())
+
+
+def usable_lots(session: TreatmentSession) -> list[StockLot]:
+    """Lots at the session's location that are in date and have threads on hand (FEFO order)."""
+    return list(
+        StockLot.objects.filter(
+            location_id=session.location_id,
+            expires_on__gte=location_today(session),
+            quantity_on_hand__gt=0,
+        )
+        .select_related("product")
+        .order_by("product__name", "expires_on", "lot_number")
+    )
+
+
+def placement_rows(
+    session: TreatmentSession, data: Any | None
+) -> tuple[list[dict[str, Any]], list[PlacementForm]]:
+    """One row per plan vector: its form and its lot choices, planned product first."""
+    lots = usable_lots(session)
+    rows, forms = [], []
+    vectors = session.plan.vectors.select_related("product")
+    for number, vector in enumerate(vectors, start=1):
+        planned = [lot for lot in lots if lot.product_id == vector.product_id]
+        planned.sort(key=lambda lot: (lot.expires_on, lot.lot_number))
+        others = [lot for lot in lots if lot.product_id != vector.product_id]
+        initial = {"count": str(vector.count), "lot": str(planned[0].pk) if planned else ""}
+        form = PlacementForm(data, vector=vector, number=number, initial=initial)
+        chosen = form["lot"].value()
+        chosen = str(chosen) if chosen not in (None, "") else ""
+        others_by_product: dict[str, list[dict[str, Any]]] = {}
+        for lot in others:
+            others_by_product.setdefault(lot.product.name, []).append(
+                {"pk": lot.pk, "label": lot_label(lot), "selected": str(lot.pk) == chosen}
+            )
+        rows.append(
+            {
+                "number": number,
+                "vector": vector,
+                "form": form,
+                "planned_lots": [
+                    {"pk": lot.pk, "label": lot_label(lot), "selected": str(lot.pk) == chosen}
+                    for lot in planned
+                ],
+                "other_lots": sorted(others_by_product.items()),
+                "chosen": chosen,
+            }
+        )
+        forms.append(form)
+    return rows, forms
+
+
+def session_context(
+    request: HttpRequest,
+    session: TreatmentSession,
+    *,
+    data: Any | None = None,
+    errors: list[str] | None = None,
+    addendum_form: AddendumForm | None = None,
+) -> dict[str, Any]:
+    can_record = request.user.has_perm("clinic.record_clinical")
+    try:
+        withdrawal = session.consent.withdrawal
+    except ConsentWithdrawal.DoesNotExist:
+        withdrawal = None
+    context: dict[str, Any] = {
+        "session": session,
+        "patient": session.patient,
+        "plan": session.plan,
+        "consent": session.consent,
+        "withdrawal": withdrawal,
+        "location": session.location,
+        "zone_name": session.location.time_zone,
+        "can_record": can_record,
+        "errors": errors or [],
+    }
+    if session.is_locked:
+        context.update(
+            placed=list(session.placed.select_related("product", "lot", "vector")),
+            addenda=list(session.addenda.select_related("added_by")),
+            reviews=list(
+                Appointment.objects.filter(
+                    patient_id=session.patient_id,
+                    appointment_type__kind=AppointmentKind.REVIEW,
+                    starts_at__gte=session.completed_at,
+                )
+                .exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
+                .select_related("practitioner__user", "location", "appointment_type")
+                .order_by("starts_at")
+            ),
+            addendum_form=addendum_form or (AddendumForm() if can_record else None),
+        )
+    else:
+        rows, _forms = placement_rows(session, data)
+        context.update(
+            rows=rows,
+            details_form=SessionDetailsForm(data) if data is not None else SessionDetailsForm(),
+            vectors=[row["vector"] for row in rows],
+        )
+    return context
+
+
+def audit_view(request: HttpRequest, session: TreatmentSession) -> None:
+    record_event(
+        action=AuditAction.VIEW,
+        request=request,
+        obj=session,
+        patient_id=session.patient_id,
+        summary="Viewed the treatment session" + (" (completed)" if session.is_locked else ""),
+    )
+
+
+def render_session(
+    request: HttpRequest, session: TreatmentSession, *, status: int = 200, **extra
+) -> HttpResponse:
+    audit_view(request, session)
+    return render(
+        request,
+        "treatments/sessions/detail.html",
+        session_context(request, session, **extra),
+        status=status,
+    )
+
+
+@require_permission("clinic.view_clinical")
+@require_GET
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The session: the completion form while open, the locked record once completed."""
+    return render_session(request, session_or_404(request, pk))
+
+
+@require_permission("clinic.record_clinical")
+@require_POST
+def session_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the placements and details and close the session (one transaction, once)."""
+    session = session_or_404(request, pk)
+    if session.is_locked:
+        messages.error(request, ALREADY_COMPLETED)
+        return redirect("treatments:session_detail", pk=session.pk)
+    _rows, forms = placement_rows(session, request.POST)
+    details = SessionDetailsForm(request.POST)
+    errors = [message for form in forms if not form.is_valid() for message in form.error_list()]
+    if not details.is_valid():
+        errors += details.error_list()
+    if not forms:
+        errors.append("The plan has no vectors to record.")
+    if not errors:
+        try:
+            services.complete_session(
+                session=session,
+                placements=[form.placement() for form in forms],
+                details=details.cleaned_data,
+                completed_by=request.user,
+                request=request,
+            )
+        except ValidationError as error:
+            if TreatmentSession.objects.get(pk=session.pk).is_locked:
+                # Another tab or a double click completed it first: nothing more was taken.
+                messages.error(request, ALREADY_COMPLETED)
+                return redirect("treatments:session_detail", pk=session.pk)
+            errors = messages_of(error)
+        else:
+            messages.success(request, "Session completed: the record is now locked.")
+            return redirect("treatments:session_detail", pk=session.pk)
+    return render_session(request, session, status=400, data=request.POST, errors=errors)
+
+
+@require_permission("clinic.record_clinical")
+@require_POST
+def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a correction to a completed session; the record itself never changes."""
+    session = session_or_404(request, pk)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_addendum(
+                session=session,
+                text=form.cleaned_data["text"],
+                added_by=request.user,
+                request=request,
+            )
+        except ValidationError as error:
+            for message in messages_of(error):
+                form.add_error("text", message)
+        else:
+            messages.success(request, "Addendum added.")
+            return redirect("treatments:session_detail", pk=session.pk)
+    if not session.is_locked:
+        return render_session(
+            request, session, status=400, errors=[m for ms in form.errors.values() for m in ms]
+        )
+    return render_session(request, session, status=400, addendum_form=form)
