@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench system-packages migrations-check
+.PHONY: run test lint format bench system-packages migrations-check backup restore serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,20 @@ migrations-check: $(VENV)/.runtime-installed
 ## bench: speed targets, as medians and ratios to floors measured in the same run
 bench: $(VENV)/.dev-installed system-packages
 	$(BIN)/python -m bench
+
+## backup: database and private media into var/backups/threadline-<time>/
+backup: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py backup var/backups
+
+## restore FROM=var/backups/threadline-...: replace the data with a backup (asks first)
+restore: $(VENV)/.runtime-installed
+	@test -n "$(FROM)" || (echo "Name the backup folder: make restore FROM=var/backups/threadline-..." && exit 2)
+	$(BIN)/python manage.py restore "$(FROM)"
+
+## serve: production-style: collectstatic, migrate, gunicorn and the task worker (Ctrl-C stops both)
+serve: $(VENV)/.runtime-installed system-packages
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py migrate --noinput
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python manage.py db_worker & \
+	$(BIN)/gunicorn clinic.wsgi:application -c gunicorn.conf.py

@@ -17,10 +17,12 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench import patient_search  # noqa: E402
+from bench import booking, patient_search, planner  # noqa: E402
+from bench.clinic_data import ensure_large_clinic  # noqa: E402
 from bench.timing import Result, summarise, time_calls  # noqa: E402
 from clinic.pdf import html_to_pdf  # noqa: E402
 
@@ -38,10 +40,13 @@ def floors() -> list[Result]:
     ]
 
 
-BENCHMARKS = [patient_search]
+BENCHMARKS = [patient_search, booking, planner]
 
 
 def main() -> None:
+    # DEBUG is off, as in production: pages need the hashed static-file manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    ensure_large_clinic()
     results = floors()
     floor_median = {r.floor: r.median_ms for r in results}
     for benchmark in BENCHMARKS:

@@ -6,6 +6,7 @@ permission is shown only to users who hold it.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -26,6 +27,7 @@ NAV_ITEMS = [
     NavItem("Patients", "consultations:patient_list", "consultations.view_patient"),
     NavItem("Stock", "treatments:stock_overview", "treatments.view_stocklot"),
     NavItem("Audit trail", "audit_trail", "clinic.view_reports"),
+    NavItem("Staff", "staff_list", "clinic.manage_clinic"),
     NavItem("Clinic settings", "admin:index", "clinic.manage_clinic"),
 ]
 
@@ -43,4 +45,5 @@ def navigation(request: HttpRequest) -> dict:
         "nav_items": items,
         "current_location": current_location(request),
         "my_locations": locations_for(user),
+        "session_idle_seconds": settings.SESSION_COOKIE_AGE,
     }

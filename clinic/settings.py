@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "simple_history",
     "csp",
     "phonenumber_field",
@@ -67,7 +70,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After the password, holds users who need a second factor on its pages.
+    "clinic.two_factor.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -155,6 +161,33 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 
+# Two-factor sign-in (django-otp: an authenticator app, plus one-time backup
+# codes). These roles must use it: practitioners and managers in production,
+# nobody in development (the demo accounts sign in with a password alone).
+# Anyone may enrol from "Two-factor sign-in"; once enrolled they are always
+# asked for a code. Roles: practitioner, manager, front_desk.
+_ROLES = {"practitioner", "manager", "front_desk"}
+TWO_FACTOR_REQUIRED_ROLES = [
+    role.strip()
+    for role in env.list(
+        "TWO_FACTOR_REQUIRED_ROLES", default=[] if DEBUG else ["practitioner", "manager"]
+    )
+    if role.strip()
+]
+if env.bool("TWO_FACTOR_FOR_FRONT_DESK", default=False) and (
+    "front_desk" not in TWO_FACTOR_REQUIRED_ROLES
+):
+    TWO_FACTOR_REQUIRED_ROLES.append("front_desk")
+if unknown := set(TWO_FACTOR_REQUIRED_ROLES) - _ROLES:
+    raise ImproperlyConfigured(
+        f"TWO_FACTOR_REQUIRED_ROLES: unknown role {', '.join(sorted(unknown))} "
+        f"(use {', '.join(sorted(_ROLES))})."
+    )
+# The name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = env.str("TWO_FACTOR_ISSUER", default="Threadline")
+# The admin never shows a device's secret key or QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # django-axes: lock a username from an address after repeated failures.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
@@ -185,11 +218,34 @@ PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=25 * 1024 * 1
 # by the web server, only through authorised views.
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "media")
 
-STORAGES = {
-    "default": {
+# Where photos and signatures live: "local" (PRIVATE_MEDIA_ROOT, the default) or "s3"
+# (any S3-compatible object store, private bucket, files served only through our views).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
+if MEDIA_STORAGE == "s3":
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("S3_REGION", default=None),
+            "access_key": _read_secret("S3_ACCESS_KEY") or None,
+            "secret_key": _read_secret("S3_SECRET_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "location": env.str("S3_PREFIX", default="threadline"),
+        },
+    }
+elif MEDIA_STORAGE == "local":
+    _media_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
-    },
+    }
+else:
+    raise ImproperlyConfigured("MEDIA_STORAGE must be local or s3.")
+
+STORAGES = {
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -280,14 +336,28 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# Logging: one line per record on stdout, for the process manager to collect.
+# Logging: one record per line on stdout, for the process manager to collect.
+# LOG_FORMAT=json (the production default) writes one JSON object per line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "level": env.str("LOG_LEVEL", default="INFO"),
+        }
+    },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "weasyprint": {"level": "ERROR"},

@@ -3,7 +3,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from clinic import views
+from clinic import staff_views, two_factor, views
+
+handler500 = "clinic.errors.server_error"
 
 admin.site.site_header = "Threadline clinic settings"
 admin.site.site_title = "Threadline"
@@ -13,6 +15,26 @@ urlpatterns = [
     path("audit/", views.audit_trail, name="audit_trail"),
     path("location/", views.choose_location, name="choose_location"),
     path("healthz", views.healthz, name="healthz"),
+    path("staff/", staff_views.staff_list, name="staff_list"),
+    path(
+        "staff/<int:pk>/reset-two-factor/",
+        staff_views.reset_two_factor,
+        name="staff_reset_two_factor",
+    ),
+    path("accounts/two-factor/", two_factor.verify, name="two_factor_verify"),
+    path("accounts/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
+    path(
+        "accounts/two-factor/backup-codes/",
+        two_factor.backup_codes,
+        name="two_factor_backup_codes",
+    ),
+    path("accounts/two-factor/settings/", two_factor.manage, name="two_factor_settings"),
+    path(
+        "accounts/two-factor/new-backup-codes/",
+        two_factor.replace_backup_codes,
+        name="two_factor_new_backup_codes",
+    ),
+    path("accounts/keepalive/", two_factor.keepalive, name="keepalive"),
     path("", include("consultations.urls")),
     path("", include("treatments.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

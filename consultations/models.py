@@ -660,3 +660,32 @@ class Screening(models.Model):
             ScreeningOutcome.SUITABLE,
             ScreeningOutcome.PRECAUTIONS,
         )
+
+
+class ErasureRequest(models.Model):
+    """A patient's request to erase their record, and what the clinic did about it.
+
+    Clinical records under legal retention are kept (the reason is recorded);
+    marketing consent and the photo uses named in `photo_uses_withdrawn` end
+    (consultations.privacy). Written once by consultations.privacy, never edited.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="erasure_requests")
+    requested_at = models.DateTimeField(default=timezone.now)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.TextField(max_length=4000, blank=True)
+    retained_reason = models.TextField(max_length=2000, blank=True)
+    # Photo uses (treatments.models.PhotoUse values) no longer allowed, whatever was signed.
+    photo_uses_withdrawn = models.JSONField(default=list, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Erasure request of {self.patient}, {self.requested_at:%Y-%m-%d}"

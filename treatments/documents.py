@@ -10,11 +10,13 @@ are computed here as plain numbers; every text in the template is autoescaped.
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,28 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.models import Location
 from clinic.pdf import PdfDocument
-from treatments.models import DiagramView, Side, ThreadVector, TreatmentPlan
-from treatments.services import PlanSummary, summarise_plan, vector_warnings
+from treatments.aftercare import (
+    NORMAL_SETTLES,
+    WARNING_SIGNS,
+    WHAT_IS_NORMAL,
+    Aftercare,
+    aftercare_instructions,
+    placed_threads,
+    review_appointments,
+)
+from treatments.models import (
+    ConsentWithdrawal,
+    DiagramView,
+    PhotoUse,
+    Side,
+    SignedConsent,
+    ThreadVector,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from treatments.services import PlanSummary, summarise_plan, vector_warnings, verify_consent
 
 logger = logging.getLogger(__name__)
 
@@ -268,4 +289,238 @@ class PlanSummaryDocument(PdfDocument):
     def render(self) -> bytes:
         # Dates in the template (and the "printed" footer) in the location's time zone.
         with timezone.override(self.zone):
+            return super().render()
+
+
+# Aftercare sheets and consent copies: what the patient takes home ------------------
+
+
+def local_moment(moment: datetime, location: Location) -> datetime:
+    return timezone.localtime(moment, location.zone)
+
+
+def format_day(moment: datetime, location: Location) -> str:
+    """A day written out as people at the location write it.
+
+    "Tuesday 14 May 2025", or "Tuesday, May 14, 2025" where the month comes first.
+    """
+    local = local_moment(moment, location)
+    if location.writes_month_first:
+        return f"{local:%A}, {local:%B} {local.day}, {local.year}"
+    return f"{local:%A} {local.day} {local:%B %Y}"
+
+
+def format_time(moment: datetime, location: Location) -> str:
+    """The wall-clock time at the location: "14:30", or "2:30 PM" where 12-hour clocks are usual."""
+    local = local_moment(moment, location)
+    if location.writes_month_first:
+        return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+    return f"{local:%H:%M}"
+
+
+def format_when(moment: datetime, location: Location) -> str:
+    return f"{format_day(moment, location)} at {format_time(moment, location)}"
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+class AftercareSheet(PdfDocument):
+    """The aftercare sheet a patient takes home after a completed session, in large type."""
+
+    template_name = "pdf/aftercare_sheet.html"
+    title = "Aftercare after your thread lift"
+
+    def __init__(self, session: TreatmentSession, aftercare: Aftercare | None = None):
+        if not session.is_locked:
+            raise ValueError("Aftercare is printed for completed sessions only.")
+        self.session = session
+        self.location = session.location
+        if aftercare is None:
+            placed = placed_threads(session)
+            aftercare = Aftercare(
+                placed=placed,
+                instructions=aftercare_instructions(session, placed),
+                reviews=review_appointments(session),
+            )
+        self.aftercare = aftercare
+
+    def filename(self) -> str:
+        day = local_moment(self.session.completed_at, self.location)
+        return f"aftercare-{self.session.patient.record_number}-{day:%Y-%m-%d}.pdf"
+
+    def threads(self) -> list[dict[str, Any]]:
+        """One row per product and lot: what went in, so the patient's copy is traceable."""
+        rows: dict[tuple[int, int], dict[str, Any]] = {}
+        for placed in self.aftercare.placed:
+            row = rows.setdefault(
+                (placed.product_id, placed.lot_id),
+                {
+                    "product": placed.product.name,
+                    "manufacturer": placed.product.manufacturer,
+                    "material": placed.product.get_material_display(),
+                    "lot_number": placed.lot.lot_number,
+                    "count": 0,
+                    "areas": [],
+                },
+            )
+            row["count"] += placed.count
+            area = placed.get_area_display()
+            if area not in row["areas"]:
+                row["areas"].append(area)
+        return list(rows.values())
+
+    def areas(self) -> list[str]:
+        """Each area treated with its sides: "Midface / cheek (left and right)"."""
+        sides: dict[str, list[str]] = {}
+        for placed in self.aftercare.placed:
+            where = sides.setdefault(placed.get_area_display(), [])
+            side = placed.get_side_display().lower()
+            if side not in where:
+                where.append(side)
+        return [f"{area} ({' and '.join(where)})" for area, where in sides.items()]
+
+    def get_context(self) -> dict[str, Any]:
+        session = self.session
+        location = self.location
+        patient = session.patient
+        return {
+            "location": location,
+            "paper_size": location.paper_size,
+            "zone_name": location.time_zone,
+            "patient_name": patient.full_name,
+            "record_number": patient.record_number,
+            "treated_on": format_day(session.completed_at, location),
+            "practitioner": str(session.practitioner),
+            "areas": self.areas(),
+            "threads": self.threads(),
+            "instructions": self.aftercare.instructions,
+            "what_is_normal": WHAT_IS_NORMAL,
+            "normal_settles": NORMAL_SETTLES,
+            "warning_signs": WARNING_SIGNS,
+            "clinic_phone": location.phone,
+            "emergency_phone": location.emergency_phone,
+            "printed_at": format_when(timezone.now(), location),
+            "reviews": [
+                {
+                    "when": format_when(review.starts_at, review.location),
+                    "practitioner": str(review.practitioner),
+                    "location": review.location.name,
+                    "address": review.location.address,
+                }
+                for review in self.aftercare.reviews
+            ],
+        }
+
+    def render(self) -> bytes:
+        # The "printed" footer in the location's time zone too.
+        with timezone.override(self.location.zone):
+            return super().render()
+
+
+PNG_DATA_URL_PREFIX = "data:image/png;base64,"
+PHOTO_USE_TEXT = {
+    PhotoUse.CLINICAL: "Photographs for my clinical record",
+    PhotoUse.TEACHING: "Photographs for teaching other clinicians, without my identity",
+    PhotoUse.MARKETING: "Photographs in the clinic's marketing",
+}
+
+
+def signature_data_url(field) -> str:
+    """A stored signature as a `data:` URI (the only images the renderer fetches), or ""."""
+    try:
+        with field.storage.open(field.name, "rb") as stored:
+            data = stored.read()
+    except (OSError, ValueError):
+        logger.warning("Signature file %r is missing", field.name)
+        return ""
+    return PNG_DATA_URL_PREFIX + base64.b64encode(data).decode("ascii")
+
+
+class ConsentCopy(PdfDocument):
+    """A signed consent exactly as stored: the text, the plan, the signatures and fingerprint.
+
+    The text printed is the stored `rendered_text`, never the template filled in
+    again, so every reprint says what the patient signed.
+    """
+
+    template_name = "pdf/consent_copy.html"
+    title = "Consent to a thread lift"
+
+    def __init__(self, consent: SignedConsent, vectors: list[ThreadVector] | None = None):
+        self.consent = consent
+        self.plan = consent.plan
+        self.location = consent.plan.location
+        self.vectors = (
+            vectors if vectors is not None else list(self.plan.vectors.select_related("product"))
+        )
+
+    def filename(self) -> str:
+        signed = local_moment(self.consent.signed_at, self.location)
+        return f"consent-{self.consent.patient.record_number}-{signed:%Y-%m-%d}.pdf"
+
+    def verified(self) -> bool:
+        try:
+            return verify_consent(self.consent)
+        except (OSError, ValueError):  # a signature file is missing: the record no longer matches
+            return False
+
+    def withdrawal(self) -> ConsentWithdrawal | None:
+        try:
+            return self.consent.withdrawal
+        except ConsentWithdrawal.DoesNotExist:
+            return None
+
+    def get_context(self) -> dict[str, Any]:
+        consent = self.consent
+        plan = self.plan
+        location = self.location
+        patient = consent.patient
+        practitioner = consent.practitioner
+        withdrawal = self.withdrawal()
+        return {
+            "location": location,
+            "paper_size": location.paper_size,
+            "zone_name": location.time_zone,
+            "form_title": consent.template.title,
+            "form_version": consent.template.version,
+            "alternatives": consent.template.alternatives,
+            "patient_name": patient.full_name,
+            "record_number": patient.record_number,
+            "date_of_birth": patient.date_of_birth,
+            "practitioner": str(practitioner),
+            "registration_number": practitioner.registration_number,
+            "version": plan.version,
+            "rendered_text": consent.rendered_text,
+            "risks": consent.risks_initialled,
+            "photo_consents": [
+                (PHOTO_USE_TEXT.get(use, PhotoUse(use).label), consent.photo_consents.get(use))
+                for use in PhotoUse.values
+                if use in consent.photo_consents
+            ],
+            "patient_signature": signature_data_url(consent.patient_signature),
+            "practitioner_signature": signature_data_url(consent.practitioner_signature),
+            "signed_at": format_when(consent.signed_at, location),
+            "printed_at": format_when(timezone.now(), location),
+            "ip_address": consent.ip_address or "not recorded",
+            "device": consent.user_agent or "not recorded",
+            "recorded_by": _person(consent.recorded_by),
+            "fingerprint": consent.fingerprint,
+            "verified": self.verified(),
+            "withdrawal": withdrawal,
+            "withdrawn_at": format_when(withdrawal.withdrawn_at, location) if withdrawal else "",
+            "rows": vector_rows(plan, self.vectors),
+            "diagrams": diagrams(self.vectors),
+            "diagram_units": DIAGRAM_UNITS,
+            "label_radius": LABEL_RADIUS,
+            "side_colours": [
+                (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
+            ],
+        }
+
+    def render(self) -> bytes:
+        with timezone.override(self.location.zone):
             return super().render()

@@ -120,13 +120,18 @@ def create_plan(
 def _point(value: Any, name: str) -> tuple[float, float]:
     if not (isinstance(value, list | tuple) and len(value) == 2):
         raise ValidationError(f"{name} must be a pair of numbers [x, y].")
-    x, y = value
-    for coordinate in (x, y):
+    point = []
+    for coordinate in value:
         if isinstance(coordinate, bool) or not isinstance(coordinate, int | float):
             raise ValidationError(f"{name} must be a pair of numbers [x, y].")
-        if not math.isfinite(coordinate) or not 0 <= coordinate <= 1:
+        try:
+            number = float(coordinate)
+        except OverflowError:  # an integer too large for a float
+            number = math.inf
+        if not math.isfinite(number) or not 0 <= number <= 1:
             raise ValidationError(f"{name} must lie on the diagram (0 to 1 on each axis).")
-    return float(x), float(y)
+        point.append(number)
+    return point[0], point[1]
 
 
 def _choice(value: Any, choices, name: str) -> str:
@@ -144,9 +149,12 @@ def clean_vectors(raw: Any) -> list[dict[str, Any]]:
         raise ValidationError("vectors must be a list.")
     if len(raw) > MAX_VECTORS:
         raise ValidationError(f"A plan holds at most {MAX_VECTORS} vectors.")
-    product_ids = {v.get("product") for v in raw if isinstance(v, dict)}
     products = ThreadProduct.objects.in_bulk(
-        [p for p in product_ids if isinstance(p, int) and not isinstance(p, bool)]
+        {
+            v["product"]
+            for v in raw
+            if isinstance(v, dict) and type(v.get("product")) is int  # not bool, not float
+        }
     )
     cleaned = []
     for number, vector in enumerate(raw, start=1):
@@ -159,7 +167,7 @@ def clean_vectors(raw: Any) -> list[dict[str, Any]]:
             missing = VECTOR_FIELDS - {"notes"} - set(vector)
             if missing:
                 raise ValidationError(f"{sorted(missing)[0]} is missing.")
-            product = products.get(vector["product"])
+            product = products.get(vector["product"]) if type(vector["product"]) is int else None
             if product is None:
                 raise ValidationError("the product is unknown.")
             if not product.is_active:
@@ -291,12 +299,12 @@ def revise_plan(
     *, plan: TreatmentPlan, revised_by, request: HttpRequest | None = None
 ) -> TreatmentPlan:
     """Start a new draft version from this one, copying its vectors; the old one stays as it is."""
-    _gate_or_refuse(plan.patient)
     series = TreatmentPlan.objects.select_for_update().get(pk=plan.series_id)
-    latest = TreatmentPlan.objects.filter(series=series).aggregate(v=Max("version"))["v"]
     draft = TreatmentPlan.objects.filter(series=series, status=PlanStatus.DRAFT).first()
     if draft is not None:
         return draft  # one draft at a time: continue it
+    _gate_or_refuse(plan.patient)
+    latest = TreatmentPlan.objects.filter(series=series).aggregate(v=Max("version"))["v"]
     new = TreatmentPlan.objects.create(
         patient=plan.patient,
         practitioner=plan.practitioner,
@@ -342,9 +350,14 @@ def calibrate_plan(
     request: HttpRequest | None = None,
 ) -> TreatmentPlan:
     """Use a frontal baseline photo's pupils (about 63 mm apart) as the plan's scale."""
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_frozen:
         raise ValidationError("This plan is frozen.")
-    if photo.patient_id != plan.patient_id or photo.view != PhotoView.FRONTAL:
+    if (
+        photo.patient_id != plan.patient_id
+        or photo.view != PhotoView.FRONTAL
+        or photo.is_archived
+    ):
         raise ValidationError("Calibrate on a frontal photo of this patient.")
     left, right = _point(left_pupil, "left pupil"), _point(right_pupil, "right pupil")
     distance = math.dist(left, right)
@@ -352,7 +365,8 @@ def calibrate_plan(
         raise ValidationError("Mark the two pupils further apart.")
     plan.mm_per_unit = AVERAGE_INTERPUPILLARY_MM / distance
     plan.calibration_photo = photo
-    plan.save(update_fields=["mm_per_unit", "calibration_photo"])
+    plan.revision += 1  # the scale changes every length the planner shows
+    plan.save(update_fields=["mm_per_unit", "calibration_photo", "revision"])
     record_event(
         action=AuditAction.UPDATE,
         request=request,

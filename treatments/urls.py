@@ -1,6 +1,6 @@
 from django.urls import path
 
-from treatments.views import consent, documents, plans, sessions, stock
+from treatments.views import consent, documents, outcomes, plans, printing, sessions, stock
 
 app_name = "treatments"
 
@@ -22,4 +22,14 @@ urlpatterns = [
     path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
     path("sessions/<int:pk>/complete/", sessions.session_complete, name="session_complete"),
     path("sessions/<int:pk>/addenda/", sessions.session_addendum, name="session_addendum"),
+    path("consents/<int:pk>/consent.pdf", printing.consent_pdf, name="consent_pdf"),
+    path("sessions/<int:pk>/aftercare.pdf", printing.aftercare_pdf, name="aftercare_pdf"),
+    path("aftercare/today.pdf", printing.aftercare_day_pdf, name="aftercare_day_pdf"),
+    path("sessions/<int:pk>/reviews/new/", outcomes.outcome_new, name="outcome_new"),
+    path(
+        "sessions/<int:pk>/adverse-events/new/",
+        outcomes.adverse_event_new,
+        name="adverse_event_new",
+    ),
+    path("reports/adverse-events/", outcomes.adverse_event_report, name="adverse_event_report"),
 ]

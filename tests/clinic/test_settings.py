@@ -93,3 +93,53 @@ def test_sqlite_runs_in_wal_mode_and_queues_concurrent_writers(tmp_path):
         timeout=120,
     )
     assert result.stdout.split() == ["wal", "6", "[]"], result.stderr[-2000:]
+
+
+def test_static_files_collect_under_production_settings(tmp_path):
+    env = {**PRODUCTION, "STATIC_ROOT": str(tmp_path / "static")}
+    result = run_manage("collectstatic", "--noinput", "-v0", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+    assert "vendor/htmx/htmx.min.js" in manifest
+    assert list((tmp_path / "static" / "vendor" / "htmx").glob("htmx.min.*.js.gz"))
+
+
+def test_production_logs_are_json_lines_on_stdout():
+    import json
+
+    script = "import logging, django; django.setup(); logging.getLogger('threadline').warning('hi')"
+    clean_env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env={**clean_env, **PRODUCTION, "DJANGO_SETTINGS_MODULE": "clinic.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (record["level"], record["logger"], record["message"]) == ("WARNING", "threadline", "hi")
+
+
+def test_media_storage_can_be_s3_compatible_object_storage():
+    script = (
+        "import django; django.setup(); from django.core.files.storage import storages;"
+        "s = storages['default']; print(type(s).__name__, s.bucket_name, s.default_acl)"
+    )
+    env = {
+        **PRODUCTION,
+        "MEDIA_STORAGE": "s3",
+        "S3_BUCKET": "clinic-photos",
+        "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+    }
+    clean_env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env={**clean_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["S3Storage", "clinic-photos", "private"], result.stderr[-2000:]

@@ -164,6 +164,7 @@ def test_a_practitioner_signs_with_drawn_signatures_and_the_exact_text_is_stored
     assert shown in html
     assert html.count('src="data:image/png;base64,') == 2
     assert "Tablet browser 1.0" in html and "10.1.2.3" in html
+    assert reverse("treatments:consent_pdf", args=[consent.pk]) in html
     assert "(Europe/London)" in html
 
 

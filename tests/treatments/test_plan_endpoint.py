@@ -427,16 +427,9 @@ def test_bad_calibrations_are_refused_and_keep_the_scale(
     assert draft_plan.calibration_photo is None
 
 
-# Known bugs in treatments.services (reported, not fixed here: the services are not this
-# module's). Strict: once the services refuse these with a ValidationError, these tests pass
-# and the marks must go.
+# Shapes of JSON that once slipped past the checks and crashed the endpoint.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="services.clean_vectors builds a set of the product values: a list is unhashable",
-)
 def test_a_product_given_as_a_list_is_refused_with_400(
     client, practitioner_user, saved_plan, cog_product
 ):
@@ -448,11 +441,6 @@ def test_a_product_given_as_a_list_is_refused_with_400(
     assert unchanged(saved_plan, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="services._point calls math.isfinite on a JSON integer too large for a float",
-)
 def test_a_coordinate_too_large_for_a_float_is_refused_with_400(
     client, practitioner_user, saved_plan, cog_product
 ):

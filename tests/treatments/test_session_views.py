@@ -121,6 +121,7 @@ def test_a_manager_reads_a_session_but_cannot_start_complete_or_add_to_it(
     response = client.get(detail_url(session))
     assert response.status_code == 200
     assert "has not completed this session yet" in html_of(response)
+    assert reverse("treatments:aftercare_pdf", args=[session.pk]) not in html_of(response)
     assert "Complete the session" not in html_of(response)
     assert client.post(start_url(clinic["appointment"])).status_code == 403
     form = completion_form(session, clinic["lot"])
@@ -267,7 +268,8 @@ def test_the_service_refuses_a_session_for_a_cancelled_appointment(clinic):
 def test_starting_with_consent_opens_the_session_prefilled_from_the_plan(client, clinic):
     plan = accept(clinic)
     sign(clinic, plan)
-    receive(clinic["cog"], clinic["location"], "LOT-OLD", days=-1)  # expired
+    old = receive(clinic["cog"], clinic["location"], "LOT-OLD", days=30)
+    StockLot.objects.filter(pk=old.pk).update(expires_on=timezone.localdate() - timedelta(days=1))
     empty = receive(clinic["cog"], clinic["location"], "LOT-EMPTY", quantity=1)
     StockLot.objects.filter(pk=empty.pk).update(quantity_on_hand=0)
     receive(clinic["cog"], LocationFactory(name="Elsewhere"), "LOT-FAR")
@@ -321,6 +323,7 @@ def test_completing_through_the_page_uses_the_stock_locks_the_record_and_books_r
     assert "Good lift, symmetrical" in html
     assert html.count("Review with") == 3  # the 2-week, 3-month and 6-month reviews
     assert reverse("treatments:consent_detail", args=[session.consent_id]) in html
+    assert reverse("treatments:aftercare_pdf", args=[session.pk]) in html
     assert "Add the addendum" in html
 
 

@@ -24,7 +24,13 @@ from clinic.locations import current_location, locations_for
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
 from treatments import services
-from treatments.models import StockLot, ThreadProduct, TreatmentPlan
+from treatments.models import (
+    PlacedThreads,
+    StockLot,
+    ThreadProduct,
+    TreatmentPlan,
+    TreatmentSession,
+)
 from treatments.stock_forms import LotTraceForm, ReceiveLotForm
 
 # A product is low on stock at a location when fewer unexpired threads than this are on hand.
@@ -141,9 +147,62 @@ def receive_lot(request: HttpRequest) -> HttpResponse:
 
 
 @dataclass
+class Recipient:
+    """A patient who received threads from the lot in a completed session, and how to reach them."""
+
+    patient_id: int
+    name: str
+    record_number: str
+    phone: str
+    email: str
+    treated_on: date
+    practitioner: str
+    session: TreatmentSession
+    threads: int
+
+
+@dataclass
 class LotTrace:
     lot: StockLot
     plans: list[TreatmentPlan]
+    patients: list[Recipient] = field(default_factory=list)
+
+
+def recipients_of(lots: list[StockLot]) -> dict[int, list[Recipient]]:
+    """Per lot, every patient who received it: from the threads placed in completed sessions.
+
+    One query for any number of lots. A patient treated twice with the lot is
+    listed once per session (each is a date a doctor may need).
+    """
+    by_session: dict[tuple[int, int], Recipient] = {}
+    zones = {lot.pk: lot.location.zone for lot in lots}
+    rows = (
+        PlacedThreads.objects.filter(lot__in=lots, session__completed_at__isnull=False)
+        .select_related("session__patient", "session__practitioner__user")
+        .order_by("session__completed_at", "session_id", "pk")
+    )
+    for placed in rows:
+        session = placed.session
+        key = (placed.lot_id, session.pk)
+        if key in by_session:
+            by_session[key].threads += placed.count
+            continue
+        patient = session.patient
+        by_session[key] = Recipient(
+            patient_id=patient.pk,
+            name=patient.full_name,
+            record_number=patient.record_number,
+            phone=patient.phone.as_international if patient.phone else "",
+            email=patient.email,
+            treated_on=timezone.localtime(session.completed_at, zones[placed.lot_id]).date(),
+            practitioner=str(session.practitioner),
+            session=session,
+            threads=placed.count,
+        )
+    result: dict[int, list[Recipient]] = {lot.pk: [] for lot in lots}
+    for (lot_id, _session_id), recipient in by_session.items():
+        result[lot_id].append(recipient)
+    return result
 
 
 def plans_that_may_have_used(lot: StockLot) -> list[TreatmentPlan]:
@@ -169,7 +228,10 @@ def plans_that_may_have_used(lot: StockLot) -> list[TreatmentPlan]:
 @require_permission("clinic.view_reports")
 @require_GET
 def lot_trace(request: HttpRequest) -> HttpResponse:
-    """Every plan that could have drawn on a lot, at every location the user works at."""
+    """Who received a lot (with contact details), and every plan that could have drawn on it.
+
+    Looks at every location the user works at.
+    """
     form = LotTraceForm(request.GET if "lot" in request.GET else None)
     traces: list[LotTrace] | None = None
     if form.is_valid():
@@ -181,14 +243,22 @@ def lot_trace(request: HttpRequest) -> HttpResponse:
             .select_related("product", "location")
             .order_by("location__name", "product__name", "pk")
         )
-        traces = [LotTrace(lot=lot, plans=plans_that_may_have_used(lot)) for lot in lots]
+        lots = list(lots)
+        received = recipients_of(lots)
+        traces = [
+            LotTrace(lot=lot, plans=plans_that_may_have_used(lot), patients=received[lot.pk])
+            for lot in lots
+        ]
         plans = [plan for trace in traces for plan in trace.plans]
-        record_event(
-            action=AuditAction.VIEW,
-            request=request,
-            summary=f"Traced lot {query[:80]}: {len(traces)} lot(s), {len(plans)} plan(s), "
-            f"{len({plan.patient_id for plan in plans})} patient(s)",
+        recipients = [recipient for trace in traces for recipient in trace.patients]
+        listed = {plan.patient_id for plan in plans} | {r.patient_id for r in recipients}
+        summary = (
+            f"Traced lot {query[:80]}: {len(traces)} lot(s), {len(plans)} plan(s), "
+            f"{len(listed)} patient(s)"
         )
+        if recipients:
+            summary += f"; {len({r.patient_id for r in recipients})} received it"
+        record_event(action=AuditAction.VIEW, request=request, summary=summary)
         # Each patient's own trail shows that they were listed, and for which lot.
         for trace in traces:
             for plan in trace.plans:
@@ -199,6 +269,15 @@ def lot_trace(request: HttpRequest) -> HttpResponse:
                     patient_id=plan.patient_id,
                     summary=f"Listed in the trace of lot {trace.lot.lot_number} "
                     f"({trace.lot.product.name})",
+                )
+            for recipient in trace.patients:
+                record_event(
+                    action=AuditAction.VIEW,
+                    request=request,
+                    obj=recipient.session,
+                    patient_id=recipient.patient_id,
+                    summary=f"Listed with contact details as a recipient of lot "
+                    f"{trace.lot.lot_number} ({trace.lot.product.name})",
                 )
     return render(
         request,

@@ -1,0 +1,255 @@
+"""A whole clinic for the hostile-input suite, the payloads it sends, and the database snapshot.
+
+`build_world` makes, through the services as the pages would, one of every
+record a form or JSON endpoint writes to or reads from: a patient through
+screening with an accepted and consented plan (v1) and a draft revision (v2), an
+open and a completed treatment session, a booked consultation and treatment
+appointment without a session, an undecided screening, a frontal photo, stock.
+
+`snapshot` is what "changes nothing" means here: the row count of every table
+(auto-created many-to-many tables included) and a digest of every row, except
+the tables whose rows legitimately change on any request: the audit trail,
+sessions, django-axes and simple_history's historical tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.utils import timezone
+from PIL import Image
+
+from clinic.models import AuditEvent, Room
+from consultations import booking
+from consultations import services as consultation_services
+from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
+from tests.treatments.session_fixtures import CALM, accept, build_clinic, sign, start
+from treatments import services
+from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
+
+# -- what is sent ---------------------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+IMG_ONERROR = "<img src=x onerror=alert(1)>"
+FILE_URL = "file:///etc/passwd"
+METADATA_URL = "http://169.254.169.254/"
+SQL = "'; DROP TABLE consultations_patient; --"
+LONG = "x" * 10_000
+NUL = "a\x00b"
+HUGE = str(10**30)
+NEGATIVE = "-1"
+OVERFLOW_FLOAT = "1e309"
+WORDS = "abc"
+
+# Printed-document payloads: each would fetch something if it were parsed as markup.
+PDF_IMG = '<img src="file:///etc/passwd">'
+PDF_LINK = '<link rel=stylesheet href="http://attacker.example/x.css">'
+PDF_STYLE = "<style>@import url(http://x)</style>"
+PDF_PAYLOADS = (PDF_IMG, PDF_LINK, PDF_STYLE)
+
+# Text that a free-text field may legitimately store as typed (it must then show escaped).
+ACCEPTABLE_TEXT = {
+    "script": SCRIPT,
+    "img-onerror": IMG_ONERROR,
+    "file-url": FILE_URL,
+    "metadata-url": METADATA_URL,
+    "sql": SQL,
+}
+# Raw markup that must never reach a page unescaped.
+RAW_MARKUP = (SCRIPT, IMG_ONERROR, *PDF_PAYLOADS)
+
+
+# -- the clinic ------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    location: Any
+    frontdesk: Any
+    doctor_user: Any
+    manager: Any
+    doctor: Any  # the practitioner's StaffMember
+    patient: Patient
+    cog: Any
+    lot: StockLot
+    template: Any
+    accepted_plan: TreatmentPlan  # v1, accepted, consented
+    draft_plan: TreatmentPlan  # v2, a draft: what the planner edits
+    consent: SignedConsent
+    open_session: TreatmentSession
+    done_session: TreatmentSession
+    treatment_appointment: Appointment  # booked, no session yet
+    consultation_appointment: Appointment  # booked consultation
+    consultation: Consultation  # assessed, screened (undecided)
+    screening: Screening  # undecided
+    photo: Any  # a frontal baseline photo
+    consultation_type: AppointmentType
+    treatment_type: AppointmentType
+    room: Any
+
+    def day(self, days: int) -> datetime:
+        local = timezone.localdate(timezone=self.location.zone) + timedelta(days=days)
+        return datetime.combine(local, time(11), tzinfo=self.location.zone)
+
+
+def jpeg_bytes(size=(600, 600)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 170, 150)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def jpeg_upload(name: str = "face.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
+
+
+def complete(session: TreatmentSession, lot: StockLot, by) -> TreatmentSession:
+    return services.complete_session(
+        session=session,
+        placements=[
+            {"vector": vector.pk, "lot": lot.pk, "count": vector.count, "deviation": ""}
+            for vector in session.plan.vectors.all()
+        ],
+        details={
+            "anaesthesia": "local",
+            "anaesthetic_agent": "Lidocaine 1%",
+            "anaesthetic_volume_ml": None,
+            "immediate_outcome": "Good lift",
+            "complications": "",
+        },
+        completed_by=by,
+    )
+
+
+def build_world(location, frontdesk_user, practitioner_user, manager_user) -> World:
+    """Everything the endpoints need; needs the private_media fixture (signatures, photos)."""
+    clinic = build_clinic(location, practitioner_user)
+    doctor = clinic["doctor"]
+    user = doctor.user
+    patient = clinic["patient"]
+    room = Room.objects.get(location=location, name="Treatment room")
+    consultation_type = AppointmentType.objects.create(
+        name="Consultation", kind="consultation", duration_minutes=30, needs_room=False
+    )
+    accepted = accept(clinic)
+    consent = sign(clinic, accepted)
+    open_session = start(clinic, accepted)
+
+    def book(kind, days, hour=10):
+        local = timezone.localdate(timezone=location.zone) + timedelta(days=days)
+        return booking.book_appointment(
+            patient=patient,
+            practitioner=doctor,
+            location=location,
+            appointment_type=kind,
+            starts_at=datetime.combine(local, time(hour), tzinfo=location.zone),
+            booked_by=user,
+        )
+
+    done_appointment = book(clinic["treatment"], 2)
+    done_session = services.start_session(
+        appointment=done_appointment, plan=accepted, started_by=user
+    )
+    done_session = complete(done_session, clinic["lot"], user)
+    treatment_appointment = book(clinic["treatment"], 4)
+    consultation_appointment = book(consultation_type, 5, hour=14)
+    draft = services.revise_plan(plan=accepted, revised_by=user)
+    # After the revision: an undecided screening would close the planning gate.
+    consultation = consultation_services.start_consultation(
+        patient=patient, practitioner=doctor, started_by=user
+    )
+    consultation = consultation_services.save_assessment(
+        consultation=consultation,
+        details={"fitzpatrick": 3, "glogau": 2},
+        areas={"jawline": {"concern": "Jowls", "goal": "Lift", "laxity": 2}},
+        saved_by=user,
+    )
+    screening = consultation_services.run_screening(
+        consultation=consultation, body_image=CALM, screened_by=user
+    )
+    photo = consultation_services.add_patient_photos(
+        patient=patient,
+        files=[jpeg_upload()],
+        view="frontal",
+        stage="baseline",
+        taken_on=timezone.localdate(),
+        uploaded_by=user,
+    )[0]
+    return World(
+        location=location,
+        frontdesk=frontdesk_user,
+        doctor_user=practitioner_user,
+        manager=manager_user,
+        doctor=doctor,
+        patient=patient,
+        cog=clinic["cog"],
+        lot=StockLot.objects.get(pk=clinic["lot"].pk),
+        template=clinic["template"],
+        accepted_plan=TreatmentPlan.objects.get(pk=accepted.pk),
+        draft_plan=draft,
+        consent=consent,
+        open_session=open_session,
+        done_session=done_session,
+        treatment_appointment=treatment_appointment,
+        consultation_appointment=consultation_appointment,
+        consultation=Consultation.objects.get(pk=consultation.pk),
+        screening=screening,
+        photo=photo,
+        consultation_type=consultation_type,
+        treatment_type=clinic["treatment"],
+        room=room,
+    )
+
+
+# -- "changes nothing" ------------------------------------------------------------------------
+
+EXCLUDED_APPS = {"axes", "sessions"}
+
+
+def watched_models() -> list:
+    """Every model whose rows a refused request must leave alone."""
+    watched = []
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.app_label in EXCLUDED_APPS or model in (AuditEvent, Session):
+            continue
+        # simple_history's tables (and their many-to-many tables) grow with every change.
+        if meta.db_table.split("_", 1)[-1].startswith("historical"):
+            continue
+        if not meta.managed and not meta.auto_created:
+            continue
+        watched.append(model)
+    return watched
+
+
+def snapshot() -> dict[str, tuple[int, str]]:
+    """Per table: (row count, digest of every row in primary-key order)."""
+    state = {}
+    for model in watched_models():
+        table = model._meta.db_table
+        rows = list(model._base_manager.order_by("pk").values_list())
+        digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+        state[table] = (len(rows), digest)
+    return state
+
+
+def describe_changes(before: dict, after: dict) -> str:
+    changed = []
+    for table, (count, digest) in after.items():
+        old_count, old_digest = before.get(table, (0, ""))
+        if count != old_count:
+            changed.append(f"{table}: {old_count} -> {count} rows")
+        elif digest != old_digest:
+            changed.append(f"{table}: rows changed")
+    return "; ".join(changed)
+
+
+def vendor() -> str:
+    return connection.vendor

@@ -1,0 +1,222 @@
+"""What the patient takes home: the consent copy, the aftercare sheet, and the day's sheets.
+
+Clinicians print a consent or a session's aftercare, at the locations they work
+at (a record elsewhere is answered as if it did not exist). The front desk
+prints every aftercare sheet of the day at its current location in one PDF.
+
+Every print is audited (one event per patient). A document that fails to
+render is logged and answered with a page saying so (503): nothing is audited
+and nothing changes, so printing again later is always safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from clinic.audit import record_event
+from clinic.locations import current_location, locations_for
+from clinic.models import AuditAction
+from clinic.pdf import render_documents
+from clinic.permissions import require_permission
+from consultations.booking import day_bounds
+from treatments.aftercare import aftercare_for
+from treatments.documents import AftercareSheet, ConsentCopy, format_day
+from treatments.models import SignedConsent, TreatmentSession
+
+logger = logging.getLogger(__name__)
+
+PRINT_FAILED = (
+    "The document could not be printed just now: the PDF could not be made. "
+    "The problem has been logged."
+)
+
+
+def my_location_ids(request: HttpRequest) -> set[int]:
+    return {location.pk for location in locations_for(request.user)}
+
+
+def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+def message_page(
+    request: HttpRequest,
+    *,
+    heading: str,
+    message: str,
+    status: int,
+    problem: bool = False,
+    back_url: str = "",
+    back_label: str = "Back",
+) -> HttpResponse:
+    response = render(
+        request,
+        "treatments/reports/print_message.html",
+        {
+            "heading": heading,
+            "message": message,
+            "problem": problem,
+            "back_url": back_url,
+            "back_label": back_label,
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+def render_or_none(render_pdf: Callable[[], bytes], what: str) -> bytes | None:
+    """The PDF, or None (logged) if it could not be made: a failed print changes nothing."""
+    try:
+        return render_pdf()
+    except Exception:  # the renderer, a template or a stored file: the page says so either way
+        logger.exception("Could not render %s", what)
+        return None
+
+
+def print_failed(request: HttpRequest, back_url: str, back_label: str) -> HttpResponse:
+    return message_page(
+        request,
+        heading="The document could not be printed",
+        message=PRINT_FAILED,
+        status=503,
+        problem=True,
+        back_url=back_url,
+        back_label=back_label,
+    )
+
+
+@require_permission("clinic.view_clinical")
+@require_GET
+def consent_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """A copy of a signed consent as stored, for the patient to take home."""
+    consent = get_object_or_404(
+        SignedConsent.objects.select_related(
+            "plan__location",
+            "patient",
+            "practitioner__user",
+            "template",
+            "recorded_by",
+        ),
+        pk=pk,
+    )
+    if consent.plan.location_id not in my_location_ids(request):
+        raise Http404("No such consent at your locations.")
+    document = ConsentCopy(consent)
+    pdf = render_or_none(document.render, f"the copy of consent {consent.pk}")
+    if pdf is None:
+        return print_failed(
+            request, reverse("treatments:consent_detail", args=[consent.pk]), "Back to the consent"
+        )
+    record_event(
+        action=AuditAction.PRINT,
+        request=request,
+        obj=consent,
+        patient_id=consent.patient_id,
+        summary=f"Printed a copy of the consent to plan v{consent.plan.version}",
+    )
+    return pdf_response(pdf, document.filename())
+
+
+def session_queryset():
+    return TreatmentSession.objects.select_related("patient", "practitioner__user", "location")
+
+
+@require_permission("clinic.view_clinical")
+@require_GET
+def aftercare_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The aftercare sheet of one completed session."""
+    session = get_object_or_404(session_queryset(), pk=pk)
+    if session.location_id not in my_location_ids(request):
+        raise Http404("No such session at your locations.")
+    back_url = reverse("treatments:session_detail", args=[session.pk])
+    if not session.is_locked:
+        return message_page(
+            request,
+            heading="Not completed yet",
+            message="The aftercare sheet is printed once the session is completed: it lists "
+            "the threads and lots actually placed.",
+            status=409,
+            back_url=back_url,
+            back_label="Back to the session",
+        )
+    document = AftercareSheet(session)
+    pdf = render_or_none(document.render, f"the aftercare sheet of session {session.pk}")
+    if pdf is None:
+        return print_failed(request, back_url, "Back to the session")
+    record_event(
+        action=AuditAction.PRINT,
+        request=request,
+        obj=session,
+        patient_id=session.patient_id,
+        summary="Printed the aftercare sheet",
+    )
+    return pdf_response(pdf, document.filename())
+
+
+@require_permission("clinic.manage_bookings")
+@require_GET
+def aftercare_day_pdf(request: HttpRequest) -> HttpResponse:
+    """Every aftercare sheet of sessions completed today at the current location, in one PDF."""
+    back_url = reverse("consultations:day_list")
+    location = current_location(request)
+    if location is None:
+        return message_page(
+            request,
+            heading="Today's aftercare sheets",
+            message="You do not work at any location yet: ask the clinic manager to add you.",
+            status=200,
+            back_url=back_url,
+            back_label="Back to today's list",
+        )
+    today = timezone.localdate(timezone=location.zone)
+    starts, ends = day_bounds(today, location)
+    sessions = list(
+        session_queryset()
+        .filter(location=location, completed_at__gte=starts, completed_at__lt=ends)
+        .order_by("completed_at", "pk")
+    )
+    day = format_day(starts, location)
+    if not sessions:
+        return message_page(
+            request,
+            heading="Today's aftercare sheets",
+            message=f"No treatment session has been completed at {location.name} today "
+            f"({day}), so there is no aftercare sheet to print yet.",
+            status=200,
+            back_url=back_url,
+            back_label="Back to today's list",
+        )
+    aftercare = aftercare_for(sessions)
+    documents = [AftercareSheet(session, aftercare[session.pk]) for session in sessions]
+
+    def render_all() -> bytes:
+        with timezone.override(location.zone):
+            return render_documents(documents)
+
+    pdf = render_or_none(render_all, f"today's aftercare sheets at {location}")
+    if pdf is None:
+        return print_failed(request, back_url, "Back to today's list")
+    printed: set[int] = set()
+    for session in sessions:
+        if session.patient_id in printed:
+            continue
+        printed.add(session.patient_id)
+        record_event(
+            action=AuditAction.PRINT,
+            request=request,
+            obj=session,
+            patient_id=session.patient_id,
+            summary=f"Printed the aftercare sheet with today's sheets at {location.name}",
+        )
+    return pdf_response(pdf, f"aftercare-{today:%Y-%m-%d}.pdf")
