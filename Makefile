@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench system-packages migrations-check backup restore serve
+.PHONY: run test lint format bench system-packages migrations-check backup restore serve loadtest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,22 @@ serve: $(VENV)/.runtime-installed system-packages
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py db_worker & \
 	$(BIN)/gunicorn clinic.wsgi:application -c gunicorn.conf.py
+
+## loadtest: 50 users for 2 minutes against gunicorn on the large clinic (DATABASE_URL=postgres://…)
+LOADTEST_ENV = DEBUG=0 SECRET_KEY=loadtest-only-$$(date +%s)-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx \
+	ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 TWO_FACTOR_REQUIRED_ROLES= \
+	LOADTEST_PASSWORD=loadtest-password-2026 LOG_LEVEL=WARNING WEB_CONCURRENCY=5 BIND=127.0.0.1:8765
+loadtest: $(VENV)/.runtime-installed system-packages
+	@case "$$DATABASE_URL" in postgres*) ;; *) echo "make loadtest needs DATABASE_URL=postgres://…"; exit 2;; esac
+	test -x .venv-load/bin/locust || ($(PYTHON) -m venv .venv-load && .venv-load/bin/pip install -q -r bench/loadtest/requirements.txt)
+	mkdir -p bench/results
+	$(LOADTEST_ENV) $(BIN)/python manage.py migrate --noinput -v0
+	$(LOADTEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(LOADTEST_ENV) $(BIN)/python -m bench.loadtest.prepare bench/results/loadtest-data.json
+	$(LOADTEST_ENV) $(BIN)/gunicorn clinic.wsgi:application -c gunicorn.conf.py --daemon --pid bench/results/gunicorn.pid
+	sleep 3
+	$(LOADTEST_ENV) LOADTEST_DATA=bench/results/loadtest-data.json .venv-load/bin/locust -f bench/loadtest/locustfile.py \
+		--headless -u 50 -r 10 -t 2m --host http://127.0.0.1:8765 --csv bench/results/loadtest --only-summary \
+		|| true
+	kill $$(cat bench/results/gunicorn.pid)
+	$(LOADTEST_ENV) LOADTEST_SHAPE="50 users, 2 minutes, 5 gunicorn workers." $(BIN)/python -m bench.loadtest.report bench/results/loadtest bench/loadtest/REPORT.md
