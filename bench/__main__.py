@@ -21,7 +21,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench import booking, patient_search, planner  # noqa: E402
+from bench import booking, documents, patient_search, planner  # noqa: E402
 from bench.clinic_data import ensure_large_clinic  # noqa: E402
 from bench.timing import Result, summarise, time_calls  # noqa: E402
 from clinic.pdf import html_to_pdf  # noqa: E402
@@ -40,7 +40,7 @@ def floors() -> list[Result]:
     ]
 
 
-BENCHMARKS = [patient_search, booking, planner]
+BENCHMARKS = [patient_search, booking, planner, documents]
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ NAV_ITEMS = [
     NavItem("Calendar", "consultations:calendar_day", "clinic.manage_bookings"),
     NavItem("Patients", "consultations:patient_list", "consultations.view_patient"),
     NavItem("Stock", "treatments:stock_overview", "treatments.view_stocklot"),
+    NavItem("Adverse events", "treatments:adverse_event_report", "clinic.view_reports"),
     NavItem("Audit trail", "audit_trail", "clinic.view_reports"),
     NavItem("Staff", "staff_list", "clinic.manage_clinic"),
     NavItem("Clinic settings", "admin:index", "clinic.manage_clinic"),

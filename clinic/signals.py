@@ -7,6 +7,15 @@ from clinic.audit import record_event
 from clinic.models import AuditAction
 
 
+def lockout_username(request, credentials=None) -> str:
+    """The username django-axes counts failures against, cut to what a username can be.
+
+    (AXES_USERNAME_CALLABLE: a 10,000-character username must not break the count.)
+    """
+    source = credentials if credentials is not None else getattr(request, "POST", {})
+    return str(source.get("username", "") or "")[:150]
+
+
 @receiver(user_logged_in)
 def audit_login(sender, request, user, **kwargs) -> None:
     record_event(action=AuditAction.LOGIN, request=request, actor=user, summary="Signed in")

@@ -29,7 +29,6 @@ from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -40,6 +39,7 @@ from qrcode.image.svg import SvgPathFillImage
 
 from clinic.audit import record_event
 from clinic.models import AuditAction, Role
+from clinic.redirects import safe_next_url
 
 MAX_FAILURES = 5
 BACKUP_CODE_COUNT = 10
@@ -153,12 +153,8 @@ def _send_to(request: HttpRequest, url_name: str) -> HttpResponse:
 
 
 def _next_url(request: HttpRequest, default: str = "home") -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse(default)
+    candidate = request.POST.get("next") or request.GET.get("next")
+    return safe_next_url(request, candidate) or reverse(default)
 
 
 def _with_next(url_name: str, next_url: str) -> str:
@@ -263,7 +259,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     if not has_authenticator(user):
         return redirect(_with_next("two_factor_setup", next_url))
 
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         device, locked_until = _check_code(user, form.cleaned_data["code"])
         if device is not None:
@@ -326,7 +322,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
 
-    form = ConfirmAppForm(request.POST or None)
+    form = ConfirmAppForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
@@ -378,7 +374,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
     codes = request.session.get(BACKUP_CODES_SESSION_KEY)
     if not codes:
         return redirect(next_url)
-    form = SavedCodesForm(request.POST or None)
+    form = SavedCodesForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         del request.session[BACKUP_CODES_SESSION_KEY]
         messages.success(request, "Two-factor sign-in is on. Keep your backup codes safe.")

@@ -11,11 +11,16 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,6 +28,7 @@ from clinic.audit import record_event
 from clinic.locations import SESSION_KEY, current_location, locations_for
 from clinic.models import AuditAction, AuditEvent, Location
 from clinic.permissions import require_permission
+from clinic.redirects import safe_next_url
 from consultations.models import Patient
 
 AUDIT_PAGE_SIZE = 100
@@ -262,10 +268,8 @@ def choose_location(request: HttpRequest) -> HttpResponse:
     if chosen is None:
         return HttpResponseBadRequest("Choose one of your locations.")
     request.session[SESSION_KEY] = chosen.pk
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = reverse("home")
-    return redirect(next_url)
+    next_url = safe_next_url(request, request.POST.get("next")) or reverse("home")
+    return HttpResponseRedirect(next_url)
 
 
 @login_not_required

@@ -462,6 +462,8 @@ def set_appointment_status(
             f"{status.label.lower()}."
         )
     reason = reason.strip()
+    if len(reason) > 200 or "\x00" in reason:
+        raise ValidationError({"reason": ["Write the reason as text of at most 200 characters."]})
     if status == AppointmentStatus.CANCELLED and not reason:
         raise ValidationError({"reason": ["Say why the appointment is cancelled."]})
     previous = locked.status

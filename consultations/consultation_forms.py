@@ -7,6 +7,7 @@ from datetime import date
 
 from django import forms
 
+from clinic.form_fields import IdChoiceField
 from consultations.forms import DateInput
 from consultations.models import Consultation, Patient, PatientPhoto, PhotoStage, ScreeningDecision
 from consultations.screening import BODY_IMAGE_QUESTIONS, SCALE_LABELS
@@ -25,7 +26,7 @@ LAXITY_CHOICES = [
 class AssessmentForm(forms.ModelForm):
     """What the patient expects, and the practitioner's assessment of the skin."""
 
-    baseline_photos = forms.ModelMultipleChoiceField(
+    baseline_photos = IdChoiceField(
         queryset=PatientPhoto.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),

@@ -65,7 +65,8 @@ def search_patients(
     a date of birth written as the location writes dates, or a phone number in
     any common format.
     """
-    text = " ".join(query.split())[:100]
+    # A NUL byte can never match and PostgreSQL refuses it in a query: drop it.
+    text = " ".join(query.replace("\x00", "").split())[:100]
     if len(text) < 2:
         return []
     patients = (

@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, get_resolver, resolve, reverse
@@ -36,6 +37,7 @@ from django.utils import timezone
 from django.utils.regex_helper import normalize
 
 from clinic.models import AuditAction, AuditEvent, Role
+from clinic.roles import group_name
 from consultations.models import Appointment, AppointmentKind, Consultation, PatientPhoto
 from tests.access_fixtures import (
     World,
@@ -173,6 +175,18 @@ EXPECTED = {
     # answer depends on the model's permissions, so only the index is pinned down.
     "admin:*": row(LOGIN, LOGIN, LOGIN, ANY),
     "admin:index": row(LOGIN, LOGIN, LOGIN, 200),
+    # Managers keep settings there, but never accounts, roles (groups), sign-in devices
+    # or the audit trail (read-only):
+    "admin:auth_group_change": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:auth_group_changelist": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:auth_user_add": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:auth_user_change": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:auth_user_changelist": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:auth_user_password_change": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:clinic_auditevent_change": row(LOGIN, LOGIN, LOGIN, 200, post_refused=["manager"]),
+    "admin:clinic_auditevent_delete": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:otp_static_staticdevice_changelist": row(LOGIN, LOGIN, LOGIN, 403),
+    "admin:otp_totp_totpdevice_changelist": row(LOGIN, LOGIN, LOGIN, 403),
     # Another user's authenticator secret (its QR code): not even for managers.
     "admin:otp_totp_totpdevice_config": row(LOGIN, LOGIN, LOGIN, 403),
     "admin:otp_totp_totpdevice_qrcode": row(LOGIN, LOGIN, LOGIN, 403),
@@ -184,6 +198,14 @@ ADMIN_RULE = "admin:*"
 # Which object each URL's arguments name, in the world (tests/access_fixtures.py).
 def _pk(attribute: str):
     return lambda world: {"pk": getattr(world, attribute).pk}
+
+
+def practitioners_group() -> Group:
+    return Group.objects.get(name=group_name(Role.PRACTITIONER))
+
+
+def patient_audit_event(world: World) -> AuditEvent:
+    return AuditEvent.objects.filter(patient_id=world.patient.pk).earliest("pk")
 
 
 URL_KWARGS = {
@@ -235,6 +257,11 @@ URL_KWARGS = {
     "treatments:session_complete": _pk("session"),
     "treatments:session_detail": _pk("session"),
     "treatments:session_start": _pk("appointment"),
+    "admin:auth_group_change": lambda world: {"object_id": practitioners_group().pk},
+    "admin:auth_user_change": lambda world: {"object_id": world.doctor.user_id},
+    "admin:auth_user_password_change": lambda world: {"id": world.doctor.user_id},
+    "admin:clinic_auditevent_change": lambda world: {"object_id": patient_audit_event(world).pk},
+    "admin:clinic_auditevent_delete": lambda world: {"object_id": patient_audit_event(world).pk},
     "admin:otp_totp_totpdevice_config": _pk("authenticator"),
     "admin:otp_totp_totpdevice_qrcode": _pk("authenticator"),
 }
@@ -277,8 +304,10 @@ def test_the_table_names_every_url_pattern():
 
 def test_the_table_names_no_url_that_is_gone():
     walked = {key for key, _name, _regex in PATTERNS}
-    stale = sorted(set(EXPECTED) - walked - {ADMIN_RULE})
-    assert not stale, f"EXPECTED names URLs the project no longer has: {', '.join(stale)}"
+    stale = sorted((set(EXPECTED) - {ADMIN_RULE} | set(URL_KWARGS)) - walked)
+    assert not stale, (
+        f"EXPECTED or URL_KWARGS name URLs the project no longer has: {', '.join(stale)}"
+    )
 
 
 def test_every_url_with_arguments_names_the_object_it_needs():
@@ -319,31 +348,39 @@ def no_second_factor(settings):
     settings.TWO_FACTOR_REQUIRED_ROLES = []
 
 
+_CLIENTS: dict[str, Client] = {}
+
+
 def client_for(role: str, users: dict) -> Client:
-    client = Client()
+    """A client signed in as the role (anonymous: signed out).
+
+    One client per role for the whole module: a new client loads the middleware again,
+    and WhiteNoise reads every static file's headers when it does.
+    """
+    client = _CLIENTS.setdefault(role, Client())
+    client.cookies.clear()
     if role != "anonymous":
         client.force_login(users[role])
     return client
 
 
 def outcome_of(client: Client, response) -> int | str:
-    """The status, or LOGIN for a redirect that ends on the sign-in page.
+    """LOGIN for a redirect that ends on the sign-in page, else the status.
 
-    Redirects inside /admin/ (to the admin's login, or to its index for a refused
-    logout) are followed: the admin's login address sends on to ours.
+    Redirects inside /admin/ are followed to see where they end: the admin's login
+    address sends on to ours, and a refused admin logout goes through the admin index.
     """
+    status = response.status_code
     for _hop in range(5):
         if response.status_code not in REDIRECTS:
-            return response.status_code
+            break
         target = urlsplit(response["Location"])
-        if target.netloc:
-            return response.status_code
-        if target.path == reverse("login"):
+        if not target.netloc and target.path == reverse("login"):
             return LOGIN
-        if not target.path.startswith("/admin/"):
-            return response.status_code
+        if target.netloc or not target.path.startswith("/admin/"):
+            break
         response = client.get(response["Location"])
-    return response.status_code
+    return status
 
 
 def body_of(response) -> bytes:
@@ -409,6 +446,7 @@ class Journey:
             "manager": staff_user(Role.MANAGER, "boss", self.location),
         }
         self.a = build_world(self.location, self.users["practitioner"].staff)
+        # Named to sort after A: a manager (who works everywhere) starts at A.
         elsewhere = LocationFactory(name="Zeta Site", address="9 Far Road\nLeeds")
         self.b = b = build_world(
             elsewhere,
@@ -481,7 +519,7 @@ def users(journey, db) -> dict:
 
 
 @pytest.fixture
-def two(journey, db) -> Journey:
+def sites(journey, db) -> Journey:
     return journey
 
 
@@ -586,6 +624,15 @@ def test_the_admin_is_for_managers_only(key, name, regex, world, users):
                 problems.append(f"{role}: refused ({got}) showing {found}")
         elif got != want:
             problems.append(f"{role}: answered {got}, the table says {want}")
+
+        if want in REFUSED or role in expected["post_refused"]:
+            before = database_state()
+            response = client.post(path)
+            got = outcome_of(client, response)
+            if got not in REFUSED:
+                problems.append(f"{role}: empty POST answered {got}: the admin must refuse it")
+            if changed := changed_tables(before, database_state()):
+                problems.append(f"{role}: a refused POST changed {changed}")
     assert not problems, f"{path} ({key}):\n  " + "\n  ".join(problems)
 
 
@@ -596,11 +643,11 @@ def today_text(world: World) -> str:
     return timezone.localdate(timezone=world.location.zone).isoformat()
 
 
-def other_location_cases(two: Journey) -> list[tuple[str, str, str, dict | None]]:
+def other_location_cases(sites: Journey) -> list[tuple[str, str, str, dict | None]]:
     """(label, method, path, body) of every way to name one of location B's records."""
-    b = two.b
-    plan, consent, done, open_session = b.plan, b.consent, b.session, two.b_open_session
-    booked = two.b_open_appointment
+    b = sites.b
+    plan, consent, done, open_session = b.plan, b.consent, b.session, sites.b_open_session
+    booked = sites.b_open_appointment
     later = (timezone.localdate(timezone=b.location.zone) + timedelta(days=6)).isoformat()
 
     def url(name, obj):
@@ -706,12 +753,12 @@ def other_location_cases(two: Journey) -> list[tuple[str, str, str, dict | None]
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["front_desk", "practitioner"])
-def test_another_locations_records_are_out_of_reach(two, users, role):
+def test_another_locations_records_are_out_of_reach(sites, users, role):
     """Front desk and practitioner of location A name B's records by id: 404/403, never data."""
     client = client_for(role, users)
-    identifiers = two.b.patient_identifiers()
+    identifiers = sites.b.patient_identifiers()
     problems = []
-    for label, method, path, data in other_location_cases(two):
+    for label, method, path, data in other_location_cases(sites):
         before = database_state()
         if method == "get":
             response = client.get(path)
@@ -730,9 +777,9 @@ def test_another_locations_records_are_out_of_reach(two, users, role):
 
 
 @pytest.mark.django_db
-def test_a_practitioner_cannot_switch_to_another_location(two, users):
+def test_a_practitioner_cannot_switch_to_another_location(sites, users):
     client = client_for("practitioner", users)
-    response = client.post(reverse("choose_location"), {"location": two.b.location.pk})
+    response = client.post(reverse("choose_location"), {"location": sites.b.location.pk})
     assert response.status_code == 400
     assert "current_location_id" not in client.session
 
@@ -762,8 +809,8 @@ def assessment_form(photo: PatientPhoto) -> dict:
 
 
 @pytest.mark.django_db
-def test_an_assessment_cannot_link_another_patients_photo(two, users):
-    a, b = two.a, two.b
+def test_an_assessment_cannot_link_another_patients_photo(sites, users):
+    a, b = sites.a, sites.b
     client = client_for("practitioner", users)
     path = url_or_skip("consultations:consultation_detail", a.consultation.pk)
     status, changed = post_refused(client, path, assessment_form(b.baseline_photo))
@@ -779,8 +826,8 @@ def review_form(**extra) -> dict:
 
 
 @pytest.mark.django_db
-def test_a_review_cannot_attach_another_patients_photo_or_appointment(two, users):
-    a, b = two.a, two.b
+def test_a_review_cannot_attach_another_patients_photo_or_appointment(sites, users):
+    a, b = sites.a, sites.b
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:outcome_new", a.session.pk)
     status, changed = post_refused(client, path, review_form(photos=[b.follow_up_photo.pk]))
@@ -806,8 +853,8 @@ def adverse_form(world: World, lots) -> dict:
 
 
 @pytest.mark.django_db
-def test_an_adverse_event_cannot_name_a_lot_from_another_session(two, users):
-    a, b = two.a, two.b
+def test_an_adverse_event_cannot_name_a_lot_from_another_session(sites, users):
+    a, b = sites.a, sites.b
     unused = receive(a.product, a.location, "LOT-A-UNUSED", by=a.doctor.user)
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:adverse_event_new", a.session.pk)
@@ -829,8 +876,8 @@ def completion_form(session: TreatmentSession, lot: StockLot) -> dict:
 
 
 @pytest.mark.django_db
-def test_a_session_cannot_be_completed_with_another_locations_lot(two, users):
-    a, b = two.a, two.b
+def test_a_session_cannot_be_completed_with_another_locations_lot(sites, users):
+    a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=10)
     session = services.start_session(appointment=appointment, plan=a.plan, started_by=a.doctor.user)
     client = client_for("practitioner", users)
@@ -858,8 +905,8 @@ def booking_form(world: World, *, room, practitioner=None) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["front_desk", "practitioner"])
-def test_a_booking_cannot_use_another_locations_room_or_practitioner(two, users, role):
-    a, b = two.a, two.b
+def test_a_booking_cannot_use_another_locations_room_or_practitioner(sites, users, role):
+    a, b = sites.a, sites.b
     client = client_for(role, users)
     path = url_or_skip("consultations:appointment_book")
     for label, form in (
@@ -874,8 +921,8 @@ def test_a_booking_cannot_use_another_locations_room_or_practitioner(two, users,
 
 
 @pytest.mark.django_db
-def test_a_move_cannot_use_another_locations_room_or_practitioner(two, users):
-    a, b = two.a, two.b
+def test_a_move_cannot_use_another_locations_room_or_practitioner(sites, users):
+    a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=14)
     client = client_for("front_desk", users)
     path = url_or_skip("consultations:appointment_move", appointment.pk)
@@ -894,8 +941,8 @@ def test_a_move_cannot_use_another_locations_room_or_practitioner(two, users):
 
 
 @pytest.mark.django_db
-def test_a_reschedule_cannot_move_to_another_locations_practitioner(two, users):
-    a, b = two.a, two.b
+def test_a_reschedule_cannot_move_to_another_locations_practitioner(sites, users):
+    a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=14)
     client = client_for("front_desk", users)
     path = url_or_skip("consultations:appointment_reschedule", appointment.pk)
@@ -903,11 +950,12 @@ def test_a_reschedule_cannot_move_to_another_locations_practitioner(two, users):
     form = {"starts_at": f"{day.isoformat()}T11:00", "practitioner": b.doctor.pk}
     status, changed = post_refused(client, path, form)
     assert (status, changed) == (400, [])
+    assert client.post(path, {**form, "practitioner": a.doctor.pk}).status_code == 302
 
 
 @pytest.mark.django_db
-def test_a_plan_cannot_be_calibrated_on_another_patients_photo(two, users):
-    a, b = two.a, two.b
+def test_a_plan_cannot_be_calibrated_on_another_patients_photo(sites, users):
+    a, b = sites.a, sites.b
     draft = services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:plan_calibrate", draft.pk)
@@ -922,8 +970,8 @@ def test_a_plan_cannot_be_calibrated_on_another_patients_photo(two, users):
 
 
 @pytest.mark.django_db
-def test_a_photo_comparison_cannot_show_another_patients_photo(two, users):
-    a, b = two.a, two.b
+def test_a_photo_comparison_cannot_show_another_patients_photo(sites, users):
+    a, b = sites.a, sites.b
     client = client_for("practitioner", users)
     path = url_or_skip("consultations:photo_compare", a.patient.pk)
     response = client.get(path, {"before": b.baseline_photo.pk, "after": a.baseline_photo.pk})
@@ -932,8 +980,8 @@ def test_a_photo_comparison_cannot_show_another_patients_photo(two, users):
 
 
 @pytest.mark.django_db
-def test_a_session_cannot_start_on_another_patients_plan(two, users):
-    a, b = two.a, two.b
+def test_a_session_cannot_start_on_another_patients_plan(sites, users):
+    a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=10)
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:session_start", appointment.pk)
@@ -941,31 +989,52 @@ def test_a_session_cannot_start_on_another_patients_plan(two, users):
     assert (status, changed) == (404, [])
 
 
-@pytest.mark.django_db
-def test_a_session_cannot_start_on_a_plan_held_at_another_location(two, users):
-    """The patient's own plan, but made and consented at location B: out of A's reach."""
-    a, b = two.a, two.b
+def plan_held_at_b(sites: Journey):
+    """Patient A's own plan, made, accepted and consented at location B (the newest one),
+    and a treatment appointment for patient A at location A."""
+    a, b = sites.a, sites.b
     plan_at_b = accepted_plan(a.patient, b.doctor, b.location, a.product)
     sign_consent(plan_at_b, a.template, b.doctor)
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=10)
+    return plan_at_b, appointment
+
+
+@pytest.mark.django_db
+def test_a_session_cannot_start_on_a_plan_held_at_another_location(sites, users):
+    """Naming location B's plan in the form must not bring it (and its consent) to A."""
+    plan_at_b, appointment = plan_held_at_b(sites)
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:session_start", appointment.pk)
     before = database_state()
     response = client.post(path, {"plan": plan_at_b.pk})
     started = TreatmentSession.objects.filter(appointment=appointment).first()
     assert response.status_code in (403, 404) and started is None, (
-        f"answered {response.status_code}; session started on plan {plan_at_b.pk} "
-        f"(location {plan_at_b.location}) from an appointment at {a.location}: "
-        f"{started is not None}; changed {changed_tables(before, database_state())}"
+        f"answered {response.status_code}; a session at {sites.a.location} was started on "
+        f"plan {plan_at_b.pk} held at {plan_at_b.location}: {started is not None}; "
+        f"changed {changed_tables(before, database_state())}"
     )
 
 
 @pytest.mark.django_db
-def test_the_trace_of_a_lot_never_lists_patients_to_non_managers(two, users):
+def test_a_session_started_without_naming_a_plan_never_takes_another_locations_plan(sites, users):
+    """Without a plan in the form the latest accepted plan is used: it must be one at A."""
+    _plan_at_b, appointment = plan_held_at_b(sites)
+    client = client_for("practitioner", users)
+    path = url_or_skip("treatments:session_start", appointment.pk)
+    client.post(path, {})
+    started = TreatmentSession.objects.filter(appointment=appointment).first()
+    assert started is None or started.plan.location_id == sites.a.location.pk, (
+        f"a session at {sites.a.location} was started on plan {started.plan_id} held at "
+        f"{started.plan.location}"
+    )
+
+
+@pytest.mark.django_db
+def test_the_trace_of_a_lot_never_lists_patients_to_non_managers(sites, users):
     """Lots are traced only by managers; a lot number guessed by others shows nobody."""
     for role in ("front_desk", "practitioner"):
         client = client_for(role, users)
-        for world in (two.a, two.b):
+        for world in (sites.a, sites.b):
             response = client.get(reverse("treatments:lot_trace"), {"lot": world.lot.lot_number})
             assert response.status_code == 403, role
             assert not leaks(response.content, world.patient_identifiers()), role

@@ -8,7 +8,7 @@ periods' codes sort in.
 
 Everything here reads a fixed number of queries, however many threads were
 placed or instructions apply: `aftercare_instructions` two, `aftercare_for`
-(the day's sheets at once) four for any number of sessions.
+(the day's sheets at once) three for any number of sessions.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class Aftercare:
 
 
 def aftercare_for(sessions: list[TreatmentSession]) -> dict[int, Aftercare]:
-    """Aftercare for several sessions at once (the day's print), in four queries whatever N."""
+    """Aftercare for several sessions at once (the day's print), in three queries whatever N."""
     if not sessions:
         return {}
     placed_by_session: dict[int, list[PlacedThreads]] = defaultdict(list)

@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic.form_fields import IdChoiceField
 from consultations.forms import DateInput
 from consultations.models import (
     FREEING_STATUSES,
@@ -145,7 +146,7 @@ class OutcomeForm(forms.Form):
         empty_label="Not at a booked review",
         error_messages={"invalid_choice": "Choose one of this patient's review appointments."},
     )
-    photos = forms.ModelMultipleChoiceField(
+    photos = IdChoiceField(
         queryset=PatientPhoto.objects.none(),
         required=False,
         label="Follow-up photos",
@@ -164,7 +165,7 @@ class OutcomeForm(forms.Form):
         self.fields["photos"].queryset = follow_up_photos(session)
 
 
-class LotChoiceField(forms.ModelMultipleChoiceField):
+class LotChoiceField(IdChoiceField):
     def label_from_instance(self, obj: StockLot) -> str:
         return f"{obj.product.name}, lot {obj.lot_number} (exp. {obj.expires_on:%d %b %Y})"
 

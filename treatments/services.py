@@ -39,6 +39,7 @@ from consultations.models import (
     FacialArea,
     Patient,
     PatientPhoto,
+    PhotoStage,
     PhotoView,
 )
 from consultations.selectors import check_planning_gate
@@ -153,7 +154,8 @@ def clean_vectors(raw: Any) -> list[dict[str, Any]]:
         {
             v["product"]
             for v in raw
-            if isinstance(v, dict) and type(v.get("product")) is int  # not bool, not float
+            # An id is a whole number (not a bool, not a float) a database column can hold.
+            if isinstance(v, dict) and type(v.get("product")) is int and 0 < v["product"] < 2**63
         }
     )
     cleaned = []
@@ -353,11 +355,7 @@ def calibrate_plan(
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_frozen:
         raise ValidationError("This plan is frozen.")
-    if (
-        photo.patient_id != plan.patient_id
-        or photo.view != PhotoView.FRONTAL
-        or photo.is_archived
-    ):
+    if photo.patient_id != plan.patient_id or photo.view != PhotoView.FRONTAL or photo.is_archived:
         raise ValidationError("Calibrate on a frontal photo of this patient.")
     left, right = _point(left_pupil, "left pupil"), _point(right_pupil, "right pupil")
     distance = math.dist(left, right)
@@ -677,6 +675,8 @@ def withdraw_consent(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": ["Record the reason the patient gave."]})
+    # Lock the consent row: two withdrawals at once give one record, not an error.
+    SignedConsent.objects.select_for_update().filter(pk=consent.pk).first()
     if ConsentWithdrawal.objects.filter(consent=consent).exists():
         raise ValidationError("This consent is already withdrawn.")
     withdrawal = ConsentWithdrawal.objects.create(
@@ -718,8 +718,12 @@ def start_session(
     """Open the session of a treatment appointment: needs a valid consent to this plan version."""
     if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
         raise ValidationError("Sessions are recorded from treatment appointments.")
+    if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        raise ValidationError("That appointment was cancelled or missed.")
     if plan.patient_id != appointment.patient_id:
         raise ValidationError("That plan is another patient's.")
+    if plan.location_id != appointment.location_id:
+        raise ValidationError("That plan is held at another location.")
     existing = TreatmentSession.objects.filter(appointment=appointment).first()
     if existing is not None:
         return existing
@@ -786,15 +790,14 @@ def complete_session(
     locked = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if locked.is_locked:
         raise ValidationError("This session is already completed: add an addendum instead.")
-    consent = valid_consent_for(locked.plan)
-    if consent is None:
+    if ConsentWithdrawal.objects.filter(consent_id=locked.consent_id).exists():
         raise ValidationError("The consent was withdrawn: the session cannot be completed.")
     if not placements:
         raise ValidationError({"placements": ["Record at least one placement."]})
     vectors = {v.pk: v for v in locked.plan.vectors.select_related("product")}
     lot_ids = {p.get("lot") for p in placements}
     lots = StockLot.objects.select_for_update().in_bulk([i for i in lot_ids if isinstance(i, int)])
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=locked.location.zone)
     used: dict[int, int] = defaultdict(int)
     rows = []
     for number, placement in enumerate(placements, start=1):
@@ -911,7 +914,8 @@ def book_follow_ups(
                     appointment_type=review,
                     starts_at=slots[0].starts_at,
                     room=slots[0].room,
-                    notes=f"Review after the thread lift of {session.completed_at:%d %b %Y}",
+                    notes="Review after the thread lift of "
+                    f"{timezone.localtime(session.completed_at, session.location.zone):%d %b %Y}",
                     booked_by=booked_by,
                     request=request,
                 )
@@ -1004,13 +1008,19 @@ def record_outcome(
     if not session.is_locked:
         raise ValidationError("Review a session once it is completed.")
     photos = list(photos or [])
-    if any(photo.patient_id != session.patient_id for photo in photos):
-        raise ValidationError({"photos": ["Choose this patient's photos only."]})
+    if any(
+        photo.patient_id != session.patient_id
+        or photo.stage == PhotoStage.BASELINE
+        or photo.is_archived
+        for photo in photos
+    ):
+        raise ValidationError({"photos": ["Choose this patient's follow-up photos only."]})
     if appointment is not None and appointment.patient_id != session.patient_id:
         raise ValidationError({"appointment": ["That appointment is another patient's."]})
     outcome = Outcome(
         session=session,
         appointment=appointment,
+        reviewed_on=timezone.localdate(timezone=session.location.zone),
         gais_practitioner=gais_practitioner,
         gais_patient=gais_patient,
         satisfaction=satisfaction,
@@ -1048,6 +1058,8 @@ def report_adverse_event(
     request: HttpRequest | None = None,
 ) -> AdverseEvent:
     """Record a complication after a session, naming the lots involved (for recalls)."""
+    if not session.is_locked:
+        raise ValidationError("Report adverse events on a completed session.")
     lots = list(lots or [])
     placed = set(session.placed.values_list("lot_id", flat=True))
     if any(lot.pk not in placed for lot in lots):
@@ -1059,6 +1071,8 @@ def report_adverse_event(
         raise ValidationError({"onset_on": ["The onset is in the future."]})
     if resolved_on is not None and resolved_on < onset_on:
         raise ValidationError({"resolved_on": ["It cannot resolve before it began."]})
+    if resolved_on is not None and resolved_on > timezone.localdate(timezone=session.location.zone):
+        raise ValidationError({"resolved_on": ["The resolution date is in the future."]})
     event = AdverseEvent(
         session=session,
         event_type=event_type,

@@ -19,13 +19,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.audit import record_event
 from clinic.locations import current_location, locations_for
 from clinic.models import AuditAction, Role, StaffMember
 from clinic.permissions import deny, require_permission
+from clinic.redirects import safe_next_url
 from consultations import booking, calendar_files
 from consultations.models import (
     FREEING_STATUSES,
@@ -91,12 +91,7 @@ def _actions_for(request: HttpRequest, appointment: Appointment) -> list[tuple[s
 
 
 def _safe_next(request: HttpRequest) -> str | None:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return None
+    return safe_next_url(request, request.POST.get("next"))
 
 
 def _error_messages(error: ValidationError) -> list[str]:
@@ -289,7 +284,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     zone = appointment.location.zone
     local_start = timezone.localtime(appointment.starts_at, zone)
     form = RescheduleForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         appointment=appointment,
         initial={
             "starts_at": local_start.strftime(LOCAL_INPUT_FORMAT),

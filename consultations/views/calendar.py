@@ -374,6 +374,8 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         if declared > MAX_MOVE_BODY_BYTES:  # refused before reading it
             raise BadMove("The request is too large.")
+        if request.content_type != "application/json":
+            raise BadMove("Send JSON, with Content-Type: application/json.")
         move = parse_move(request.body)
     except BadMove as error:
         return _json_error(str(error))

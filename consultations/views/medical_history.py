@@ -45,9 +45,20 @@ def intake_form(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk, is_archived=False)
     clinician = request.user.has_perm("clinic.view_clinical")
     initial, initial_treatments = _initial_answers(request, patient)
-    form = MedicalHistoryForm(request.POST or None, initial=initial)
+    if initial:
+        # The form shows the latest answers: reading them is a view of the record.
+        record_event(
+            action=AuditAction.VIEW,
+            request=request,
+            obj=patient,
+            patient_id=patient.pk,
+            summary="Opened the medical history to update it",
+        )
+    form = MedicalHistoryForm(request.POST if request.method == "POST" else None, initial=initial)
     treatments = PreviousTreatmentFormSet(
-        request.POST or None, initial=initial_treatments, prefix="treatments"
+        request.POST if request.method == "POST" else None,
+        initial=initial_treatments,
+        prefix="treatments",
     )
     if request.method == "POST" and form.is_valid() and treatments.is_valid():
         try:

@@ -42,7 +42,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_create(request: HttpRequest) -> HttpResponse:
     location = current_location(request)
-    form = NewPatientForm(request.POST or None, location=location)
+    form = NewPatientForm(request.POST if request.method == "POST" else None, location=location)
     matches = []
     if request.method == "POST" and form.is_valid():
         details = form.cleaned_data
@@ -72,7 +72,11 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
-    form = PatientForm(request.POST or None, instance=patient, location=current_location(request))
+    form = PatientForm(
+        request.POST if request.method == "POST" else None,
+        instance=patient,
+        location=current_location(request),
+    )
     if request.method == "POST" and form.is_valid():
         # The form validated a copy; the service applies and audits the change.
         original = Patient.objects.get(pk=pk)

@@ -117,6 +117,13 @@ def photo_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = None
     if request.user.has_perm("clinic.record_clinical"):
         form = PhotoUploadForm(initial={"taken_on": services.photo_today(request)})
+    record_event(
+        action=AuditAction.VIEW,
+        request=request,
+        obj=patient,
+        patient_id=patient.pk,
+        summary="Listed the patient's photos",
+    )
     return render_photo_list(request, patient, form)
 
 
@@ -250,6 +257,13 @@ def photo_compare(request: HttpRequest, pk: int) -> HttpResponse:
     photos_by_view = [
         (label, [p for p in photos if p.view == view]) for view, label in PhotoView.choices
     ]
+    record_event(
+        action=AuditAction.VIEW,
+        request=request,
+        obj=patient,
+        patient_id=patient.pk,
+        summary="Opened the photo comparison",
+    )
     return render(
         request,
         "consultations/photos/photo_compare.html",

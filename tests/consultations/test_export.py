@@ -67,21 +67,24 @@ def journey(location, practitioner_user, private_media):
         },
         completed_by=doctor.user,
     )
-    photos = consultation_services.add_patient_photos(
-        patient=patient,
-        files=[jpeg(), jpeg((120, 100, 90))],
-        view="frontal",
-        stage="baseline",
-        taken_on=timezone.localdate(),
-        uploaded_by=doctor.user,
-    )
+    photos = [
+        consultation_services.add_patient_photos(
+            patient=patient,
+            files=[jpeg(colour)],
+            view="frontal",
+            stage=stage,
+            taken_on=timezone.localdate(),
+            uploaded_by=doctor.user,
+        )[0]
+        for stage, colour in (("baseline", (200, 170, 150)), ("2_weeks", (120, 100, 90)))
+    ]
     services.record_outcome(
         session=session,
         gais_practitioner=2,
         gais_patient=1,
         satisfaction=9,
         notes="Pleased with the cheeks",
-        photos=photos[:1],
+        photos=photos[1:],  # the two-week photo
         recorded_by=doctor.user,
     )
     services.report_adverse_event(
@@ -178,6 +181,7 @@ def test_record_json_holds_every_section_with_iso_dates_and_sorted_keys(
         journey["doctor"].user.get_full_name()
     )
     assert data["outcomes"][0]["satisfaction"] == 9
+    assert data["outcomes"][0]["photo_ids"] == [journey["photos"][1].pk]
     assert data["adverse_events"][0]["event_type_label"] == "Bruising"
     # The treatment appointment and the reviews booked after it.
     assert {a["appointment_type"] for a in data["appointments"]} == {"Thread lift", "Review"}
@@ -191,7 +195,7 @@ def test_the_photos_are_the_stored_files_byte_for_byte(client, journey, manager_
     )
 
     for photo in journey["photos"]:
-        name = f"photos/frontal-baseline-{photo.taken_on.isoformat()}-{photo.pk}.jpg"
+        name = f"photos/frontal-{photo.stage}-{photo.taken_on.isoformat()}-{photo.pk}.jpg"
         with photo.image.open("rb") as stored:
             assert archive.read(name) == stored.read()
     signature = f"signatures/consent-{journey['consent'].pk}-patient.png"

@@ -21,7 +21,13 @@ from tests.treatments.session_fixtures import (
     signature_png,
 )
 from treatments import services
-from treatments.models import DEFAULT_RISKS, ConsentWithdrawal, SignedConsent, TreatmentSession
+from treatments.models import (
+    DEFAULT_RISKS,
+    ConsentTemplate,
+    ConsentWithdrawal,
+    SignedConsent,
+    TreatmentSession,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +240,7 @@ def test_a_plan_that_is_not_accepted_cannot_be_signed(client, clinic):
 
 def test_without_a_published_consent_form_the_page_asks_for_a_manager(client, clinic):
     plan = accept(clinic)
-    type(clinic["template"]).objects.update(is_current=False)
+    ConsentTemplate.objects.update(is_current=False)  # as if none was ever published
     client.force_login(clinic["user"])
     page = page_text(client.get(sign_url(plan)))
     assert "a clinic manager must publish one" in page

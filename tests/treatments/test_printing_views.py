@@ -23,6 +23,7 @@ from tests.treatments.session_fixtures import (
     start,
 )
 from treatments import services
+from treatments.aftercare import aftercare_for
 from treatments.documents import AftercareSheet, ConsentCopy
 from treatments.models import (
     DEFAULT_RISKS,
@@ -340,6 +341,18 @@ def test_the_front_desk_prints_todays_sheets_at_its_location_in_one_pdf(
         [clinic["patient"].pk, second.patient_id, third.patient_id]
     )
     assert all(event.actor == frontdesk_user for event in printed)
+
+
+def test_the_days_sheets_are_gathered_in_a_fixed_number_of_queries(
+    clinic, session, django_assert_num_queries
+):
+    extra = receive(clinic["cog"], clinic["location"], "LOT-DAY", quantity=20)
+    second = treat(clinic, "Colette", "Willy", hour=12, lot=extra)
+    third = treat(clinic, "Simone", "Weil", hour=14, lot=extra)
+    for sessions in ([session], [session, second, third]):
+        with django_assert_num_queries(3):  # placements, instructions, reviews
+            gathered = aftercare_for(sessions)
+        assert all(gathered[s.pk].placed and len(gathered[s.pk].reviews) == 3 for s in sessions)
 
 
 def test_a_day_without_completed_sessions_says_so_instead_of_an_empty_pdf(

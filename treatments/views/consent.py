@@ -175,7 +175,8 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
             "No consent form is published: a clinic manager must publish one first."
         ]
     elif not hmac.compare_digest(
-        request.POST.get("text_sha256", ""), text_digest(services.fill_consent_text(template, plan))
+        request.POST.get("text_sha256", "").encode(),
+        text_digest(services.fill_consent_text(template, plan)).encode(),
     ):
         errors["template"] = [
             "The consent text changed while this page was open: read the new text and sign again."

@@ -87,7 +87,7 @@ def session_header(session: TreatmentSession) -> dict[str, Any]:
 def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a follow-up review of a completed session."""
     session = session_or_404(request, pk)
-    form = OutcomeForm(request.POST or None, session=session)
+    form = OutcomeForm(request.POST if request.method == "POST" else None, session=session)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -132,7 +132,7 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
 def adverse_event_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Report an adverse event after a session, naming the lots involved."""
     session = session_or_404(request, pk)
-    form = AdverseEventForm(request.POST or None, session=session)
+    form = AdverseEventForm(request.POST if request.method == "POST" else None, session=session)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

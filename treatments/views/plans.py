@@ -91,6 +91,8 @@ def _refuse_constant(name: str) -> float:
 
 def read_json_object(request: HttpRequest, allowed: set[str]) -> dict[str, Any]:
     """The request body as a JSON object with only `allowed` fields, or BadRequest."""
+    if request.content_type != "application/json":
+        raise BadRequest("Send JSON, with Content-Type: application/json.")
     too_big = f"The request is too large (at most {MAX_BODY_BYTES // 1024} KB)."
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

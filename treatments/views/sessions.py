@@ -60,18 +60,22 @@ def messages_of(error: ValidationError) -> list[str]:
 
 
 def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | None:
-    """The plan named by the form (one of this patient's), else the latest accepted one.
+    """The named plan (this patient's, at the user's locations), else the latest accepted one.
 
     The latest accepted one is the accepted version of the patient's most
     recently started plan series that has an accepted version.
     """
+    # Plans held at a location the user does not work at are out of reach, as everywhere.
+    plans = TreatmentPlan.objects.filter(
+        patient_id=appointment.patient_id, location_id__in=my_location_ids(request)
+    )
     named = request.POST.get("plan", "").strip()
     if named:
         if not (named.isascii() and named.isdigit()):
             raise Http404("No such plan for this patient.")
-        return get_object_or_404(TreatmentPlan, pk=int(named), patient_id=appointment.patient_id)
+        return get_object_or_404(plans, pk=int(named))
     return (
-        TreatmentPlan.objects.filter(patient_id=appointment.patient_id, status=PlanStatus.ACCEPTED)
+        plans.filter(status=PlanStatus.ACCEPTED)
         .order_by("-series__created_at", "-series_id", "-version")
         .first()
     )

@@ -112,7 +112,11 @@ def stock_overview(request: HttpRequest) -> HttpResponse:
 def receive_lot(request: HttpRequest) -> HttpResponse:
     """Book a delivered lot into the current location's stock."""
     location = current_location(request)
-    form = ReceiveLotForm(request.POST or None, location=location, today=location_today(location))
+    form = ReceiveLotForm(
+        request.POST if request.method == "POST" else None,
+        location=location,
+        today=location_today(location),
+    )
     if request.method == "POST" and form.is_valid():
         details = form.cleaned_data
         try:

@@ -1,0 +1,17 @@
+"""Form fields shared by every app."""
+
+from django import forms
+
+
+class IdChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses anything but whole-number ids a database column can hold, before querying."""
+
+    def clean(self, value):
+        for item in value or []:
+            if not str(item).isdigit() or int(item) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": item},
+                )
+        return super().clean(value)

@@ -1,0 +1,114 @@
+"""A failure in the middle of a multi-step write leaves nothing half-written.
+
+The failure is forced by making one step raise (the audit write, the file
+storage): the point is what the rest of the stack does about it.
+"""
+
+import errno
+
+import pytest
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from consultations import services as consultation_services
+from consultations.demo_photos import demo_photo_jpeg
+from consultations.models import Appointment, PatientPhoto
+from tests.treatments.test_consent_and_session_services import (  # noqa: F401 (fixture)
+    accept,
+    clinic,
+    placements,
+    sign,
+    start,
+)
+from treatments import services
+from treatments.models import PlacedThreads, SignedConsent, StockLot, TreatmentSession
+
+pytestmark = pytest.mark.django_db
+
+
+class Outage(Exception):
+    """Stands for the database or the disk failing half-way."""
+
+
+def fail_on_audit(monkeypatch, action: str):
+    real = services.record_event
+
+    def failing(**kwargs):
+        if kwargs["action"] == action:
+            raise Outage("the write failed half-way")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "record_event", failing)
+
+
+def test_a_failure_while_completing_a_session_leaves_stock_session_and_booking_as_they_were(
+    clinic,  # noqa: F811
+    monkeypatch,
+):
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    status_before = Appointment.objects.get(pk=clinic["appointment"].pk).status
+    appointments_before = Appointment.objects.count()
+    # The audit entry is written after stock, placements and the appointment change.
+    fail_on_audit(monkeypatch, "update")
+    with pytest.raises(Outage):
+        services.complete_session(
+            session=session,
+            placements=placements(clinic, session),
+            details={"anaesthesia": "local"},
+            completed_by=clinic["doctor"].user,
+        )
+    assert StockLot.objects.get(pk=clinic["lot"].pk).quantity_on_hand == 10
+    assert not TreatmentSession.objects.get(pk=session.pk).is_locked
+    assert PlacedThreads.objects.count() == 0
+    assert Appointment.objects.get(pk=clinic["appointment"].pk).status == status_before
+    assert Appointment.objects.count() == appointments_before  # no reviews booked
+
+
+def test_a_failure_while_signing_a_consent_leaves_no_record_and_no_signature_files(
+    clinic,  # noqa: F811
+    monkeypatch,
+    private_media,
+):
+    plan = accept(clinic)
+    fail_on_audit(monkeypatch, "sign")
+    with pytest.raises(Outage):
+        sign(clinic, plan)
+    assert SignedConsent.objects.count() == 0
+    signatures = private_media / "signatures"
+    assert not signatures.exists() or not list(signatures.iterdir())
+
+
+def test_a_full_disk_during_a_photo_upload_leaves_no_row_pointing_at_a_missing_file(
+    clinic,  # noqa: F811
+    monkeypatch,
+    private_media,
+):
+    real_save = FileSystemStorage._save
+    calls = {"n": 0}
+
+    def disk_fills_up(self, name, content):
+        calls["n"] += 1
+        if calls["n"] > 2:  # the first photo and its thumbnail fit, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_fills_up)
+    files = [
+        SimpleUploadedFile(f"{n}.jpg", demo_photo_jpeg(seed=n, view="frontal", stage="baseline"))
+        for n in range(2)
+    ]
+    with pytest.raises(OSError, match="No space left"):
+        consultation_services.add_patient_photos(
+            patient=clinic["patient"],
+            files=files,
+            view="frontal",
+            stage="baseline",
+            taken_on=timezone.localdate(),
+            uploaded_by=clinic["doctor"].user,
+        )
+    assert PatientPhoto.objects.count() == 0
+    photos_dir = private_media / "photos"
+    assert not photos_dir.exists() or not list(photos_dir.iterdir())
