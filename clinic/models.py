@@ -229,7 +229,28 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise PermissionError(f"{self.model._meta.verbose_name_plural} are append-only.")
 
 
-class AuditEvent(models.Model):
+class WrittenOnceModel(models.Model):
+    """Records written once and never changed or deleted: audit events, signed consents.
+
+    Saving an existing row, deleting, and queryset update/delete all raise; on
+    PostgreSQL a trigger per table refuses UPDATE and DELETE as well.
+    """
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionError(f"{self._meta.verbose_name_plural} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{self._meta.verbose_name_plural} cannot be deleted.")
+
+
+class AuditEvent(WrittenOnceModel):
     """One entry in the append-only audit trail; written by clinic.audit.record_event.
 
     On PostgreSQL a trigger also refuses UPDATE and DELETE (migration 0003).
@@ -252,8 +273,6 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     summary = models.CharField(max_length=300, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
@@ -262,11 +281,3 @@ class AuditEvent(models.Model):
         who = self.actor_name or "system"
         what = f"{self.object_type} {self.object_id}".strip()
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {who} {self.action} {what}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Audit events are append-only.")

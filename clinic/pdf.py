@@ -66,9 +66,14 @@ class StaticOnlyURLFetcher(URLFetcher):
         return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime_type})
 
 
+def _laid_out(html: str) -> HTML:
+    """An HTML string ready for WeasyPrint, fetching only what the fetcher allows."""
+    return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=StaticOnlyURLFetcher())
+
+
 def html_to_pdf(html: str) -> bytes:
-    """Lay out an HTML string as a PDF, fetching only what the fetcher allows."""
-    return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=StaticOnlyURLFetcher()).write_pdf()
+    """Lay out an HTML string as a PDF."""
+    return _laid_out(html).write_pdf()
 
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
@@ -81,11 +86,7 @@ def render_documents(documents: list["PdfDocument"]) -> bytes:
     if not documents:
         raise ValueError("Nothing to print.")
     rendered = [
-        HTML(
-            string=render_to_string(doc.template_name, doc.full_context()),
-            base_url=PDF_BASE_URL,
-            url_fetcher=StaticOnlyURLFetcher(),
-        ).render()
+        _laid_out(render_to_string(doc.template_name, doc.full_context())).render()
         for doc in documents
     ]
     pages = [page for document in rendered for page in document.pages]

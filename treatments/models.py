@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from clinic.models import AppendOnlyQuerySet, Location, StaffMember
+from clinic.models import Location, StaffMember, WrittenOnceModel
 from consultations.models import FacialArea, Patient, Screening
 
 
@@ -300,7 +300,7 @@ class ConsentTemplate(models.Model):
         return f"{self.title} (v{self.version})"
 
 
-class SignedConsent(models.Model):
+class SignedConsent(WrittenOnceModel):
     """A signed consent: the exact text shown, the signatures, who, when, where, fingerprinted.
 
     Immutable: the model refuses updates and deletes, and on PostgreSQL so does
@@ -324,21 +324,11 @@ class SignedConsent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["-signed_at"]
 
     def __str__(self) -> str:
         return f"Consent to plan v{self.plan.version}, signed {self.signed_at:%Y-%m-%d}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise PermissionError("A signed consent cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("A signed consent cannot be deleted.")
 
 
 class ConsentWithdrawal(models.Model):
