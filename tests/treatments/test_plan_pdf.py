@@ -151,24 +151,43 @@ def get_pdf(client, user, plan):
     return client.get(reverse("treatments:plan_pdf", args=[plan.pk]))
 
 
+def pages_text(pdf: bytes) -> list[str]:
+    return [squeezed(page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def row_text(number, area, side, product, kind, count, length, notes=""):
+    """A vector row as a reader reads it, cell after cell, without white space."""
+    return squeezed(
+        f"{number} {area} {side} {product} {kind} {count} Subcutaneous fat {length} {notes}"
+    )
+
+
 def test_the_pdf_lists_every_vector_the_totals_and_the_practitioner(client, doctor, plan):
     response = get_pdf(client, doctor.user, plan)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("inline;")
     assert "no-store" in response["Cache-Control"]
-    text = pdf_text(response.content)
-    flat = squeezed(text)
+    flat = squeezed(pdf_text(response.content))
+    # Each row reads whole, wherever the pages break.
+    barbs = "cog, bidirectional barbs"
     rows = [
-        ("1", "Midface/cheek", "Right", "AnchorCog19G", "2"),
-        ("2", "Midface/cheek", "Left", "AnchorCog19G", "2"),
-        ("3", "Jawline/jowl", "Left", "LongaPCLCog", "3"),
-        ("4", "Neck(profile)", "Midline", "LongaPCLCog", "1"),
+        row_text(1, "Midface / cheek", "Right", "Anchor Cog 19G", f"PDO {barbs}", 2, "81 mm"),
+        row_text(2, "Midface / cheek", "Left", "Anchor Cog 19G", f"PDO {barbs}", 2, "81 mm"),
+        row_text(
+            3,
+            "Jawline / jowl",
+            "Left",
+            "Longa PCL Cog",
+            f"PCL {barbs}",
+            3,
+            "69 mm*",
+            "Above the border",
+        ),
+        row_text(4, "Neck (profile)", "Midline", "Longa PCL Cog", f"PCL {barbs}", 1, "34 mm*"),
     ]
-    for number, area, side, product, count in rows:
-        assert f"{number}{area}{side}{product}" in flat, number
-        assert f"{count}Subcutaneousfat" in flat
-    assert "Abovetheborder" in flat
+    for row in rows:
+        assert row in flat
     # Totals: 8 threads, per area, side and product, and the cost (4 × 40 + 4 × 55.50).
     assert "Totalthreads8" in flat
     assert "Midface/cheek:4;Jawline/jowl:3;Neck:1" in flat
@@ -183,6 +202,38 @@ def test_the_pdf_lists_every_vector_the_totals_and_the_practitioner(client, doct
     assert plan.patient.record_number in flat
     assert "14Mar1981" in flat
     assert "Version1·Draft" in flat
+
+
+def test_the_diagram_and_the_vector_table_are_on_pages_of_their_own(client, doctor, plan):
+    first, second = pages_text(get_pdf(client, doctor.user, plan).content)
+    assert "Wherethethreadsgo" in first and "Patient'sright" in first
+    assert "Vectors" not in first and "AnchorCog19G" not in first
+    assert second.startswith("Vectors")
+    assert "Patient'sright" not in second and "hairline" not in second
+
+
+def test_a_plan_longer_than_a_page_never_splits_a_row(client, doctor, location, cog):
+    vectors = [
+        vector(cog, "midface", "right", 1, (0.27, 0.30), (0.42, 0.62), notes=f"Row {n:02}")
+        for n in range(1, 41)
+    ]
+    plan = make_plan(doctor, location, vectors)
+    pages = pages_text(get_pdf(client, doctor.user, plan).content)
+    assert len(pages) > 3  # the table runs over several pages
+    for n in range(1, 41):
+        row = row_text(
+            n,
+            "Midface / cheek",
+            "Right",
+            "Anchor Cog 19G",
+            "PDO cog, bidirectional barbs",
+            1,
+            "81 mm",
+            f"Row {n:02}",
+        )
+        assert sum(row in page for page in pages) == 1, n
+    # The column headings are repeated on every page the table reaches.
+    assert all("No.Areaandside" in page for page in pages[1:-1])
 
 
 def test_lengths_use_the_plans_scale(client, doctor, plan):
