@@ -5,9 +5,9 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.large_clinic import seed_large_clinic
 from clinic.locations import SESSION_KEY
 from clinic.models import Location
+from clinic.site.large_clinic import seed_large_clinic
 from consultations.models import Patient
 
 

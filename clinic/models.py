@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from clinic.roles import Role, sync_role_group
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -81,14 +83,6 @@ class Room(models.Model):
         return f"{self.name} ({self.location})"
 
 
-class Role(models.TextChoices):
-    """Each role is also a Django group of the same name (see clinic.roles)."""
-
-    PRACTITIONER = "practitioner", "Practitioner"
-    FRONT_DESK = "front_desk", "Front desk"
-    MANAGER = "manager", "Clinic manager"
-
-
 class StaffMember(models.Model):
     """The clinic's side of a user account: role, locations, registration."""
 
@@ -122,8 +116,6 @@ class StaffMember(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
-        from clinic.roles import sync_role_group
-
         sync_role_group(self.user, self.role)
 
     def clean(self) -> None:

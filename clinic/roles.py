@@ -8,8 +8,16 @@ permissions here and nowhere else.
 
 from django.apps import apps as global_apps
 from django.contrib.auth.models import Group
+from django.db import models
 
-from clinic.models import Role
+
+class Role(models.TextChoices):
+    """Each role is also a Django group of the same name, holding the role's rights below."""
+
+    PRACTITIONER = "practitioner", "Practitioner"
+    FRONT_DESK = "front_desk", "Front desk"
+    MANAGER = "manager", "Clinic manager"
+
 
 CLINIC_SETTINGS = [
     f"clinic.{verb}_{model}"

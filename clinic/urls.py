@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from clinic import staff_views, two_factor, views
+from clinic.site import audit_views, home
 
 handler500 = "clinic.errors.server_error"
 
@@ -11,8 +12,8 @@ admin.site.site_header = "Threadline clinic settings"
 admin.site.site_title = "Threadline"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("audit/", views.audit_trail, name="audit_trail"),
+    path("", home.home, name="home"),
+    path("audit/", audit_views.audit_trail, name="audit_trail"),
     path("location/", views.choose_location, name="choose_location"),
     path("healthz", views.healthz, name="healthz"),
     path("staff/", staff_views.staff_list, name="staff_list"),
@@ -35,6 +36,7 @@ urlpatterns = [
         name="two_factor_new_backup_codes",
     ),
     path("accounts/keepalive/", two_factor.keepalive, name="keepalive"),
+    path("", include("clinic.site.urls")),
     path("", include("consultations.urls")),
     path("", include("treatments.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -667,7 +667,7 @@ class ErasureRequest(models.Model):
 
     Clinical records under legal retention are kept (the reason is recorded);
     marketing consent and the photo uses named in `photo_uses_withdrawn` end
-    (consultations.privacy). Written once by consultations.privacy, never edited.
+    (clinic.site.privacy). Written once by clinic.site.privacy, never edited.
     """
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="erasure_requests")

@@ -7,7 +7,6 @@ from consultations.views import (
     medical_history,
     patients,
     photos,
-    privacy,
 )
 
 app_name = "consultations"
@@ -83,6 +82,4 @@ urlpatterns = [
     path("screenings/<int:pk>/", consultations.screening_detail, name="screening_detail"),
     path("screenings/<int:pk>/decision/", consultations.screening_decide, name="screening_decide"),
     path("screenings/<int:pk>/summary.pdf", consultations.screening_pdf, name="screening_pdf"),
-    path("patients/<int:pk>/export/", privacy.patient_export, name="patient_export"),
-    path("patients/<int:pk>/erasure/", privacy.patient_erasure, name="patient_erasure"),
 ]

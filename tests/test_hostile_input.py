@@ -806,24 +806,24 @@ ENDPOINTS: list[Endpoint] = [
     ),
     # Privacy rights (managers): a copy of the record, an erasure request.
     Endpoint(
-        "consultations:patient_export",
+        "records:patient_export",
         "POST",
         "manager",
         "form",
         PAGE,
-        lambda w: reverse("consultations:patient_export", args=[w.patient.pk]),
+        lambda w: reverse("records:patient_export", args=[w.patient.pk]),
         lambda w: {"identity_checked": "on"},
         lambda w: [Field("identity_checked", PRESENCE)],
         writes=False,  # a download; only the audit trail records it
         success=lambda r: r.status_code == 200 and r["Content-Type"] == "application/zip",
     ),
     Endpoint(
-        "consultations:patient_erasure",
+        "records:patient_erasure",
         "POST",
         "manager",
         "form",
         PAGE,
-        lambda w: reverse("consultations:patient_erasure", args=[w.patient.pk]),
+        lambda w: reverse("records:patient_erasure", args=[w.patient.pk]),
         lambda w: {"identity_checked": "on"},
         lambda w: [Field("identity_checked", PRESENCE)],
         success=lambda r: (
@@ -1791,7 +1791,7 @@ def test_the_record_export_prints_hostile_text_as_text_and_fetches_nothing(world
     make_hostile(world)
     with caplog.at_level(logging.INFO, logger="clinic.pdf"):
         response = clients["manager"].post(
-            reverse("consultations:patient_export", args=[world.patient.pk]),
+            reverse("records:patient_export", args=[world.patient.pk]),
             {"identity_checked": "on"},
         )
     assert response.status_code == 200, text_of(response)[:2000]

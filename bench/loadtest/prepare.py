@@ -15,8 +15,8 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from clinic.large_clinic import seed_large_clinic  # noqa: E402
 from clinic.models import Location, Role, StaffMember  # noqa: E402
+from clinic.site.large_clinic import seed_large_clinic  # noqa: E402
 from consultations.models import Appointment, AppointmentStatus, AppointmentType, Patient  # noqa: E402
 from treatments import services  # noqa: E402
 from treatments.models import PlanStatus, ThreadProduct, TreatmentPlan, TreatmentSession  # noqa: E402

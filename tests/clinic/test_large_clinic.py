@@ -3,7 +3,7 @@
 import pytest
 from django.db.models import Count
 
-from clinic.large_clinic import seed_large_clinic
+from clinic.site.large_clinic import seed_large_clinic
 from consultations.models import FREEING_STATUSES, Appointment, Patient
 from treatments.models import SignedConsent, StockLot, TreatmentSession
 from treatments.services import verify_consent

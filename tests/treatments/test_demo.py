@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from clinic.management.commands.load_demo_data import load_demo_clinic
 from clinic.models import AuditAction, AuditEvent, Location
+from clinic.site.demo import load_demo_clinic
 from treatments import services
 from treatments.demo import load_demo_treatments
 from treatments.models import (

@@ -1,71 +1,10 @@
 """Fill an empty database with a small living clinic; running it again changes nothing."""
 
-from datetime import time
-
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from clinic.models import Location, Role, Room, StaffMember, WorkingHours
-from consultations.demo import (
-    load_demo_appointment_types,
-    load_demo_appointments,
-    load_demo_patients,
-)
-from treatments.demo import load_demo_treatments
-
-DEMO_PASSWORD = "threadline-demo"  # noqa: S105  (development data only; refused when DEBUG is off)
-
-LOCATIONS = [
-    {
-        "name": "Threadline London",
-        "address": "12 Harley Mews\nLondon W1G 9QD\nUnited Kingdom",
-        "phone": "+44 20 7946 0321",
-        "emergency_phone": "+44 7700 900123",
-        "country": "GB",
-        "time_zone": "Europe/London",
-        "paper_size": "A4",
-        "rooms": ["Treatment room 1", "Treatment room 2", "Consultation room"],
-    },
-    {
-        "name": "Threadline New York",
-        "address": "240 East 64th Street, Suite 3\nNew York, NY 10065\nUnited States",
-        "phone": "+1 212 555 0147",
-        "emergency_phone": "+1 212 555 0199",
-        "country": "US",
-        "time_zone": "America/New_York",
-        "paper_size": "Letter",
-        "rooms": ["Procedure room A", "Consult room B"],
-    },
-]
-
-# username, first, last, role, locations, registration number
-STAFF = [
-    ("manager", "Morgan", "Reyes", Role.MANAGER, ["Threadline London", "Threadline New York"], ""),
-    ("practitioner", "Amara", "Okafor", Role.PRACTITIONER, ["Threadline London"], "GMC 7012345"),
-    (
-        "practitioner2",
-        "Lena",
-        "Hartmann",
-        Role.PRACTITIONER,
-        ["Threadline London", "Threadline New York"],
-        "NMC 12A3456E",
-    ),
-    ("practitioner3", "Daniel", "Cho", Role.PRACTITIONER, ["Threadline New York"], "NY MD 301234"),
-    ("frontdesk", "Priya", "Shah", Role.FRONT_DESK, ["Threadline London"], ""),
-    ("frontdesk2", "Sam", "Walker", Role.FRONT_DESK, ["Threadline New York"], ""),
-]
-
-# Weekdays (0 = Monday) each practitioner works at each location: 09:00–17:30
-# local time, Saturdays 09:00–13:00.
-PRACTITIONER_DAYS = {
-    "practitioner": {"Threadline London": [0, 1, 2, 3, 4, 5]},
-    "practitioner2": {"Threadline London": [0, 1, 2], "Threadline New York": [3, 4]},
-    "practitioner3": {"Threadline New York": [0, 1, 2, 3, 4, 5]},
-}
-WEEKDAY_HOURS = (time(9, 0), time(17, 30))
-SATURDAY_HOURS = (time(9, 0), time(13, 0))
+from clinic.models import Role
+from clinic.site.demo import DEMO_PASSWORD, STAFF, load_demo_everything
 
 
 class Command(BaseCommand):
@@ -84,17 +23,13 @@ class Command(BaseCommand):
                 "Demo data has well-known passwords: refusing with DEBUG off "
                 "(pass --allow-production for a throwaway server)."
             )
-        with transaction.atomic():
-            created = load_demo_clinic()
-            patients = load_demo_patients()
-            load_demo_appointment_types()
-            appointments = load_demo_appointments()
-            treatments = load_demo_treatments()
-        if created or patients or appointments or treatments:
+        created = load_demo_everything()
+        if any(created.values()):
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo clinic loaded ({patients} patients, {appointments} appointments, "
-                    f"{treatments} thread products, stock lots and presets)."
+                    f"Demo clinic loaded ({created['patients']} patients, "
+                    f"{created['appointments']} appointments, {created['treatments']} thread "
+                    "products, stock lots and presets)."
                 )
             )
         else:
@@ -104,49 +39,3 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {Role(role).label:<15} {username:<14} {first} {last} · {', '.join(locations)}"
             )
-
-
-def load_demo_clinic() -> bool:
-    """Create what is missing; return True if anything was created."""
-    created_any = False
-    locations = {}
-    for spec in LOCATIONS:
-        rooms = spec["rooms"]
-        fields = {k: v for k, v in spec.items() if k not in ("name", "rooms")}
-        location, created = Location.objects.get_or_create(name=spec["name"], defaults=fields)
-        created_any |= created
-        locations[location.name] = location
-        for room_name in rooms:
-            created_any |= Room.objects.get_or_create(location=location, name=room_name)[1]
-
-    user_model = get_user_model()
-    for username, first, last, role, location_names, registration in STAFF:
-        user, created = user_model.objects.get_or_create(
-            username=username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "email": f"{username}@threadline.example",
-            },
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-            created_any = True
-        staff, created = StaffMember.objects.get_or_create(
-            user=user, defaults={"role": role, "registration_number": registration}
-        )
-        created_any |= created
-        if created:
-            staff.locations.set([locations[name] for name in location_names])
-            for name, weekdays in PRACTITIONER_DAYS.get(username, {}).items():
-                for weekday in weekdays:
-                    starts_at, ends_at = SATURDAY_HOURS if weekday == 5 else WEEKDAY_HOURS
-                    WorkingHours.objects.create(
-                        staff=staff,
-                        location=locations[name],
-                        weekday=weekday,
-                        starts_at=starts_at,
-                        ends_at=ends_at,
-                    )
-    return created_any

@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.large_clinic import seed_large_clinic
+from clinic.site.large_clinic import seed_large_clinic
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 Both pages first say what will happen; the POST does it. The export and the
 erasure request are written to the audit trail by their services
-(consultations.export, consultations.privacy).
+(clinic.site.export, clinic.site.privacy).
 """
 
 from django import forms
@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods
 
 from clinic.locations import current_location
 from clinic.permissions import require_permission
-from consultations.export import export_filename, export_patient_record
+from clinic.site.export import export_filename, export_patient_record
+from clinic.site.privacy import RETENTION_REASON, record_erasure_request
 from consultations.models import Patient
-from consultations.privacy import RETENTION_REASON, record_erasure_request
 
 PRIVACY_PERMISSION = "clinic.view_reports"
 

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from clinic.models import AuditAction, AuditEvent, Role
+from clinic.site.privacy import RETENTION_REASON, photo_use_allowed, record_erasure_request
 from consultations import services as consultation_services
 from consultations.models import (
     Appointment,
@@ -13,7 +14,6 @@ from consultations.models import (
     Patient,
     Screening,
 )
-from consultations.privacy import RETENTION_REASON, photo_use_allowed, record_erasure_request
 from tests.factories import PatientFactory
 from tests.treatments.session_fixtures import accept, build_clinic, signature_png
 from treatments import services
@@ -61,7 +61,7 @@ def clinical_counts(patient: Patient) -> dict[str, int]:
 
 
 def erasure_url(patient: Patient) -> str:
-    return reverse("consultations:patient_erasure", args=[patient.pk])
+    return reverse("records:patient_erasure", args=[patient.pk])
 
 
 # Which photo uses are allowed ------------------------------------------------------------
@@ -163,7 +163,7 @@ def test_the_exported_record_shows_the_erasure_request(client, clinic, manager_u
     client.force_login(manager_user)
 
     response = client.post(
-        reverse("consultations:patient_export", args=[clinic["patient"].pk]),
+        reverse("records:patient_export", args=[clinic["patient"].pk]),
         {"identity_checked": "on"},
     )
 

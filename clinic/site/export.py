@@ -4,7 +4,7 @@
 and returns a ZIP holding:
 
 - `summary.pdf`: the record in words, through the one PDF renderer
-  (consultations.documents.PatientRecordSummary);
+  (clinic.site.record_summary.PatientRecordSummary);
 - `record.json`: every record as structured data (UTC times and dates in
   ISO 8601, keys sorted, lists oldest first), people and products by name;
 - `photos/<view>-<stage>-<date>-<id>.jpg`: the stored photo files, byte for byte;
@@ -38,6 +38,8 @@ from django.utils import timezone
 from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction, Location, Room, StaffMember
+from clinic.site.privacy import photo_use_allowed
+from clinic.site.record_summary import PatientRecordSummary
 from consultations.models import (
     Appointment,
     AppointmentType,
@@ -48,7 +50,6 @@ from consultations.models import (
     PatientPhoto,
     Screening,
 )
-from consultations.privacy import photo_use_allowed
 from treatments.models import (
     AdverseEvent,
     ConsentTemplate,
@@ -454,8 +455,6 @@ def export_patient_record(
     *, patient: Patient, exported_by, request: HttpRequest | None = None
 ) -> bytes:
     """The patient's whole record as ZIP bytes; the export is written to the audit trail."""
-    from consultations.documents import PatientRecordSummary
-
     exported_at = timezone.now()
     record = collect_patient_record(patient)
     patient = record.patient

@@ -110,7 +110,7 @@ def journey(location, practitioner_user, private_media):
 
 def download(client, user, patient, **data):
     client.force_login(user)
-    url = reverse("consultations:patient_export", args=[patient.pk])
+    url = reverse("records:patient_export", args=[patient.pk])
     return client.post(url, {"identity_checked": "on", **data})
 
 
@@ -232,7 +232,7 @@ def test_the_page_first_says_what_the_download_holds_and_exports_nothing(
     client, journey, manager_user
 ):
     client.force_login(manager_user)
-    response = client.get(reverse("consultations:patient_export", args=[journey["patient"].pk]))
+    response = client.get(reverse("records:patient_export", args=[journey["patient"].pk]))
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -245,7 +245,7 @@ def test_the_identity_check_must_be_confirmed_before_anything_is_exported(
     client, journey, manager_user
 ):
     client.force_login(manager_user)
-    url = reverse("consultations:patient_export", args=[journey["patient"].pk])
+    url = reverse("records:patient_export", args=[journey["patient"].pk])
 
     response = client.post(url, {})
 
@@ -259,7 +259,7 @@ def test_the_identity_check_must_be_confirmed_before_anything_is_exported(
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_only_managers_may_export_a_record(client, journey, users_by_role, role, method):
     client.force_login(users_by_role[role])
-    url = reverse("consultations:patient_export", args=[journey["patient"].pk])
+    url = reverse("records:patient_export", args=[journey["patient"].pk])
 
     response = getattr(client, method)(url, {"identity_checked": "on"})
 
