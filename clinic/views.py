@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import SESSION_KEY, current_location, locations_for
 from clinic.models import AuditAction, AuditEvent, Location
@@ -215,7 +216,7 @@ def audit_csv_response(
     patient = filters.get("patient")
     export = record_event(
         action=AuditAction.EXPORT,
-        request=request,
+        actor=Actor.from_request(request),
         patient_id=patient.pk if patient is not None else None,
         summary=f"Exported {count} audit {'entry' if count == 1 else 'entries'} as CSV "
         f"({describe_filters(filters)})",
