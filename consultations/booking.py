@@ -443,12 +443,16 @@ def set_appointment_status(
     status: str,
     changed_by,
     reason: str = "",
-    actor: Actor | None = None,
 ) -> Appointment:
     """Move an appointment along booked → arrived → in progress → completed, or end it.
 
     Cancelling needs a reason. Arrival and completion count as the patient's
     latest visit (search lists recent visitors first).
+
+    The change is recorded once, as an AppointmentStatusChange (who, when, from,
+    to, why): the appointment's page, the day list and the patient's export read
+    it. It is not repeated in the audit trail nor in the appointment's history
+    rows, which keep bookings and moves.
     """
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if status not in AppointmentStatus.values:
@@ -468,31 +472,20 @@ def set_appointment_status(
     locked.status = status
     if status == AppointmentStatus.CANCELLED:
         locked.cancel_reason = reason[:200]
-    locked.save(update_fields=["status", "cancel_reason"])
+    locked.save_without_historical_record(update_fields=["status", "cancel_reason"])
     _record_status(locked, previous, changed_by, reason)
     if status in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
         Patient.objects.filter(pk=locked.patient_id).update(last_visit_at=timezone.now())
-    record_event(
-        action=AuditAction.UPDATE,
-        actor=on_behalf_of(changed_by, actor),
-        obj=locked,
-        patient_id=locked.patient_id,
-        summary=f"{AppointmentStatus(previous).label} → {status.label}"
-        + (f": {reason}" if reason else ""),
-    )
     return locked
 
 
-def cancel_appointment(
-    *, appointment: Appointment, reason: str, cancelled_by, actor: Actor | None = None
-) -> Appointment:
+def cancel_appointment(*, appointment: Appointment, reason: str, cancelled_by) -> Appointment:
     """Cancel with a reason; the slot is free again at once."""
     return set_appointment_status(
         appointment=appointment,
         status=AppointmentStatus.CANCELLED,
         changed_by=cancelled_by,
         reason=reason,
-        actor=actor,
     )
 
 

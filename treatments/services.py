@@ -739,7 +739,6 @@ def start_session(
             appointment=appointment,
             status=AppointmentStatus.IN_PROGRESS,
             changed_by=started_by,
-            actor=actor,
         )
     record_event(
         action=AuditAction.CREATE,
@@ -852,13 +851,11 @@ def complete_session(
                 appointment=appointment,
                 status=AppointmentStatus.IN_PROGRESS,
                 changed_by=completed_by,
-                actor=actor,
             )
         booking.set_appointment_status(
             appointment=appointment,
             status=AppointmentStatus.COMPLETED,
             changed_by=completed_by,
-            actor=actor,
         )
     record_event(
         action=AuditAction.UPDATE,

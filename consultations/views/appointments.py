@@ -218,7 +218,6 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
             status=new_status,
             changed_by=request.user,
             reason=request.POST.get("reason", ""),
-            actor=Actor.from_request(request),
         )
     except ValidationError as error:
         reason_error = ""
