@@ -115,12 +115,13 @@ def render_photo_list(
 @require_GET
 def photo_list(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
+    actor = Actor.from_request(request)
     form = None
     if request.user.has_perm("clinic.record_clinical"):
-        form = PhotoUploadForm(initial={"taken_on": services.photo_today(request)})
+        form = PhotoUploadForm(initial={"taken_on": services.photo_today(actor)})
     record_event(
         action=AuditAction.VIEW,
-        actor=Actor.from_request(request),
+        actor=actor,
         obj=patient,
         patient_id=patient.pk,
         summary="Listed the patient's photos",
