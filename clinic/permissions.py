@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 
@@ -31,7 +32,7 @@ def deny(request: HttpRequest, permission: str) -> PermissionDenied:
     """Audit the refusal and build the exception whose text the 403 page shows."""
     record_event(
         action=AuditAction.DENIED,
-        request=request,
+        actor=Actor.from_request(request),
         summary=f"{request.method} {request.path[:200]} needs {permission}",
     )
     roles = roles_with_permission(permission)

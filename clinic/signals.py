@@ -3,6 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 
@@ -18,13 +19,15 @@ def lockout_username(request, credentials=None) -> str:
 
 @receiver(user_logged_in)
 def audit_login(sender, request, user, **kwargs) -> None:
-    record_event(action=AuditAction.LOGIN, request=request, actor=user, summary="Signed in")
+    actor = Actor.from_request(request).acting_as(user)
+    record_event(action=AuditAction.LOGIN, actor=actor, summary="Signed in")
 
 
 @receiver(user_logged_out)
 def audit_logout(sender, request, user, **kwargs) -> None:
     if user is not None:
-        record_event(action=AuditAction.LOGOUT, request=request, actor=user, summary="Signed out")
+        actor = Actor.from_request(request).acting_as(user)
+        record_event(action=AuditAction.LOGOUT, actor=actor, summary="Signed out")
 
 
 @receiver(user_login_failed)
@@ -32,6 +35,6 @@ def audit_failed_login(sender, credentials, request=None, **kwargs) -> None:
     username = str(credentials.get("username", ""))[:150]
     record_event(
         action=AuditAction.LOGIN_FAILED,
-        request=request,
+        actor=Actor.from_request(request) if request is not None else Actor.system(),
         summary=f"Failed sign-in as “{username}”",
     )

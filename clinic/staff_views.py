@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
 from clinic.permissions import require_permission
@@ -46,7 +47,7 @@ def reset_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
         remove_second_factor(member.user)
         record_event(
             action=AuditAction.UPDATE,
-            request=request,
+            actor=Actor.from_request(request),
             obj=member,
             summary=f"Reset two-factor sign-in of {member} ({member.user.get_username()})",
         )

@@ -37,6 +37,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from qrcode.image.svg import SvgPathFillImage
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, Role
 from clinic.redirects import safe_next_url
@@ -171,7 +172,7 @@ def _second_factor_given(request: HttpRequest, device, summary: str) -> None:
     rotate_token(request)
     otp_login(request, device)
     request.session.pop(FAILURES_SESSION_KEY, None)
-    record_event(action=AuditAction.LOGIN, request=request, summary=summary)
+    record_event(action=AuditAction.LOGIN, actor=Actor.from_request(request), summary=summary)
 
 
 def _check_code(user, code: str):
@@ -271,15 +272,16 @@ def verify(request: HttpRequest) -> HttpResponse:
 
         failures = request.session.get(FAILURES_SESSION_KEY, 0) + 1
         request.session[FAILURES_SESSION_KEY] = failures
+        actor = Actor.from_request(request)
         record_event(
             action=AuditAction.LOGIN_FAILED,
-            request=request,
+            actor=actor,
             summary=f"Wrong second-factor code ({failures} of {MAX_FAILURES})",
         )
         if failures >= MAX_FAILURES:
             record_event(
                 action=AuditAction.LOGIN_FAILED,
-                request=request,
+                actor=actor,
                 summary=f"Signed out after {MAX_FAILURES} wrong second-factor codes",
             )
             logout(request)
@@ -336,7 +338,7 @@ def setup(request: HttpRequest) -> HttpResponse:
                 codes = new_backup_codes(user)
                 record_event(
                     action=AuditAction.UPDATE,
-                    request=request,
+                    actor=Actor.from_request(request),
                     obj=device,
                     summary=f"Set up two-factor sign-in for {user.get_username()}",
                 )
@@ -411,7 +413,7 @@ def replace_backup_codes(request: HttpRequest) -> HttpResponse:
         codes = new_backup_codes(user)
         record_event(
             action=AuditAction.UPDATE,
-            request=request,
+            actor=Actor.from_request(request),
             summary=f"New backup codes for {user.get_username()}",
         )
     request.session[BACKUP_CODES_SESSION_KEY] = codes

@@ -24,9 +24,9 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
+from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location, Role, Room, StaffMember, TimeOff, WorkingHours
 from consultations.models import (
@@ -257,7 +257,7 @@ def book_appointment(
     notes: str = "",
     booked_by,
     walk_in: bool = False,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> Appointment:
     """Book an appointment, or raise ValidationError (bad request) or SlotUnavailable (taken).
 
@@ -315,8 +315,7 @@ def book_appointment(
                 )
                 record_event(
                     action=AuditAction.CREATE,
-                    request=request,
-                    actor=booked_by,
+                    actor=on_behalf_of(booked_by, actor),
                     obj=appointment,
                     patient_id=patient.pk,
                     summary=f"Booked {appointment_type} with {practitioner} "
@@ -345,7 +344,7 @@ def reschedule_appointment(
     practitioner: StaffMember | None = None,
     room: Room | None = None,
     changed_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> Appointment:
     """Move a booked appointment (and optionally to another practitioner or room)."""
     if appointment.status != AppointmentStatus.BOOKED:
@@ -412,8 +411,7 @@ def reschedule_appointment(
                 transaction.on_commit(partial(schedule_reminder, appointment=locked), robust=True)
                 record_event(
                     action=AuditAction.UPDATE,
-                    request=request,
-                    actor=changed_by,
+                    actor=on_behalf_of(changed_by, actor),
                     obj=locked,
                     patient_id=locked.patient_id,
                     summary=f"Moved from {previous:%Y-%m-%d %H:%M} to "
@@ -445,12 +443,16 @@ def set_appointment_status(
     status: str,
     changed_by,
     reason: str = "",
-    request: HttpRequest | None = None,
 ) -> Appointment:
     """Move an appointment along booked → arrived → in progress → completed, or end it.
 
     Cancelling needs a reason. Arrival and completion count as the patient's
     latest visit (search lists recent visitors first).
+
+    The change is recorded once, as an AppointmentStatusChange (who, when, from,
+    to, why): the appointment's page, the day list and the patient's export read
+    it. It is not repeated in the audit trail nor in the appointment's history
+    rows, which keep bookings and moves.
     """
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if status not in AppointmentStatus.values:
@@ -470,32 +472,20 @@ def set_appointment_status(
     locked.status = status
     if status == AppointmentStatus.CANCELLED:
         locked.cancel_reason = reason[:200]
-    locked.save(update_fields=["status", "cancel_reason"])
+    locked.save_without_historical_record(update_fields=["status", "cancel_reason"])
     _record_status(locked, previous, changed_by, reason)
     if status in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
         Patient.objects.filter(pk=locked.patient_id).update(last_visit_at=timezone.now())
-    record_event(
-        action=AuditAction.UPDATE,
-        request=request,
-        actor=changed_by,
-        obj=locked,
-        patient_id=locked.patient_id,
-        summary=f"{AppointmentStatus(previous).label} → {status.label}"
-        + (f": {reason}" if reason else ""),
-    )
     return locked
 
 
-def cancel_appointment(
-    *, appointment: Appointment, reason: str, cancelled_by, request: HttpRequest | None = None
-) -> Appointment:
+def cancel_appointment(*, appointment: Appointment, reason: str, cancelled_by) -> Appointment:
     """Cancel with a reason; the slot is free again at once."""
     return set_appointment_status(
         appointment=appointment,
         status=AppointmentStatus.CANCELLED,
         changed_by=cancelled_by,
         reason=reason,
-        request=request,
     )
 
 

@@ -11,11 +11,14 @@ from datetime import date, timedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import Location, Role, StaffMember
 from consultations import booking, services
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, AppointmentType, Patient
 
+# The demo data acts for the staff each call names, from no client.
+DEMO_DATA = Actor.system()
 DEMO_APPOINTMENT_COUNT = 45
 APPOINTMENT_TYPES = [
     # name, kind, minutes, buffer after, colour, needs a room
@@ -104,6 +107,7 @@ def load_demo_patients(seed: int = 2026) -> int:
         patient = services.register_patient(
             details=_demographics(rng, n, first, last, sex, location, today),
             registered_by=registrar.user,
+            actor=DEMO_DATA,
         )
         created += 1
         clinician = rng.choice(practitioners).user
@@ -114,6 +118,7 @@ def load_demo_patients(seed: int = 2026) -> int:
                 previous_treatments=_previous_treatments(rng, today),
                 submitted_by=registrar.user if version == 0 else clinician,
                 completed_by_patient=version == 0,
+                actor=DEMO_DATA,
             )
         if n < PATIENTS_WITH_PHOTOS:
             _add_photos(patient, n, clinician, today)
@@ -206,6 +211,7 @@ def _add_photos(patient: Patient, n: int, clinician, today: date) -> None:
                 stage=stage,
                 taken_on=today - timedelta(days=days_ago),
                 uploaded_by=clinician,
+                actor=DEMO_DATA,
             )
 
 
@@ -255,6 +261,7 @@ def load_demo_appointments(seed: int = 2026) -> int:
                 starts_at=slot.starts_at,
                 room=slot.room,
                 booked_by=desk.user if desk else None,
+                actor=DEMO_DATA,
             )
         except booking.SlotUnavailable:
             continue  # the patient is busy then: try another

@@ -419,6 +419,8 @@ class Appointment(models.Model):
     )
     booked_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # The booking and every move (the reminder task reads them); status changes
+    # are recorded as AppointmentStatusChange rows instead.
     history = HistoricalRecords()
 
     class Meta:
@@ -457,7 +459,11 @@ class Appointment(models.Model):
 
 
 class AppointmentStatusChange(models.Model):
-    """Every change of an appointment's status, with who and when."""
+    """Every change of an appointment's status, with who, when and why.
+
+    The one record of a status change: the appointment's page, the day list and
+    the patient's export read it (consultations.booking writes it).
+    """
 
     appointment = models.ForeignKey(
         Appointment, on_delete=models.PROTECT, related_name="status_changes"

@@ -17,11 +17,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Max
-from django.http import HttpRequest
 from django.utils import timezone
 
+from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
-from clinic.locations import current_location
 from clinic.models import AuditAction
 from consultations import screening as screening_rules
 from consultations.models import (
@@ -80,7 +79,7 @@ def next_record_number() -> str:
 
 @transaction.atomic
 def register_patient(
-    *, details: dict[str, Any], registered_by, request: HttpRequest | None = None
+    *, details: dict[str, Any], registered_by, actor: Actor | None = None
 ) -> Patient:
     """Create a patient record with a new record number."""
     patient = Patient(**{k: v for k, v in details.items() if k in DEMOGRAPHIC_FIELDS})
@@ -90,8 +89,7 @@ def register_patient(
     patient.save()
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=registered_by,
+        actor=on_behalf_of(registered_by, actor),
         obj=patient,
         patient_id=patient.pk,
         summary=f"Registered patient {patient.record_number}",
@@ -101,7 +99,7 @@ def register_patient(
 
 @transaction.atomic
 def update_patient_details(
-    *, patient: Patient, details: dict[str, Any], updated_by, request: HttpRequest | None = None
+    *, patient: Patient, details: dict[str, Any], updated_by, actor: Actor | None = None
 ) -> list[str]:
     """Change demographics; returns the names of the fields that changed."""
     changed = []
@@ -115,8 +113,7 @@ def update_patient_details(
     patient.save()
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=updated_by,
+        actor=on_behalf_of(updated_by, actor),
         obj=patient,
         patient_id=patient.pk,
         summary="Changed " + ", ".join(changed),
@@ -126,7 +123,7 @@ def update_patient_details(
 
 @transaction.atomic
 def archive_patient(
-    *, patient: Patient, reason: str, archived_by, request: HttpRequest | None = None
+    *, patient: Patient, reason: str, archived_by, actor: Actor | None = None
 ) -> Patient:
     """Take a patient out of search and lists. The record itself is kept for good."""
     if patient.is_archived:
@@ -137,8 +134,7 @@ def archive_patient(
     patient.save(update_fields=["is_archived", "archived_at", "archive_reason"])
     record_event(
         action=AuditAction.ARCHIVE,
-        request=request,
-        actor=archived_by,
+        actor=on_behalf_of(archived_by, actor),
         obj=patient,
         patient_id=patient.pk,
         summary=f"Archived: {patient.archive_reason}",
@@ -147,9 +143,7 @@ def archive_patient(
 
 
 @transaction.atomic
-def restore_patient(
-    *, patient: Patient, restored_by, request: HttpRequest | None = None
-) -> Patient:
+def restore_patient(*, patient: Patient, restored_by, actor: Actor | None = None) -> Patient:
     """Bring an archived patient back into search."""
     if not patient.is_archived:
         return patient
@@ -158,8 +152,7 @@ def restore_patient(
     patient.save(update_fields=["is_archived", "archived_at"])
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=restored_by,
+        actor=on_behalf_of(restored_by, actor),
         obj=patient,
         patient_id=patient.pk,
         summary="Restored from the archive",
@@ -175,7 +168,7 @@ def submit_medical_history(
     previous_treatments: Iterable[dict[str, Any]] = (),
     submitted_by,
     completed_by_patient: bool = False,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> MedicalHistory:
     """Store a new version of the patient's medical history; earlier versions stay as they were."""
     # Lock the patient row so two submissions at once get distinct versions.
@@ -196,8 +189,7 @@ def submit_medical_history(
     PreviousTreatment.objects.bulk_create(treatments)
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=submitted_by,
+        actor=on_behalf_of(submitted_by, actor),
         obj=history,
         patient_id=patient.pk,
         summary=f"Medical history version {history.version}"
@@ -210,9 +202,9 @@ def submit_medical_history(
 # (Imported here, beside the code that uses them, because this section was appended.)
 
 
-def photo_today(request: HttpRequest | None) -> date:
+def photo_today(actor: Actor | None) -> date:
     """Today where the user works (a clinic ahead of the server must not see today as future)."""
-    location = current_location(request) if request is not None else None
+    location = actor.location if actor is not None else None
     return timezone.localdate(timezone=location.zone) if location else timezone.localdate()
 
 
@@ -224,7 +216,7 @@ def add_patient_photos(
     stage: str,
     taken_on: date,
     uploaded_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> list[PatientPhoto]:
     """Store one or more photos of a patient, all with the same view, stage and date.
 
@@ -242,7 +234,7 @@ def add_patient_photos(
         errors["view"] = ["Choose a view from the list."]
     if stage not in PhotoStage.values:
         errors["stage"] = ["Choose a stage from the list."]
-    if taken_on > photo_today(request):
+    if taken_on > photo_today(actor):
         errors["taken_on"] = ["The date taken is in the future."]
     elif taken_on < patient.date_of_birth:
         errors["taken_on"] = ["The date taken is before the patient's date of birth."]
@@ -283,8 +275,7 @@ def add_patient_photos(
                 photo.save()
                 record_event(
                     action=AuditAction.CREATE,
-                    request=request,
-                    actor=uploaded_by,
+                    actor=on_behalf_of(uploaded_by, actor),
                     obj=photo,
                     patient_id=patient.pk,
                     summary=f"Added photo: {photo}",
@@ -307,7 +298,7 @@ def start_consultation(
     practitioner,
     appointment: Appointment | None = None,
     started_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> Consultation:
     """Open the consultation for a consultation appointment (or return the one already open)."""
     if patient.is_archived:
@@ -332,8 +323,7 @@ def start_consultation(
     )
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=started_by,
+        actor=on_behalf_of(started_by, actor),
         obj=consultation,
         patient_id=patient.pk,
         summary="Opened a consultation",
@@ -349,7 +339,7 @@ def save_assessment(
     areas: dict[str, dict[str, Any]],
     baseline_photos: Iterable[PatientPhoto] = (),
     saved_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> Consultation:
     """Store the concerns, goals and assessment; photos must be this patient's baselines."""
     photos = list(baseline_photos)
@@ -376,8 +366,7 @@ def save_assessment(
     consultation.baseline_photos.set(photos)
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=saved_by,
+        actor=on_behalf_of(saved_by, actor),
         obj=consultation,
         patient_id=consultation.patient_id,
         summary="Recorded the assessment",
@@ -441,7 +430,7 @@ def run_screening(
     consultation: Consultation,
     body_image: dict[str, Any],
     screened_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> Screening:
     """Screen the patient against the current rule set and store the result as it stands.
 
@@ -484,8 +473,7 @@ def run_screening(
     )
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=screened_by,
+        actor=on_behalf_of(screened_by, actor),
         obj=screening,
         patient_id=patient.pk,
         summary=f"Screened: {screening.get_outcome_display()} "
@@ -501,7 +489,7 @@ def decide_screening(
     decision: str,
     justification: str = "",
     decided_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> Screening:
     """Record the practitioner's decision: accept the outcome, or override it in writing."""
     locked = Screening.objects.select_for_update().get(pk=screening.pk)
@@ -521,8 +509,7 @@ def decide_screening(
     locked.save()
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=decided_by,
+        actor=on_behalf_of(decided_by, actor),
         obj=locked,
         patient_id=locked.patient_id,
         summary=(

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.actors import Actor
 from treatments.models import (
     AftercareTemplate,
     ConsentTemplate,
@@ -109,7 +110,7 @@ class ConsentTemplateAdmin(admin.ModelAdmin):
             risks=form.cleaned_data["risks_text"].splitlines(),
             alternatives=form.cleaned_data["alternatives"],
             published_by=request.user,
-            request=request,
+            actor=Actor.from_request(request),
         )
         obj.pk = published.pk
         obj._state.adding = False

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import Location, Role, StaffMember
 from consultations.models import FacialArea
 from treatments import services
@@ -204,6 +205,9 @@ PRESETS = [
     ),
 ]
 
+# The demo data acts for the staff each call names, from no client.
+DEMO_DATA = Actor.system()
+
 
 def load_demo_treatments() -> int:
     """Create the missing demo products, lots and presets; return how many were created.
@@ -268,6 +272,7 @@ def _lots(products: dict[str, ThreadProduct]) -> int:
                 expires_on=today + timedelta(days=expires_in),
                 quantity=quantity,
                 received_by=received_by,
+                actor=DEMO_DATA,
             )
         created += 1
     return created
@@ -534,5 +539,6 @@ def load_demo_consent() -> int:
         risks=list(DEFAULT_RISKS),
         alternatives=CONSENT_ALTERNATIVES,
         published_by=manager.user if manager else None,
+        actor=DEMO_DATA,
     )
     return 1

@@ -25,10 +25,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Max, Sum
-from django.http import HttpRequest
 from django.utils import timezone
 
-from clinic.audit import client_ip, record_event
+from clinic.actors import Actor, on_behalf_of
+from clinic.audit import record_event
 from clinic.models import AuditAction, Location, StaffMember
 from consultations import booking
 from consultations.models import (
@@ -94,7 +94,7 @@ def create_plan(
     practitioner: StaffMember,
     location: Location,
     created_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Start a draft plan, version 1: only through the screening gate."""
     gate = _gate_or_refuse(patient)
@@ -109,8 +109,7 @@ def create_plan(
     plan.save(update_fields=["series"])
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=created_by,
+        actor=on_behalf_of(created_by, actor),
         obj=plan,
         patient_id=patient.pk,
         summary="Started a treatment plan (version 1)",
@@ -206,7 +205,7 @@ def save_plan(
     vectors: Any,
     notes: str | None = None,
     saved_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Replace the plan's vectors (and notes) if nobody saved since `revision`.
 
@@ -250,8 +249,7 @@ def save_plan(
     locked.save(update_fields=["notes", "revision", "updated_at"])
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=saved_by,
+        actor=on_behalf_of(saved_by, actor),
         obj=locked,
         patient_id=locked.patient_id,
         summary=f"Saved plan v{locked.version}: {len(cleaned)} vectors, "
@@ -262,7 +260,7 @@ def save_plan(
 
 @transaction.atomic
 def set_plan_status(
-    *, plan: TreatmentPlan, status: str, changed_by, request: HttpRequest | None = None
+    *, plan: TreatmentPlan, status: str, changed_by, actor: Actor | None = None
 ) -> TreatmentPlan:
     """Propose or accept a plan. Accepting freezes it and supersedes the series' older versions."""
     locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
@@ -287,8 +285,7 @@ def set_plan_status(
     locked.save(update_fields=["status", "accepted_at"])
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=changed_by,
+        actor=on_behalf_of(changed_by, actor),
         obj=locked,
         patient_id=locked.patient_id,
         summary=f"Plan v{locked.version} is now {locked.get_status_display().lower()}",
@@ -297,9 +294,7 @@ def set_plan_status(
 
 
 @transaction.atomic
-def revise_plan(
-    *, plan: TreatmentPlan, revised_by, request: HttpRequest | None = None
-) -> TreatmentPlan:
+def revise_plan(*, plan: TreatmentPlan, revised_by, actor: Actor | None = None) -> TreatmentPlan:
     """Start a new draft version from this one, copying its vectors; the old one stays as it is."""
     series = TreatmentPlan.objects.select_for_update().get(pk=plan.series_id)
     draft = TreatmentPlan.objects.filter(series=series, status=PlanStatus.DRAFT).first()
@@ -332,8 +327,7 @@ def revise_plan(
     )
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=revised_by,
+        actor=on_behalf_of(revised_by, actor),
         obj=new,
         patient_id=new.patient_id,
         summary=f"Started plan v{new.version} from v{plan.version}",
@@ -349,7 +343,7 @@ def calibrate_plan(
     left_pupil: Any,
     right_pupil: Any,
     calibrated_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Use a frontal baseline photo's pupils (about 63 mm apart) as the plan's scale."""
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
@@ -367,8 +361,7 @@ def calibrate_plan(
     plan.save(update_fields=["mm_per_unit", "calibration_photo", "revision"])
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=calibrated_by,
+        actor=on_behalf_of(calibrated_by, actor),
         obj=plan,
         patient_id=plan.patient_id,
         summary=f"Calibrated plan v{plan.version} on photo {photo.pk}: "
@@ -455,7 +448,7 @@ def receive_stock(
     expires_on,
     quantity: int,
     received_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> StockLot:
     """Book a delivered lot into a location's stock (in date, of a product still in use)."""
     if not product.is_active:
@@ -478,8 +471,7 @@ def receive_stock(
     lot.save()
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=received_by,
+        actor=on_behalf_of(received_by, actor),
         obj=lot,
         summary=f"Received {quantity} × {product.name}, lot {lot.lot_number}, at {location}",
     )
@@ -576,7 +568,7 @@ def sign_consent(
     practitioner_signature: bytes,
     practitioner: StaffMember,
     recorded_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> SignedConsent:
     """Store a signed consent with its exact text, signatures and fingerprint.
 
@@ -611,8 +603,9 @@ def sign_consent(
         raise ValidationError(errors)
 
     signed_at = timezone.now().replace(microsecond=0)
-    ip_address = client_ip(request)
-    user_agent = (request.META.get("HTTP_USER_AGENT", "") if request else "")[:300]
+    # Where the patient signed: the tablet's address and browser, kept in the fingerprint.
+    ip_address = actor.ip_address if actor is not None else None
+    user_agent = actor.user_agent if actor is not None else ""
     rendered_text = fill_consent_text(template, plan)
     risks = list(template.risks)
     fingerprint = consent_fingerprint(
@@ -654,8 +647,7 @@ def sign_consent(
             consent.save()
             record_event(
                 action=AuditAction.SIGN,
-                request=request,
-                actor=recorded_by,
+                actor=on_behalf_of(recorded_by, actor),
                 obj=consent,
                 patient_id=plan.patient_id,
                 summary=f"Consent signed to plan v{plan.version}; fingerprint {fingerprint[:12]}…",
@@ -669,7 +661,7 @@ def sign_consent(
 
 @transaction.atomic
 def withdraw_consent(
-    *, consent: SignedConsent, reason: str, withdrawn_by, request: HttpRequest | None = None
+    *, consent: SignedConsent, reason: str, withdrawn_by, actor: Actor | None = None
 ) -> ConsentWithdrawal:
     """Record that the patient withdrew consent; the signed record itself never changes."""
     reason = reason.strip()
@@ -684,8 +676,7 @@ def withdraw_consent(
     )
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=withdrawn_by,
+        actor=on_behalf_of(withdrawn_by, actor),
         obj=withdrawal,
         patient_id=consent.patient_id,
         summary=f"Consent {consent.pk} withdrawn: {reason[:150]}",
@@ -713,7 +704,7 @@ FOLLOW_UPS = [
 
 @transaction.atomic
 def start_session(
-    *, appointment: Appointment, plan: TreatmentPlan, started_by, request: HttpRequest | None = None
+    *, appointment: Appointment, plan: TreatmentPlan, started_by, actor: Actor | None = None
 ) -> TreatmentSession:
     """Open the session of a treatment appointment: needs a valid consent to this plan version."""
     if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
@@ -748,12 +739,10 @@ def start_session(
             appointment=appointment,
             status=AppointmentStatus.IN_PROGRESS,
             changed_by=started_by,
-            request=request,
         )
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=started_by,
+        actor=on_behalf_of(started_by, actor),
         obj=session,
         patient_id=session.patient_id,
         summary=f"Started the session for plan v{plan.version}",
@@ -777,7 +766,7 @@ def complete_session(
     placements: list[dict[str, Any]],
     details: dict[str, Any],
     completed_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> TreatmentSession:
     """Record what was placed and close the session, all in one transaction.
 
@@ -862,29 +851,26 @@ def complete_session(
                 appointment=appointment,
                 status=AppointmentStatus.IN_PROGRESS,
                 changed_by=completed_by,
-                request=request,
             )
         booking.set_appointment_status(
             appointment=appointment,
             status=AppointmentStatus.COMPLETED,
             changed_by=completed_by,
-            request=request,
         )
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=completed_by,
+        actor=on_behalf_of(completed_by, actor),
         obj=locked,
         patient_id=locked.patient_id,
         summary=f"Completed the session: {sum(r.count for r in rows)} threads from "
         f"{len(used)} lots",
     )
-    book_follow_ups(session=locked, booked_by=completed_by, request=request)
+    book_follow_ups(session=locked, booked_by=completed_by, actor=actor)
     return locked
 
 
 def book_follow_ups(
-    *, session: TreatmentSession, booked_by, request: HttpRequest | None = None
+    *, session: TreatmentSession, booked_by, actor: Actor | None = None
 ) -> list[Appointment]:
     """Book the review appointments at the first free slot from each due date."""
     review = (
@@ -917,7 +903,7 @@ def book_follow_ups(
                     notes="Review after the thread lift of "
                     f"{timezone.localtime(session.completed_at, session.location.zone):%d %b %Y}",
                     booked_by=booked_by,
-                    request=request,
+                    actor=actor,
                 )
             )
         except (booking.SlotUnavailable, ValidationError):
@@ -927,7 +913,7 @@ def book_follow_ups(
 
 @transaction.atomic
 def add_addendum(
-    *, session: TreatmentSession, text: str, added_by, request: HttpRequest | None = None
+    *, session: TreatmentSession, text: str, added_by, actor: Actor | None = None
 ) -> SessionAddendum:
     """Correct a completed session by adding to it; the record itself is never edited."""
     text = text.strip()
@@ -939,8 +925,7 @@ def add_addendum(
     addendum = SessionAddendum.objects.create(session=session, text=text, added_by=added_by)
     record_event(
         action=AuditAction.UPDATE,
-        request=request,
-        actor=added_by,
+        actor=on_behalf_of(added_by, actor),
         obj=session,
         patient_id=session.patient_id,
         summary=f"Addendum: {text[:200]}",
@@ -957,7 +942,7 @@ def publish_consent_template(
     risks: list[str],
     alternatives: str,
     published_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> ConsentTemplate:
     """Publish consent wording as the next version of `code`; earlier versions stay as signed."""
     risks = [risk.strip() for risk in risks if risk.strip()]
@@ -980,8 +965,7 @@ def publish_consent_template(
     template.save()
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=published_by,
+        actor=on_behalf_of(published_by, actor),
         obj=template,
         summary=f"Published consent form “{title}” version {template.version}",
     )
@@ -1002,7 +986,7 @@ def record_outcome(
     photos: list[PatientPhoto] | None = None,
     appointment: Appointment | None = None,
     recorded_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> Outcome:
     """A review's result: GAIS from both sides (1 very much improved … 5 worse) and satisfaction."""
     if not session.is_locked:
@@ -1032,8 +1016,7 @@ def record_outcome(
     outcome.photos.set(photos)
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=recorded_by,
+        actor=on_behalf_of(recorded_by, actor),
         obj=outcome,
         patient_id=session.patient_id,
         summary=f"Review: GAIS {gais_practitioner} (practitioner), {gais_patient} (patient), "
@@ -1055,7 +1038,7 @@ def report_adverse_event(
     resolved_on=None,
     description: str = "",
     reported_by,
-    request: HttpRequest | None = None,
+    actor: Actor | None = None,
 ) -> AdverseEvent:
     """Record a complication after a session, naming the lots involved (for recalls)."""
     if not session.is_locked:
@@ -1089,8 +1072,7 @@ def report_adverse_event(
     event.lots.set(lots or [])
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=reported_by,
+        actor=on_behalf_of(reported_by, actor),
         obj=event,
         patient_id=session.patient_id,
         summary=f"Adverse event: {event.get_event_type_display()} ({severity})",

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction, AuditEvent
@@ -193,7 +194,7 @@ def audit_csv_response(
     patient = filters.get("patient")
     export = record_event(
         action=AuditAction.EXPORT,
-        request=request,
+        actor=Actor.from_request(request),
         patient_id=patient.pk if patient is not None else None,
         summary=f"Exported {count} audit {'entry' if count == 1 else 'entries'} as CSV "
         f"({describe_filters(filters)})",

@@ -32,11 +32,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Prefetch
-from django.http import HttpRequest
 from django.utils import timezone
 
+from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
-from clinic.locations import current_location
 from clinic.models import AuditAction, Location, Room, StaffMember
 from clinic.site.privacy import photo_use_allowed
 from clinic.site.record_summary import PatientRecordSummary
@@ -445,20 +444,18 @@ def _stored_bytes(field_file) -> bytes | None:
         return None
 
 
-def export_location(patient: Patient, request: HttpRequest | None) -> Location | None:
+def export_location(patient: Patient, actor: Actor | None) -> Location | None:
     """Where the export is made (whose time zone and paper the summary uses)."""
-    location = current_location(request) if request is not None else None
+    location = actor.location if actor is not None else None
     return location or patient.preferred_location
 
 
-def export_patient_record(
-    *, patient: Patient, exported_by, request: HttpRequest | None = None
-) -> bytes:
+def export_patient_record(*, patient: Patient, exported_by, actor: Actor | None = None) -> bytes:
     """The patient's whole record as ZIP bytes; the export is written to the audit trail."""
     exported_at = timezone.now()
     record = collect_patient_record(patient)
     patient = record.patient
-    location = export_location(patient, request)
+    location = export_location(patient, actor)
     summary = PatientRecordSummary(record, location=location, exported_by=exported_by)
     data = record_data(record, exported_by=exported_by, exported_at=exported_at)
     consent_copy, aftercare_sheet = _optional_layouts()
@@ -523,8 +520,7 @@ def export_patient_record(
         summary_text += f"; missing files: {', '.join(missing_files)}"
     record_event(
         action=AuditAction.EXPORT,
-        request=request,
-        actor=exported_by,
+        actor=on_behalf_of(exported_by, actor),
         obj=patient,
         patient_id=patient.pk,
         summary=summary_text,

@@ -14,9 +14,9 @@ from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import Max
-from django.http import HttpRequest
 from django.utils import timezone
 
+from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from consultations.models import ErasureRequest, Patient
@@ -104,7 +104,7 @@ def erasure_outcome(*, last_contact: datetime | None, marketing_was_on: bool) ->
 
 @transaction.atomic
 def record_erasure_request(
-    *, patient: Patient, received_by, request: HttpRequest | None = None
+    *, patient: Patient, received_by, actor: Actor | None = None
 ) -> ErasureRequest:
     """Record a patient's request to be erased, and carry out what the law allows at once.
 
@@ -120,8 +120,7 @@ def record_erasure_request(
         locked.save(update_fields=["marketing_consent"])
         record_event(
             action=AuditAction.UPDATE,
-            request=request,
-            actor=received_by,
+            actor=on_behalf_of(received_by, actor),
             obj=locked,
             patient_id=locked.pk,
             summary="Changed marketing_consent: withdrawn on an erasure request",
@@ -142,8 +141,7 @@ def record_erasure_request(
     )
     record_event(
         action=AuditAction.CREATE,
-        request=request,
-        actor=received_by,
+        actor=on_behalf_of(received_by, actor),
         obj=erasure,
         patient_id=locked.pk,
         summary="Erasure request recorded: clinical records retained; marketing consent and "

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from clinic.actors import Actor
 from clinic.locations import current_location
 from clinic.permissions import require_permission
 from clinic.site.export import export_filename, export_patient_record
@@ -42,7 +43,9 @@ def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        content = export_patient_record(patient=patient, exported_by=request.user, request=request)
+        content = export_patient_record(
+            patient=patient, exported_by=request.user, actor=Actor.from_request(request)
+        )
         response = HttpResponse(content, content_type="application/zip")
         filename = export_filename(patient, _today(request))
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -66,7 +69,9 @@ def patient_erasure(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        erasure = record_erasure_request(patient=patient, received_by=request.user, request=request)
+        erasure = record_erasure_request(
+            patient=patient, received_by=request.user, actor=Actor.from_request(request)
+        )
         return render(
             request,
             "consultations/privacy/erasure_done.html",

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location, locations_for
 from clinic.models import AuditAction, Role, StaffMember
@@ -191,7 +192,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_for(request, pk)
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=appointment,
         patient_id=appointment.patient_id,
         summary="Opened the appointment",
@@ -217,7 +218,6 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
             status=new_status,
             changed_by=request.user,
             reason=request.POST.get("reason", ""),
-            request=request,
         )
     except ValidationError as error:
         reason_error = ""
@@ -303,7 +303,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                     starts_at=form.cleaned_data["starts_at"],
                     practitioner=form.cleaned_data["practitioner"],
                     changed_by=request.user,
-                    request=request,
+                    actor=Actor.from_request(request),
                 )
             except booking.SlotUnavailable as error:
                 status, problem = 409, error.message
@@ -356,7 +356,7 @@ def appointment_ics(request: HttpRequest, pk: int) -> HttpResponse:
     )
     record_event(
         action=AuditAction.EXPORT,
-        request=request,
+        actor=Actor.from_request(request),
         obj=appointment,
         patient_id=appointment.patient_id,
         summary="Downloaded the appointment as a calendar file (.ics)",
@@ -387,7 +387,7 @@ def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
             feed.save(update_fields=["token", "created_at"])
             record_event(
                 action=AuditAction.UPDATE,
-                request=request,
+                actor=Actor.from_request(request),
                 obj=feed,
                 summary="Replaced the calendar feed address; the old one no longer works",
             )
@@ -402,7 +402,7 @@ def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
         if created:
             record_event(
                 action=AuditAction.CREATE,
-                request=request,
+                actor=Actor.from_request(request),
                 obj=feed,
                 summary="Created a private calendar feed address",
             )

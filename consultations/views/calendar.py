@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.actors import Actor
 from clinic.locations import current_location
 from clinic.models import Location, Role, Room, StaffMember
 from clinic.permissions import require_permission
@@ -300,7 +301,9 @@ def appointment_book(request: HttpRequest) -> HttpResponse:
             patient = form.cleaned_data["patient"]
             try:
                 appointment = booking.book_appointment(
-                    **form.booking_arguments(), booked_by=request.user, request=request
+                    **form.booking_arguments(),
+                    booked_by=request.user,
+                    actor=Actor.from_request(request),
                 )
             except booking.SlotUnavailable as error:
                 status = 409
@@ -405,7 +408,7 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
             practitioner=practitioner,
             room=room,
             changed_by=request.user,
-            request=request,
+            actor=Actor.from_request(request),
         )
     except booking.SlotUnavailable as error:
         return _json_error(

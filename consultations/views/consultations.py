@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import locations_for
 from clinic.models import AuditAction, StaffMember
@@ -103,7 +104,10 @@ def consultation_start(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Only staff with a practitioner record can open consultations.")
         return redirect("consultations:patient_chart", pk=pk)
     consultation = services.start_consultation(
-        patient=patient, practitioner=staff, started_by=request.user, request=request
+        patient=patient,
+        practitioner=staff,
+        started_by=request.user,
+        actor=Actor.from_request(request),
     )
     messages.success(request, "Consultation opened.")
     return redirect("consultations:consultation_detail", pk=consultation.pk)
@@ -136,7 +140,7 @@ def consultation_for_appointment(request: HttpRequest, pk: int) -> HttpResponse:
             practitioner=staff,
             appointment=appointment,
             started_by=request.user,
-            request=request,
+            actor=Actor.from_request(request),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -183,7 +187,7 @@ def _render_consultation(
     zone = location_zone(consultation_location(consultation))
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=consultation,
         patient_id=patient.pk,
         summary="Opened the consultation",
@@ -232,7 +236,7 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     areas={f.area: f.cleaned_data for f in area_forms},
                     baseline_photos=form.cleaned_data["baseline_photos"],
                     saved_by=request.user,
-                    request=request,
+                    actor=Actor.from_request(request),
                 )
             except ValidationError as error:
                 _add_service_error(form, error)
@@ -267,6 +271,7 @@ def _screening_problems(consultation: Consultation) -> list[str]:
 def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
     """The body-image questions, then the screening against the current rules."""
     consultation = _consultation(pk)
+    actor = Actor.from_request(request)
     form = BodyImageForm(request.POST if request.method == "POST" else None)
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
@@ -275,7 +280,7 @@ def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
                 consultation=consultation,
                 body_image=form.answers(),
                 screened_by=request.user,
-                request=request,
+                actor=actor,
             )
         except ValidationError as error:
             errors = error.messages
@@ -284,7 +289,7 @@ def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("consultations:screening_detail", pk=screening.pk)
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=actor,
         obj=consultation,
         patient_id=consultation.patient_id,
         summary="Opened the screening questions",
@@ -318,7 +323,7 @@ def _render_screening(
     zone = location_zone(consultation_location(screening.consultation))
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=screening,
         patient_id=patient.pk,
         summary=f"Read the screening: {screening.get_outcome_display()}",
@@ -366,7 +371,7 @@ def screening_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 decision=form.cleaned_data["decision"],
                 justification=form.cleaned_data["justification"],
                 decided_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             _add_service_error(form, error)
@@ -386,7 +391,7 @@ def screening_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     pdf = document.render()
     record_event(
         action=AuditAction.PRINT,
-        request=request,
+        actor=Actor.from_request(request),
         obj=screening,
         patient_id=screening.patient_id,
         summary="Printed the screening summary",

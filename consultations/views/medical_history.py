@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
@@ -44,12 +45,13 @@ def intake_form(request: HttpRequest, pk: int) -> HttpResponse:
     """The intake questionnaire; usable by the patient on the clinic's tablet."""
     patient = get_object_or_404(Patient, pk=pk, is_archived=False)
     clinician = request.user.has_perm("clinic.view_clinical")
+    actor = Actor.from_request(request)
     initial, initial_treatments = _initial_answers(request, patient)
     if initial:
         # The form shows the latest answers: reading them is a view of the record.
         record_event(
             action=AuditAction.VIEW,
-            request=request,
+            actor=actor,
             obj=patient,
             patient_id=patient.pk,
             summary="Opened the medical history to update it",
@@ -68,7 +70,7 @@ def intake_form(request: HttpRequest, pk: int) -> HttpResponse:
                 previous_treatments=[t for t in treatments.cleaned_data if t],
                 submitted_by=request.user,
                 completed_by_patient=not clinician,
-                request=request,
+                actor=actor,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -101,7 +103,7 @@ def history_list(request: HttpRequest, pk: int) -> HttpResponse:
     histories = list(patient.medical_histories.select_related("submitted_by"))
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=patient,
         patient_id=patient.pk,
         summary="Listed medical history versions",
@@ -129,7 +131,7 @@ def history_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=history,
         patient_id=history.patient_id,
         summary=f"Read medical history version {history.version}",

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction
@@ -55,7 +56,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         )
         if not matches or details["confirm_new_person"]:
             patient = services.register_patient(
-                details=details, registered_by=request.user, request=request
+                details=details, registered_by=request.user, actor=Actor.from_request(request)
             )
             messages.success(request, f"Registered {patient.full_name} as {patient.record_number}.")
             return redirect("consultations:patient_chart", pk=patient.pk)
@@ -81,7 +82,10 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
         # The form validated a copy; the service applies and audits the change.
         original = Patient.objects.get(pk=pk)
         changed = services.update_patient_details(
-            patient=original, details=form.cleaned_data, updated_by=request.user, request=request
+            patient=original,
+            details=form.cleaned_data,
+            updated_by=request.user,
+            actor=Actor.from_request(request),
         )
         messages.success(request, "Saved." if changed else "Nothing changed.")
         return redirect("consultations:patient_chart", pk=pk)
@@ -117,7 +121,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
         )
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=patient,
         patient_id=patient.pk,
         summary="Opened the chart" + (" (clinical)" if clinician else " (demographics)"),
@@ -137,7 +141,7 @@ def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
         patient=patient,
         reason=form.cleaned_data["reason"],
         archived_by=request.user,
-        request=request,
+        actor=Actor.from_request(request),
     )
     messages.success(request, f"{patient.full_name} is archived: they no longer appear in search.")
     return redirect("consultations:patient_chart", pk=pk)
@@ -147,6 +151,8 @@ def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def patient_restore(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
-    services.restore_patient(patient=patient, restored_by=request.user, request=request)
+    services.restore_patient(
+        patient=patient, restored_by=request.user, actor=Actor.from_request(request)
+    )
     messages.success(request, f"{patient.full_name} is back in search.")
     return redirect("consultations:patient_chart", pk=pk)

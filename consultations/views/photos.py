@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
@@ -114,12 +115,13 @@ def render_photo_list(
 @require_GET
 def photo_list(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
+    actor = Actor.from_request(request)
     form = None
     if request.user.has_perm("clinic.record_clinical"):
-        form = PhotoUploadForm(initial={"taken_on": services.photo_today(request)})
+        form = PhotoUploadForm(initial={"taken_on": services.photo_today(actor)})
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=actor,
         obj=patient,
         patient_id=patient.pk,
         summary="Listed the patient's photos",
@@ -141,7 +143,7 @@ def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 stage=form.cleaned_data["stage"],
                 taken_on=form.cleaned_data["taken_on"],
                 uploaded_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -164,7 +166,7 @@ def serve_photo_file(request: HttpRequest, pk: int, *, thumbnail: bool) -> FileR
         raise Http404("The photo file is missing.") from None
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=photo,
         patient_id=photo.patient_id,
         summary=f"Viewed {'thumbnail' if thumbnail else 'photo'}: {photo}",
@@ -259,7 +261,7 @@ def photo_compare(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=patient,
         patient_id=patient.pk,
         summary="Opened the photo comparison",

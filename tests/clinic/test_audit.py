@@ -3,6 +3,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, AuditEvent
 
@@ -12,8 +13,13 @@ pytestmark = pytest.mark.django_db
 def test_record_event_keeps_who_what_when_and_where(frontdesk_user, location):
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9")
     request.user = frontdesk_user
+    request.session = {}
     event = record_event(
-        action=AuditAction.VIEW, request=request, obj=location, patient_id=42, summary="Opened"
+        action=AuditAction.VIEW,
+        actor=Actor.from_request(request),
+        obj=location,
+        patient_id=42,
+        summary="Opened",
     )
     event.refresh_from_db()
     assert event.actor == frontdesk_user
@@ -26,7 +32,7 @@ def test_record_event_keeps_who_what_when_and_where(frontdesk_user, location):
 
 
 def test_an_audit_event_cannot_be_changed_or_deleted_through_the_model():
-    event = record_event(action=AuditAction.EXPORT, summary="Exported")
+    event = record_event(action=AuditAction.EXPORT, actor=Actor.system(), summary="Exported")
     event.summary = "Nothing happened"
     with pytest.raises(PermissionError):
         event.save()
@@ -43,7 +49,7 @@ def test_an_audit_event_cannot_be_changed_or_deleted_through_the_model():
     connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's"
 )
 def test_postgresql_refuses_raw_updates_and_deletes_of_audit_events():
-    event = record_event(action=AuditAction.PRINT, summary="Printed")
+    event = record_event(action=AuditAction.PRINT, actor=Actor.system(), summary="Printed")
     for sql in [
         "UPDATE clinic_auditevent SET summary = 'x' WHERE id = %s",
         "DELETE FROM clinic_auditevent WHERE id = %s",
@@ -58,7 +64,9 @@ def test_postgresql_refuses_raw_updates_and_deletes_of_audit_events():
 
 
 def test_the_admin_shows_audit_events_read_only(client, manager_user):
-    event = record_event(action=AuditAction.PRINT, summary="Printed aftercare")
+    event = record_event(
+        action=AuditAction.PRINT, actor=Actor.system(), summary="Printed aftercare"
+    )
     client.force_login(manager_user)
     listing = client.get(reverse("admin:clinic_auditevent_changelist"))
     assert listing.status_code == 200

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
@@ -29,7 +30,7 @@ def event_at(monkeypatch):
     def write(moment: datetime, **fields) -> AuditEvent:
         with monkeypatch.context() as patch:
             patch.setattr(timezone, "now", lambda: moment)
-            return record_event(**fields)
+            return record_event(**{"actor": Actor.system(), **fields})
 
     return write
 
@@ -77,7 +78,7 @@ def test_a_manager_sees_who_opened_a_patients_chart_and_photos(
 
 
 def test_an_unknown_record_number_is_a_form_error_and_lists_nothing(client, manager_user):
-    record_event(action=AuditAction.VIEW, actor=manager_user, summary="Something seen")
+    record_event(action=AuditAction.VIEW, actor=Actor(user=manager_user), summary="Something seen")
     client.force_login(manager_user)
 
     response = client.get(URL, {"patient": "TL999999"})
@@ -90,9 +91,11 @@ def test_an_unknown_record_number_is_a_form_error_and_lists_nothing(client, mana
 def test_the_trail_filters_by_username_and_by_action(
     client, manager_user, frontdesk_user, practitioner_user
 ):
-    record_event(action=AuditAction.VIEW, actor=frontdesk_user, summary="Desk looked")
-    record_event(action=AuditAction.PRINT, actor=frontdesk_user, summary="Desk printed")
-    record_event(action=AuditAction.VIEW, actor=practitioner_user, summary="Doctor looked")
+    record_event(action=AuditAction.VIEW, actor=Actor(user=frontdesk_user), summary="Desk looked")
+    record_event(action=AuditAction.PRINT, actor=Actor(user=frontdesk_user), summary="Desk printed")
+    record_event(
+        action=AuditAction.VIEW, actor=Actor(user=practitioner_user), summary="Doctor looked"
+    )
     client.force_login(manager_user)
 
     assert rows_of(client.get(URL, {"user": "desk"})) == ["Desk printed", "Desk looked"]
@@ -128,7 +131,7 @@ def test_an_end_date_before_the_start_date_is_refused(client, manager_user):
 
 def test_the_trail_pages_a_hundred_entries_at_a_time_newest_first(client, manager_user):
     for number in range(205):
-        record_event(action=AuditAction.VIEW, summary=f"Entry {number}")
+        record_event(action=AuditAction.VIEW, actor=Actor.system(), summary=f"Entry {number}")
     client.force_login(manager_user)
 
     first = client.get(URL, {"action": "view"})
@@ -156,7 +159,7 @@ def test_the_filtered_entries_export_as_csv_with_the_date_range_in_the_name(
     event_at(
         march,
         action=AuditAction.VIEW,
-        actor=frontdesk_user,
+        actor=Actor(user=frontdesk_user),
         obj=patient,
         patient_id=patient.pk,
         summary="Opened the chart (demographics)",
@@ -189,7 +192,7 @@ def test_the_filtered_entries_export_as_csv_with_the_date_range_in_the_name(
 
 def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(client, manager_user):
     for summary in ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "Plain"]:
-        record_event(action=AuditAction.LOGIN_FAILED, summary=summary)
+        record_event(action=AuditAction.LOGIN_FAILED, actor=Actor.system(), summary=summary)
     client.force_login(manager_user)
 
     rows = csv_rows(client.get(URL, {"action": "login_failed", "format": "csv"}))
@@ -207,8 +210,15 @@ def test_an_export_is_itself_audited_but_not_part_of_what_it_exports(
     client, manager_user, frontdesk_user
 ):
     patient = PatientFactory()
-    record_event(action=AuditAction.VIEW, actor=frontdesk_user, patient_id=patient.pk, summary="A")
-    record_event(action=AuditAction.VIEW, actor=frontdesk_user, summary="Not this patient")
+    record_event(
+        action=AuditAction.VIEW,
+        actor=Actor(user=frontdesk_user),
+        patient_id=patient.pk,
+        summary="A",
+    )
+    record_event(
+        action=AuditAction.VIEW, actor=Actor(user=frontdesk_user), summary="Not this patient"
+    )
     client.force_login(manager_user)
 
     rows = csv_rows(client.get(URL, {"patient": patient.record_number, "format": "csv"}))
@@ -227,7 +237,9 @@ def test_an_export_is_itself_audited_but_not_part_of_what_it_exports(
 def test_only_managers_see_the_trail_and_others_learn_nothing_from_it(
     client, users_by_role, role, params
 ):
-    record_event(action=AuditAction.VIEW, summary="Secret summary of someone's visit")
+    record_event(
+        action=AuditAction.VIEW, actor=Actor.system(), summary="Secret summary of someone's visit"
+    )
     client.force_login(users_by_role[role])
 
     response = client.get(URL, params)
@@ -251,7 +263,7 @@ def test_a_page_takes_the_same_number_of_queries_with_10_or_200_entries(
             patient = patients[AuditEvent.objects.count() % 3]
             record_event(
                 action=AuditAction.VIEW,
-                actor=frontdesk_user,
+                actor=Actor(user=frontdesk_user),
                 obj=patient,
                 patient_id=patient.pk,
                 summary="Opened the chart",

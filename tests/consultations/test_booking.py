@@ -443,3 +443,16 @@ def test_moving_keeps_the_room_and_suggestions_ignore_the_appointment_being_move
             appointment=moved, starts_at=at(day, 9), changed_by=clinic["doctor"].user
         )
     assert taken.value.next_slots[0].local_start(clinic["location"]) == at(day, 9, 30)
+
+
+def test_a_status_change_is_recorded_once_as_a_status_change(clinic):
+    appointment = book(clinic, at(next_weekday(1), 10))
+    audit_entries, history_rows = AuditEvent.objects.count(), appointment.history.count()
+
+    booking.set_appointment_status(
+        appointment=appointment, status="arrived", changed_by=clinic["doctor"].user
+    )
+
+    assert [c.to_status for c in appointment.status_changes.all()] == ["booked", "arrived"]
+    assert AuditEvent.objects.count() == audit_entries
+    assert appointment.history.count() == history_rows

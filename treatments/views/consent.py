@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import locations_for
 from clinic.models import AuditAction
@@ -155,7 +156,7 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
         template = current_template()
         record_event(
             action=AuditAction.VIEW,
-            request=request,
+            actor=Actor.from_request(request),
             obj=plan,
             patient_id=plan.patient_id,
             summary=f"Opened the consent form for plan v{plan.version}",
@@ -207,7 +208,7 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
                 practitioner_signature=signatures["practitioner_signature"],
                 practitioner=staff,
                 recorded_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             errors = error_messages(error)
@@ -299,7 +300,7 @@ def render_detail(
     }
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=consent,
         patient_id=consent.patient_id,
         summary=f"Viewed the consent to plan v{consent.plan.version}",
@@ -326,7 +327,7 @@ def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
                 consent=consent,
                 reason=form.cleaned_data["reason"],
                 withdrawn_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             for key, values in error_messages(error).items():

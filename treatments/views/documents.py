@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import locations_for
 from clinic.models import AuditAction
@@ -31,7 +32,7 @@ def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     pdf = document.render()
     record_event(
         action=AuditAction.PRINT,
-        request=request,
+        actor=Actor.from_request(request),
         obj=plan,
         patient_id=plan.patient_id,
         summary=f"Printed the summary of plan v{plan.version} ({plan.get_status_display()})",

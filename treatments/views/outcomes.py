@@ -24,6 +24,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location, locations_for
 from clinic.models import AuditAction, Location
@@ -62,7 +63,7 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
 def audit_view(request: HttpRequest, session: TreatmentSession, what: str) -> None:
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=session,
         patient_id=session.patient_id,
         summary=f"Opened the {what} form of the session",
@@ -100,7 +101,7 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
                 photos=list(data["photos"]),
                 appointment=data["appointment"],
                 recorded_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -147,7 +148,7 @@ def adverse_event_new(request: HttpRequest, pk: int) -> HttpResponse:
                 resolved_on=data["resolved_on"],
                 description=data["description"],
                 reported_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -308,7 +309,7 @@ def adverse_event_report(request: HttpRequest) -> HttpResponse:
         report = report_for(location, start, end)
         record_event(
             action=AuditAction.VIEW,
-            request=request,
+            actor=Actor.from_request(request),
             summary=f"Adverse-event report for {location.name}, {start:%Y-%m-%d} to "
             f"{end:%Y-%m-%d}: {report['event_count']} event(s), "
             f"{report['session_count']} session(s)",

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location, locations_for
 from clinic.models import AuditAction
@@ -183,7 +184,7 @@ def plan_list(request: HttpRequest, pk: int) -> HttpResponse:
         plan.openable = plan.location_id in location_ids
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=patient,
         patient_id=patient.pk,
         summary="Opened the treatment plans",
@@ -217,7 +218,7 @@ def start_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
             practitioner=staff,
             location=location,
             created_by=request.user,
-            request=request,
+            actor=Actor.from_request(request),
         )
     except ValidationError as error:
         messages.error(request, "No plan was started. " + " ".join(error.messages))
@@ -398,7 +399,7 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
     }
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=plan,
         patient_id=plan.patient_id,
         summary=f"Opened plan v{plan.version}" + ("" if editable else " (read only)"),
@@ -461,7 +462,7 @@ def plan_save(request: HttpRequest, pk: int) -> JsonResponse:
             vectors=data["vectors"],
             notes=data.get("notes"),
             saved_by=request.user,
-            request=request,
+            actor=Actor.from_request(request),
         )
     except BadRequest as error:
         return json_error(str(error))
@@ -512,7 +513,7 @@ def plan_calibrate(request: HttpRequest, pk: int) -> JsonResponse:
             left_pupil=data["left_pupil"],
             right_pupil=data["right_pupil"],
             calibrated_by=request.user,
-            request=request,
+            actor=Actor.from_request(request),
         )
     except BadRequest as error:
         return json_error(str(error))
@@ -536,7 +537,9 @@ def plan_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose propose, accept or back to draft.")
         return redirect("treatments:planner", pk=plan.pk)
     try:
-        services.set_plan_status(plan=plan, status=status, changed_by=request.user, request=request)
+        services.set_plan_status(
+            plan=plan, status=status, changed_by=request.user, actor=Actor.from_request(request)
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -553,7 +556,9 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
         series_id=plan.series_id, status=PlanStatus.DRAFT
     ).first()
     try:
-        new = services.revise_plan(plan=plan, revised_by=request.user, request=request)
+        new = services.revise_plan(
+            plan=plan, revised_by=request.user, actor=Actor.from_request(request)
+        )
     except ValidationError as error:
         messages.error(request, "No new version was started. " + " ".join(error.messages))
         return redirect("treatments:planner", pk=plan.pk)

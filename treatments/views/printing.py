@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location, locations_for
 from clinic.models import AuditAction
@@ -120,7 +121,7 @@ def consent_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         )
     record_event(
         action=AuditAction.PRINT,
-        request=request,
+        actor=Actor.from_request(request),
         obj=consent,
         patient_id=consent.patient_id,
         summary=f"Printed a copy of the consent to plan v{consent.plan.version}",
@@ -156,7 +157,7 @@ def aftercare_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         return print_failed(request, back_url, "Back to the session")
     record_event(
         action=AuditAction.PRINT,
-        request=request,
+        actor=Actor.from_request(request),
         obj=session,
         patient_id=session.patient_id,
         summary="Printed the aftercare sheet",
@@ -207,6 +208,7 @@ def aftercare_day_pdf(request: HttpRequest) -> HttpResponse:
     pdf = render_or_none(render_all, f"today's aftercare sheets at {location}")
     if pdf is None:
         return print_failed(request, back_url, "Back to today's list")
+    actor = Actor.from_request(request)
     printed: set[int] = set()
     for session in sessions:
         if session.patient_id in printed:
@@ -214,7 +216,7 @@ def aftercare_day_pdf(request: HttpRequest) -> HttpResponse:
         printed.add(session.patient_id)
         record_event(
             action=AuditAction.PRINT,
-            request=request,
+            actor=actor,
             obj=session,
             patient_id=session.patient_id,
             summary=f"Printed the aftercare sheet with today's sheets at {location.name}",

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import locations_for
 from clinic.models import AuditAction
@@ -108,7 +109,10 @@ def session_start(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("consultations:appointment_detail", pk=appointment.pk)
     try:
         session = services.start_session(
-            appointment=appointment, plan=plan, started_by=request.user, request=request
+            appointment=appointment,
+            plan=plan,
+            started_by=request.user,
+            actor=Actor.from_request(request),
         )
     except ValidationError as error:
         for message in messages_of(error):
@@ -244,7 +248,7 @@ def session_context(
 def audit_view(request: HttpRequest, session: TreatmentSession) -> None:
     record_event(
         action=AuditAction.VIEW,
-        request=request,
+        actor=Actor.from_request(request),
         obj=session,
         patient_id=session.patient_id,
         summary="Viewed the treatment session" + (" (completed)" if session.is_locked else ""),
@@ -292,7 +296,7 @@ def session_complete(request: HttpRequest, pk: int) -> HttpResponse:
                 placements=[form.placement() for form in forms],
                 details=details.cleaned_data,
                 completed_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             if TreatmentSession.objects.get(pk=session.pk).is_locked:
@@ -318,7 +322,7 @@ def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
                 session=session,
                 text=form.cleaned_data["text"],
                 added_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             for message in messages_of(error):

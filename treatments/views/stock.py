@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location, locations_for
 from clinic.models import AuditAction, Location
@@ -127,7 +128,7 @@ def receive_lot(request: HttpRequest) -> HttpResponse:
                 expires_on=details["expires_on"],
                 quantity=details["quantity"],
                 received_by=request.user,
-                request=request,
+                actor=Actor.from_request(request),
             )
         except ValidationError as error:
             for message in error.messages:
@@ -262,13 +263,14 @@ def lot_trace(request: HttpRequest) -> HttpResponse:
         )
         if recipients:
             summary += f"; {len({r.patient_id for r in recipients})} received it"
-        record_event(action=AuditAction.VIEW, request=request, summary=summary)
+        actor = Actor.from_request(request)
+        record_event(action=AuditAction.VIEW, actor=actor, summary=summary)
         # Each patient's own trail shows that they were listed, and for which lot.
         for trace in traces:
             for plan in trace.plans:
                 record_event(
                     action=AuditAction.VIEW,
-                    request=request,
+                    actor=actor,
                     obj=plan,
                     patient_id=plan.patient_id,
                     summary=f"Listed in the trace of lot {trace.lot.lot_number} "
@@ -277,7 +279,7 @@ def lot_trace(request: HttpRequest) -> HttpResponse:
             for recipient in trace.patients:
                 record_event(
                     action=AuditAction.VIEW,
-                    request=request,
+                    actor=actor,
                     obj=recipient.session,
                     patient_id=recipient.patient_id,
                     summary=f"Listed with contact details as a recipient of lot "

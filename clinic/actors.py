@@ -1,0 +1,61 @@
+"""Who is acting, and from where: the context that services and the audit trail take.
+
+A view builds it once per request with `Actor.from_request`; a management
+command or the demo data builds it with `Actor.system`. Services take it as
+`actor=` and never see the HTTP request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from clinic.locations import current_location
+from clinic.models import Location
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.http import HttpRequest
+
+USER_AGENT_LENGTH = 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor:
+    """The signed-in user (None for the system or an anonymous caller), the location
+    they work at now, and the client's address and user agent (empty outside a request)."""
+
+    user: AbstractBaseUser | None
+    location: Location | None = None
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> Actor:
+        """The view side: who sent this request, from where, working at which location."""
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        return cls(
+            user=user if signed_in else None,
+            location=current_location(request) if signed_in else None,
+            # The proxy's address, behind one: what the server saw.
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH],
+        )
+
+    @classmethod
+    def system(
+        cls, *, user: AbstractBaseUser | None = None, location: Location | None = None
+    ) -> Actor:
+        """A command, a background task or the demo data: no client, perhaps on someone's behalf."""
+        return cls(user=user, location=location)
+
+    def acting_as(self, user: AbstractBaseUser | None) -> Actor:
+        """The same context with `user` recorded as acting."""
+        return replace(self, user=user)
+
+
+def on_behalf_of(user: AbstractBaseUser | None, actor: Actor | None) -> Actor:
+    """Who a service records as acting: the user it was asked to act for, in the
+    caller's context (address, user agent, location) if it has one."""
+    return (actor or Actor.system()).acting_as(user)
