@@ -88,7 +88,9 @@ def session_header(session: TreatmentSession) -> dict[str, Any]:
 def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a follow-up review of a completed session."""
     session = session_or_404(request, pk)
-    form = OutcomeForm(request.POST if request.method == "POST" else None, session=session)
+    form = OutcomeForm(
+        request.POST if request.method == "POST" else None, session=session, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
