@@ -73,7 +73,7 @@ def test_a_record_is_found_at_the_users_location_and_not_found_elsewhere(sites):
     kind = AppointmentType.objects.create(name="Review", kind="review", duration_minutes=20)
     starts = timezone.now() + timedelta(days=3)
 
-    def appointment_at(location):
+    def appointment_at(location, starts):
         return Appointment.objects.create(
             patient=patient,
             practitioner=doctor,
@@ -84,7 +84,9 @@ def test_a_record_is_found_at_the_users_location_and_not_found_elsewhere(sites):
             blocked_until=starts + timedelta(minutes=20),
         )
 
-    here, there = appointment_at(london), appointment_at(leeds)
+    # One practitioner, so two different times: the database refuses double booking.
+    here = appointment_at(london, starts)
+    there = appointment_at(leeds, starts + timedelta(hours=2))
     assert get_for_user_or_404(Appointment, staff.user, pk=here.pk) == here
     with pytest.raises(Http404):
         get_for_user_or_404(Appointment, staff.user, pk=there.pk)
