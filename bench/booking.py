@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from bench.clinic_data import signed_in
 from bench.timing import Result, summarise, time_calls
-from clinic.models import Location, StaffMember
+from clinic.models import Location, Role, StaffMember
 from consultations import booking
 from consultations.models import AppointmentType
 
@@ -34,7 +34,7 @@ def _page(client, url: str, runs: int, name: str, target: str) -> Result:
 
 def run(runs: int) -> list[Result]:
     location = Location.objects.get(name="Threadline London")
-    practitioner = StaffMember.objects.filter(locations=location, role="practitioner").first()
+    practitioner = StaffMember.objects.filter(locations=location, role=Role.PRACTITIONER).first()
     day = (timezone.localdate() + timedelta(days=3)).isoformat()
     desk = signed_in("seed-desk", location)
     review = AppointmentType.objects.get(kind="review")

@@ -2,19 +2,15 @@
 
 from django.http import HttpRequest
 
+from clinic.access import reachable_locations
 from clinic.models import Location
 
 SESSION_KEY = "current_location_id"
 
 
 def locations_for(user) -> list[Location]:
-    """Where the user works; managers and superusers may work at any active location."""
-    staff = getattr(user, "staff", None)
-    if user.is_superuser or (staff and staff.role == "manager"):
-        return list(Location.objects.filter(is_active=True))
-    if staff is None:
-        return []
-    return list(staff.locations.filter(is_active=True))
+    """Where the user may work (see clinic.access.reachable_locations), to choose from."""
+    return list(reachable_locations(user))
 
 
 def current_location(request: HttpRequest) -> Location | None:

@@ -3,6 +3,7 @@
 import unicodedata
 import uuid
 from datetime import date
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from clinic.access import AnyUser, LocationHeldQuerySet
 from clinic.models import Location
 
 MAX_AGE_YEARS = 120
@@ -30,6 +32,19 @@ def validate_date_of_birth(value: date) -> None:
         raise ValidationError("The date of birth is in the future.")
     if value.year < today.year - MAX_AGE_YEARS:
         raise ValidationError(f"The date of birth is more than {MAX_AGE_YEARS} years ago.")
+
+
+class PatientRecordQuerySet(models.QuerySet):
+    """A patient and their own records (history, photos, consultations, screenings).
+
+    Patients are the clinic's, not one location's: a patient seen in London may
+    be treated in New York, so whoever's role may open the page (the view's
+    permission) may reach every patient. Bookings and treatment records are
+    held at a location and narrow further (clinic.access.LocationHeldQuerySet).
+    """
+
+    def for_user(self, user: AnyUser) -> Self:
+        return self.all()
 
 
 class Sex(models.TextChoices):
@@ -87,6 +102,8 @@ class Patient(models.Model):
     # Derived on save, for search: folded names, and the phone's digits.
     search_name = models.CharField(max_length=400, editable=False, default="")
     phone_digits = models.CharField(max_length=20, editable=False, default="", db_index=True)
+
+    objects = PatientRecordQuerySet.as_manager()
 
     history = HistoricalRecords(excluded_fields=["search_name", "phone_digits", "last_visit_at"])
 
@@ -184,6 +201,8 @@ class MedicalHistory(models.Model):
     current_medications = models.TextField(max_length=2000, blank=True)
     other_conditions = models.TextField(max_length=2000, blank=True)
     notes = models.TextField(max_length=4000, blank=True)
+
+    objects = PatientRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["patient", "-version"]
@@ -330,6 +349,8 @@ class PatientPhoto(models.Model):
     )
     is_archived = models.BooleanField(default=False)
 
+    objects = PatientRecordQuerySet.as_manager()
+
     class Meta:
         ordering = ["-taken_on", "-uploaded_at"]
 
@@ -418,6 +439,8 @@ class Appointment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     booked_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = LocationHeldQuerySet.as_manager()
 
     # The booking and every move (the reminder task reads them); status changes
     # are recorded as AppointmentStatusChange rows instead.
@@ -558,6 +581,8 @@ class Consultation(models.Model):
     baseline_photos = models.ManyToManyField(PatientPhoto, blank=True, related_name="+")
     assessed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = PatientRecordQuerySet.as_manager()
+
     history = HistoricalRecords(m2m_fields=[baseline_photos])
 
     class Meta:
@@ -640,6 +665,8 @@ class Screening(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = PatientRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["-screened_at"]

@@ -13,16 +13,18 @@ role needed; a POST with an empty body from a refused role must be refused too
 and change nothing in the database. The front desk never sees clinical text.
 
 The second half checks objects addressed by id against the user's locations
-(another location's appointments, plans, consents, sessions and stock lots)
-and forms tampered with to attach another patient's photo, another session's
-lot, another location's lot or room.
+(another location's appointments, plans, consents, sessions and stock lots, in
+page and document URLs and in JSON bodies; a closed location's even for
+managers) and forms tampered with to attach another patient's photo, another
+session's lot, another location's lot, room or review appointment. The rule
+itself is written once, in clinic.access and each model's `for_user`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -38,6 +40,7 @@ from django.utils.regex_helper import normalize
 
 from clinic.models import AuditAction, AuditEvent, Role
 from clinic.roles import group_name
+from consultations import booking
 from consultations.models import Appointment, AppointmentKind, Consultation, PatientPhoto
 from tests.access_fixtures import (
     World,
@@ -921,6 +924,22 @@ def test_a_booking_cannot_use_another_locations_room_or_practitioner(sites, user
 
 
 @pytest.mark.django_db
+def test_a_one_click_slot_cannot_name_another_locations_room_or_practitioner(sites, users):
+    """The next-free-slot buttons post "practitioner|start|room": ids checked like the form's."""
+    a, b = sites.a, sites.b
+    client = client_for("front_desk", users)
+    path = reverse("consultations:appointment_book")
+    form = booking_form(a, room=a.room)
+    start = form["starts_at"]
+    for label, slot in (
+        ("B's room", f"{a.doctor.pk}|{start}|{b.room.pk}"),
+        ("B's practitioner", f"{b.doctor.pk}|{start}|{a.room.pk}"),
+    ):
+        status, changed = post_refused(client, path, {**form, "slot": slot})
+        assert (status, changed) == (400, []), label
+
+
+@pytest.mark.django_db
 def test_a_move_cannot_use_another_locations_room_or_practitioner(sites, users):
     a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=14)
@@ -1038,3 +1057,194 @@ def test_the_trace_of_a_lot_never_lists_patients_to_non_managers(sites, users):
             response = client.get(reverse("treatments:lot_trace"), {"lot": world.lot.lot_number})
             assert response.status_code == 403, role
             assert not leaks(response.content, world.patient_identifiers()), role
+
+
+# Another location's records named in printed documents and JSON bodies -------------------
+
+
+def other_location_documents(sites: Journey) -> list[tuple[str, str, str]]:
+    """(label, url name, path) of every printed document of one of location B's records."""
+    b = sites.b
+    return [
+        ("plan summary", "treatments:plan_pdf", reverse("treatments:plan_pdf", args=[b.plan.pk])),
+        (
+            "consent copy",
+            "treatments:consent_pdf",
+            reverse("treatments:consent_pdf", args=[b.consent.pk]),
+        ),
+        (
+            "aftercare sheet",
+            "treatments:aftercare_pdf",
+            reverse("treatments:aftercare_pdf", args=[b.session.pk]),
+        ),
+        (
+            "calendar file",
+            "consultations:appointment_ics",
+            reverse("consultations:appointment_ics", args=[sites.b_open_appointment.pk]),
+        ),
+    ]
+
+
+def audit_entries_about(world: World) -> int:
+    return (
+        AuditEvent.objects.filter(patient_id=world.patient.pk)
+        .exclude(action=AuditAction.DENIED)
+        .count()
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["front_desk", "practitioner"])
+def test_another_locations_documents_are_never_printed(sites, users, role):
+    """A PDF or calendar file of B's record asked for at A: 404 (403 where the role may not
+    print it at all), no document, nothing written about B's patient, nothing changed."""
+    client = client_for(role, users)
+    identifiers = sites.b.patient_identifiers()
+    problems = []
+    for label, name, path in other_location_documents(sites):
+        refusal = EXPECTED[name][role]
+        expected = refusal if refusal in REFUSED else 404
+        before, audited = database_state(), audit_entries_about(sites.b)
+        response = client.get(path)
+        body = body_of(response)
+        got = outcome_of(client, response)
+        if got != expected:
+            problems.append(f"{label}: answered {got}, expected {expected}")
+        if body.startswith(b"%PDF") or b"BEGIN:VCALENDAR" in body:
+            problems.append(f"{label}: the document was handed over")
+        if found := leaks(body, identifiers):
+            problems.append(f"{label}: answered {got} showing {found}")
+        if audit_entries_about(sites.b) != audited:
+            problems.append(f"{label}: B's patient's audit trail says it was printed or seen")
+        if changed := changed_tables(before, database_state()):
+            problems.append(f"{label}: changed {changed}")
+    assert not problems, f"{role} at location A:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["front_desk", "practitioner"])
+def test_another_locations_patient_record_export_is_refused(sites, users, role):
+    """The whole-record export is for managers: anyone else is refused and nothing leaves."""
+    client = client_for(role, users)
+    path = reverse("records:patient_export", args=[sites.b.patient.pk])
+    before = database_state()
+    response = client.post(path, {"identity_checked": "on"})
+    assert response.status_code == 403
+    assert response.get("Content-Type", "").startswith("text/html")
+    assert not leaks(body_of(response), sites.b.patient_identifiers())
+    assert changed_tables(before, database_state()) == []
+
+
+@pytest.mark.django_db
+def test_a_patients_own_records_are_shared_by_every_location(sites, users):
+    """Patients are the clinic's, not one location's: a practitioner at A reads the screening
+    summary of a patient consulted elsewhere (their plans, sessions and consents stay B's)."""
+    client = client_for("practitioner", users)
+    response = client.get(reverse("consultations:screening_pdf", args=[sites.b.screening.pk]))
+    assert response.status_code == 200
+    assert body_of(response).startswith(b"%PDF")
+    assert client.get(reverse("treatments:plan_pdf", args=[sites.b.plan.pk])).status_code == 404
+
+
+def draft_vector(world: World, **extra) -> dict:
+    return {
+        "area": "midface",
+        "side": "left",
+        "product": world.product.pk,
+        "count": 2,
+        "view": "front",
+        "entry": [0.3, 0.6],
+        "end": [0.3, 0.2],
+        "depth": "subcutaneous",
+        "notes": "",
+        **extra,
+    }
+
+
+@pytest.mark.django_db
+def test_a_plan_save_cannot_name_another_locations_lot(sites, users):
+    """Vectors name products, never lots: a vector carrying B's lot id is refused whole."""
+    a, b = sites.a, sites.b
+    draft = services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
+    client = client_for("practitioner", users)
+    path = reverse("treatments:plan_save", args=[draft.pk])
+    body = {"revision": draft.revision, "vectors": [draft_vector(a, lot=b.lot.pk)], "notes": ""}
+    status, changed = post_refused(client, path, body, as_json=True)
+    assert (status, changed) == (400, [])
+    body["vectors"] = [draft_vector(a)]
+    status, _changed = post_refused(client, path, body, as_json=True)
+    assert status == 200
+
+
+@pytest.mark.django_db
+def test_a_manager_moves_only_appointments_at_the_current_location(sites, users):
+    """Managers reach every location, but a move is read on the current location's wall
+    clock: B's appointment, moved while working at A, is not found and stays put."""
+    b = sites.b
+    booked = sites.b_open_appointment
+    client = client_for("manager", users)
+    later = (timezone.localdate(timezone=b.location.zone) + timedelta(days=6)).isoformat()
+    path = reverse("consultations:appointment_move", args=[booked.pk])
+    body = {"starts_at": f"{later}T09:00", "practitioner": b.doctor.pk, "room": b.room.pk}
+    status, changed = post_refused(client, path, body, as_json=True)
+    assert (status, changed) == (404, [])
+    assert (
+        client.get(reverse("consultations:appointment_detail", args=[booked.pk])).status_code == 200
+    )
+
+
+@pytest.mark.django_db
+def test_a_closed_locations_records_are_out_of_reach_even_for_managers(sites, users):
+    """Managers reach every location that is open: once B is closed its records answer 404
+    (403 where the manager's role may not do it at all) and nothing changes."""
+    b = sites.b
+    b.location.is_active = False
+    b.location.save(update_fields=["is_active"])
+    client = client_for("manager", users)
+    identifiers = b.patient_identifiers()
+    cases = [case for case in other_location_cases(sites) if not case[0].startswith("lot trace")]
+    cases += [(label, "get", path, None) for label, _name, path in other_location_documents(sites)]
+    problems = []
+    for label, method, path, data in cases:
+        before = database_state()
+        if method == "get":
+            response = client.get(path)
+        elif method == "json":
+            response = client.post(path, json.dumps(data), content_type="application/json")
+        else:
+            response = client.post(path, data)
+        got = outcome_of(client, response)
+        if got not in (403, 404):
+            problems.append(f"{label}: {method.upper()} {path} answered {got}")
+        if found := leaks(body_of(response), identifiers):
+            problems.append(f"{label}: {method.upper()} {path} answered {got} showing {found}")
+        if changed := changed_tables(before, database_state()):
+            problems.append(f"{label}: {method.upper()} {path} changed {changed}")
+    response = client.get(reverse("treatments:lot_trace"), {"lot": b.lot.lot_number})
+    if found := leaks(response.content, identifiers):
+        problems.append(f"lot trace of B's lot shows {found}")
+    assert not problems, "a manager reached closed location B:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.django_db
+def test_a_review_cannot_name_the_patients_appointment_at_another_location(sites, users):
+    """Patient A's own review booked at location B is B's booking: a practitioner at A
+    cannot link it to an outcome (nor see it offered)."""
+    a, b = sites.a, sites.b
+    day = timezone.localdate(timezone=b.location.zone) + timedelta(days=2)
+    review_at_b = booking.book_appointment(
+        patient=a.patient,
+        practitioner=b.doctor,
+        location=b.location,
+        appointment_type=b.review_type,
+        starts_at=datetime.combine(day, time(15), tzinfo=b.location.zone),
+        booked_by=b.doctor.user,
+    )
+    client = client_for("practitioner", users)
+    path = reverse("treatments:outcome_new", args=[a.session.pk])
+    page = client.get(path).content.decode()
+    offered = page[page.index('name="appointment"') :]
+    offered = offered[: offered.index("</select>")]
+    assert f'value="{review_at_b.pk}"' not in offered
+    status, changed = post_refused(client, path, review_form(appointment=review_at_b.pk))
+    assert (status, changed) == (400, [])

@@ -759,7 +759,9 @@ ENDPOINTS: list[Endpoint] = [
             "notes": "Pleased",
             "appointment": "",
         },
-        lambda w: form_fields(OutcomeForm(session=w.done_session)),
+        lambda w: form_fields(
+            OutcomeForm(session=w.done_session, user=w.done_session.practitioner.user)
+        ),
     ),
     Endpoint(
         "treatments:adverse_event_new",

@@ -9,7 +9,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from clinic.models import Location, StaffMember, WrittenOnceModel
+from clinic.access import LocationHeldQuerySet
+from clinic.models import AppendOnlyQuerySet, Location, StaffMember, WrittenOnceModel
 from consultations.models import FacialArea, Patient, Screening
 
 
@@ -87,6 +88,8 @@ class StockLot(models.Model):
     quantity_received = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     quantity_on_hand = models.PositiveIntegerField()
     received_on = models.DateField(default=timezone.localdate)
+
+    objects = LocationHeldQuerySet.as_manager()
 
     history = HistoricalRecords()
 
@@ -178,6 +181,8 @@ class TreatmentPlan(models.Model):
     )
     updated_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LocationHeldQuerySet.as_manager()
 
     history = HistoricalRecords()
 
@@ -300,6 +305,12 @@ class ConsentTemplate(models.Model):
         return f"{self.title} (v{self.version})"
 
 
+class SignedConsentQuerySet(AppendOnlyQuerySet, LocationHeldQuerySet):
+    """Written once; reachable where the consented plan is held."""
+
+    location_path = "plan__location"
+
+
 class SignedConsent(WrittenOnceModel):
     """A signed consent: the exact text shown, the signatures, who, when, where, fingerprinted.
 
@@ -323,6 +334,8 @@ class SignedConsent(WrittenOnceModel):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = SignedConsentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-signed_at"]
@@ -380,6 +393,8 @@ class TreatmentSession(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = LocationHeldQuerySet.as_manager()
 
     history = HistoricalRecords()
 

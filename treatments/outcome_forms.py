@@ -1,7 +1,7 @@
 """Forms of the follow-up pages: a review's outcome, and an adverse event after a session.
 
-They check what was typed and offer only this patient's appointments and
-photos and this session's lots; treatments.services (record_outcome,
+They check what was typed and offer only this patient's appointments (at the
+user's locations) and photos and this session's lots; treatments.services (record_outcome,
 report_adverse_event) decides again and writes. Numbers are whole numbers typed
 as digits: "abc", "2.5", "-1" or "1e1" get a clear error, never a guess.
 """
@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from clinic.access import AnyUser
 from clinic.form_fields import IdChoiceField
 from consultations.forms import DateInput
 from consultations.models import (
@@ -96,12 +97,14 @@ class ReviewChoiceField(forms.ModelChoiceField):
         )
 
 
-def review_appointments(session: TreatmentSession):
-    """This patient's review appointments that were not cancelled or missed, latest first."""
+def review_appointments(session: TreatmentSession, user: AnyUser):
+    """This patient's review appointments that were not cancelled or missed, latest first.
+
+    Only those the user may reach: a review booked at another location is that location's.
+    """
     return (
-        Appointment.objects.filter(
-            patient_id=session.patient_id, appointment_type__kind=AppointmentKind.REVIEW
-        )
+        Appointment.objects.for_user(user)
+        .filter(patient_id=session.patient_id, appointment_type__kind=AppointmentKind.REVIEW)
         .exclude(status__in=FREEING_STATUSES)
         .select_related("appointment_type")
         .order_by("-starts_at", "-pk")
@@ -157,10 +160,10 @@ class OutcomeForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, session: TreatmentSession, **kwargs):
+    def __init__(self, *args, session: TreatmentSession, user: AnyUser, **kwargs):
         super().__init__(*args, **kwargs)
         self.session = session
-        self.fields["appointment"].queryset = review_appointments(session)
+        self.fields["appointment"].queryset = review_appointments(session, user)
         self.fields["appointment"].zone = session.location.zone
         self.fields["photos"].queryset = follow_up_photos(session)
 

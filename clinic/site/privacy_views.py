@@ -7,10 +7,11 @@ erasure request are written to the audit trail by their services
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.locations import current_location
 from clinic.permissions import require_permission
@@ -40,7 +41,7 @@ def _today(request: HttpRequest):
 @require_http_methods(["GET", "POST"])
 def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what the export holds. POST: the patient's whole record as a ZIP download."""
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         content = export_patient_record(
@@ -66,7 +67,7 @@ def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_erasure(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what an erasure request will and will not do. POST: record it and show the outcome."""
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         erasure = record_erasure_request(

@@ -16,14 +16,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import current_location, locations_for
+from clinic.locations import current_location
 from clinic.models import AuditAction, Role, StaffMember
 from clinic.permissions import deny, require_permission
 from clinic.redirects import safe_next_url
@@ -76,8 +77,7 @@ def _related(queryset):
 
 def _appointment_for(request: HttpRequest, pk: int) -> Appointment:
     """The appointment, if it is at one of the user's locations; else 404."""
-    mine = [location.pk for location in locations_for(request.user)]
-    return get_object_or_404(_related(Appointment.objects), pk=pk, location_id__in=mine)
+    return get_for_user_or_404(_related(Appointment.objects), request.user, pk=pk)
 
 
 def _actions_for(request: HttpRequest, appointment: Appointment) -> list[tuple[str, str]]:

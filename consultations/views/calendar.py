@@ -12,12 +12,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.locations import current_location
 from clinic.models import Location, Role, Room, StaffMember
@@ -232,7 +233,8 @@ def _initial(request: HttpRequest, location: Location) -> tuple[dict, Patient | 
     kind = kind or default_appointment_type()
     if kind is not None:
         initial["appointment_type"] = kind.pk
-    patient = _pick(Patient.objects.filter(is_archived=False), request.GET.get("patient"))
+    patients = Patient.objects.for_user(request.user).filter(is_archived=False)
+    patient = _pick(patients, request.GET.get("patient"))
     if patient is not None:
         initial["patient"] = patient.record_number
     return initial, patient
@@ -383,10 +385,12 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
     except BadMove as error:
         return _json_error(str(error))
 
-    appointment = get_object_or_404(
+    # Only an appointment at the current location: the body's time is its wall clock.
+    appointment = get_for_user_or_404(
         Appointment.objects.select_related(
             "patient", "appointment_type", "practitioner__user", "room", "location"
         ),
+        request.user,
         pk=pk,
         location=location,
     )

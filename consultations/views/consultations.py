@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import locations_for
 from clinic.models import AuditAction, StaffMember
 from clinic.permissions import deny, require_permission
 from consultations import selectors, services
@@ -47,17 +47,18 @@ VIEW_CLINICAL = "clinic.view_clinical"
 RECORD_CLINICAL = "clinic.record_clinical"
 
 
-def _consultation(pk: int) -> Consultation:
-    return get_object_or_404(
+def _consultation(request: HttpRequest, pk: int) -> Consultation:
+    return get_for_user_or_404(
         Consultation.objects.select_related(
             "patient", "practitioner__user", "appointment__location"
         ),
+        request.user,
         pk=pk,
     )
 
 
-def _screening(pk: int) -> Screening:
-    return get_object_or_404(
+def _screening(request: HttpRequest, pk: int) -> Screening:
+    return get_for_user_or_404(
         Screening.objects.select_related(
             "patient",
             "consultation__practitioner__user",
@@ -66,6 +67,7 @@ def _screening(pk: int) -> Screening:
             "screened_by",
             "decided_by",
         ),
+        request.user,
         pk=pk,
     )
 
@@ -95,7 +97,7 @@ def _latest_history_version(patient: Patient) -> int | None:
 @require_POST
 def consultation_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Open an ad-hoc consultation (one not booked as a consultation appointment)."""
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     if patient.is_archived:
         messages.error(request, "This record is archived: restore it before a consultation.")
         return redirect("consultations:patient_chart", pk=pk)
@@ -117,11 +119,10 @@ def consultation_start(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def consultation_for_appointment(request: HttpRequest, pk: int) -> HttpResponse:
     """Open the consultation of a consultation appointment, or go back to the one open."""
-    mine = [location.pk for location in locations_for(request.user)]
-    appointment = get_object_or_404(
+    appointment = get_for_user_or_404(
         Appointment.objects.select_related("patient", "appointment_type", "practitioner"),
+        request.user,
         pk=pk,
-        location_id__in=mine,
     )
     existing = Consultation.objects.filter(appointment=appointment).first()
     if existing is not None:
@@ -147,7 +148,7 @@ def consultation_for_appointment(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("consultations:appointment_detail", pk=pk)
     except IntegrityError:
         # Someone opened it at the same moment: theirs is the one.
-        consultation = get_object_or_404(Consultation, appointment=appointment)
+        consultation = get_for_user_or_404(Consultation, request.user, appointment=appointment)
     messages.success(request, "Consultation opened.")
     return redirect("consultations:consultation_detail", pk=consultation.pk)
 
@@ -210,7 +211,7 @@ def _render_consultation(
 @require_http_methods(["GET", "POST"])
 def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The patient's concerns and goals per area, and the practitioner's assessment."""
-    consultation = _consultation(pk)
+    consultation = _consultation(request, pk)
     can_record = request.user.has_perm(RECORD_CLINICAL)
     if request.method == "POST" and not can_record:
         raise deny(request, RECORD_CLINICAL)
@@ -270,7 +271,7 @@ def _screening_problems(consultation: Consultation) -> list[str]:
 @require_http_methods(["GET", "POST"])
 def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
     """The body-image questions, then the screening against the current rules."""
-    consultation = _consultation(pk)
+    consultation = _consultation(request, pk)
     actor = Actor.from_request(request)
     form = BodyImageForm(request.POST if request.method == "POST" else None)
     errors: list[str] = []
@@ -355,14 +356,14 @@ def _render_screening(
 @require_GET
 def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The outcome, every finding with its advice, and the decision (or the form for it)."""
-    return _render_screening(request, _screening(pk))
+    return _render_screening(request, _screening(request, pk))
 
 
 @require_permission(RECORD_CLINICAL)
 @require_POST
 def screening_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept the outcome, or override it with a written justification."""
-    screening = _screening(pk)
+    screening = _screening(request, pk)
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
@@ -379,14 +380,14 @@ def screening_decide(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Decision recorded.")
             return redirect("consultations:screening_detail", pk=pk)
     # Show the screening as it now stands (someone may have decided meanwhile).
-    return _render_screening(request, _screening(pk), form, status=400)
+    return _render_screening(request, _screening(request, pk), form, status=400)
 
 
 @require_permission(VIEW_CLINICAL)
 @require_GET
 def screening_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable summary of a screening, shown inline by the browser."""
-    screening = _screening(pk)
+    screening = _screening(request, pk)
     document = ScreeningSummary(screening)
     pdf = document.render()
     record_event(

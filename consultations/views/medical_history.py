@@ -2,9 +2,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
@@ -43,7 +44,7 @@ def _display(history: MedicalHistory, field) -> str:
 @require_http_methods(["GET", "POST"])
 def intake_form(request: HttpRequest, pk: int) -> HttpResponse:
     """The intake questionnaire; usable by the patient on the clinic's tablet."""
-    patient = get_object_or_404(Patient, pk=pk, is_archived=False)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk, is_archived=False)
     clinician = request.user.has_perm("clinic.view_clinical")
     actor = Actor.from_request(request)
     initial, initial_treatments = _initial_answers(request, patient)
@@ -92,14 +93,14 @@ def intake_form(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def intake_done(request: HttpRequest, pk: int) -> HttpResponse:
     """Shown to the patient after submitting: no answers, only a thank-you."""
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     return render(request, "consultations/intake_done.html", {"patient": patient})
 
 
 @require_permission("clinic.view_clinical")
 @require_GET
 def history_list(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     histories = list(patient.medical_histories.select_related("submitted_by"))
     record_event(
         action=AuditAction.VIEW,
@@ -118,8 +119,8 @@ def history_list(request: HttpRequest, pk: int) -> HttpResponse:
 @require_permission("clinic.view_clinical")
 @require_GET
 def history_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    history = get_object_or_404(
-        MedicalHistory.objects.select_related("patient", "submitted_by"), pk=pk
+    history = get_for_user_or_404(
+        MedicalHistory.objects.select_related("patient", "submitted_by"), request.user, pk=pk
     )
     previous = (
         history.patient.medical_histories.filter(version__lt=history.version)

@@ -1,8 +1,9 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location
@@ -72,7 +73,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @require_permission("consultations.change_patient")
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = PatientForm(
         request.POST if request.method == "POST" else None,
         instance=patient,
@@ -101,7 +102,9 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_permission("consultations.view_patient")
 @require_GET
 def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient.objects.select_related("preferred_location"), pk=pk)
+    patient = get_for_user_or_404(
+        Patient.objects.select_related("preferred_location"), request.user, pk=pk
+    )
     clinician = request.user.has_perm("clinic.view_clinical")
     context = {
         "patient": patient,
@@ -132,7 +135,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
 @require_permission("consultations.archive_patient")
 @require_POST
 def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = ArchiveForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason for archiving this record.")
@@ -150,7 +153,7 @@ def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_permission("consultations.archive_patient")
 @require_POST
 def patient_restore(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     services.restore_patient(
         patient=patient, restored_by=request.user, actor=Actor.from_request(request)
     )

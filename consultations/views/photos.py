@@ -11,9 +11,10 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
@@ -114,7 +115,7 @@ def render_photo_list(
 @require_permission("clinic.view_clinical")
 @require_GET
 def photo_list(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     actor = Actor.from_request(request)
     form = None
     if request.user.has_perm("clinic.record_clinical"):
@@ -132,7 +133,7 @@ def photo_list(request: HttpRequest, pk: int) -> HttpResponse:
 @require_permission("clinic.record_clinical")
 @require_POST
 def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -156,7 +157,7 @@ def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 def serve_photo_file(request: HttpRequest, pk: int, *, thumbnail: bool) -> FileResponse:
     """Stream a stored photo file to an authorised user, and audit that they saw it."""
-    photo = get_object_or_404(PatientPhoto, pk=pk, is_archived=False)
+    photo = get_for_user_or_404(PatientPhoto, request.user, pk=pk, is_archived=False)
     stored = photo.thumbnail if thumbnail else photo.image
     try:
         file = stored.storage.open(stored.name, "rb")
@@ -200,7 +201,9 @@ def chosen_photo(request: HttpRequest, patient: Patient, param: str) -> PatientP
         return None
     if not value.isascii() or not value.isdigit():
         raise Http404("No such photo.")
-    return get_object_or_404(PatientPhoto, pk=int(value), patient=patient, is_archived=False)
+    return get_for_user_or_404(
+        PatientPhoto, request.user, pk=int(value), patient=patient, is_archived=False
+    )
 
 
 def default_before(photos: list, view: str, exclude=None) -> PatientPhoto | None:
@@ -236,7 +239,7 @@ def default_pair(photos: list) -> tuple[PatientPhoto | None, PatientPhoto | None
 @require_GET
 def photo_compare(request: HttpRequest, pk: int) -> HttpResponse:
     """Two photos of one view, side by side and overlaid with a slider."""
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     photos = visible_photos(patient)
     before = chosen_photo(request, patient, "before")
     after = chosen_photo(request, patient, "after")

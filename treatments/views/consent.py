@@ -16,14 +16,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import locations_for
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
@@ -50,22 +50,8 @@ PHOTO_QUESTIONS = {
 }
 
 
-def my_location_ids(request: HttpRequest) -> set[int]:
-    return {location.pk for location in locations_for(request.user)}
-
-
-def plan_or_404(request: HttpRequest, pk: int) -> TreatmentPlan:
-    """The plan, if it is at one of the user's locations; else 404."""
-    plan = get_object_or_404(
-        TreatmentPlan.objects.select_related("patient", "practitioner__user", "location"), pk=pk
-    )
-    if plan.location_id not in my_location_ids(request):
-        raise Http404("No such plan at your locations.")
-    return plan
-
-
 def consent_or_404(request: HttpRequest, pk: int) -> SignedConsent:
-    consent = get_object_or_404(
+    return get_for_user_or_404(
         SignedConsent.objects.select_related(
             "plan__location",
             "plan__practitioner__user",
@@ -74,11 +60,9 @@ def consent_or_404(request: HttpRequest, pk: int) -> SignedConsent:
             "template",
             "recorded_by",
         ),
+        request.user,
         pk=pk,
     )
-    if consent.plan.location_id not in my_location_ids(request):
-        raise Http404("No such consent at your locations.")
-    return consent
 
 
 def current_template() -> ConsentTemplate | None:
@@ -151,7 +135,11 @@ def sign_context(
 @require_http_methods(["GET", "POST"])
 def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
     """The consent form for one plan version, signed by the patient on the clinic's tablet."""
-    plan = plan_or_404(request, pk)
+    plan = get_for_user_or_404(
+        TreatmentPlan.objects.select_related("patient", "practitioner__user", "location"),
+        request.user,
+        pk=pk,
+    )
     if request.method == "GET":
         template = current_template()
         record_event(
@@ -240,7 +228,8 @@ def fingerprint_holds(consent: SignedConsent) -> bool:
 def startable_appointments(request: HttpRequest, consent: SignedConsent) -> list[Appointment]:
     """The patient's treatment appointments here that are still to happen and have no session."""
     return list(
-        Appointment.objects.filter(
+        Appointment.objects.for_user(request.user)
+        .filter(
             patient_id=consent.patient_id,
             appointment_type__kind=AppointmentKind.TREATMENT,
             status__in=[
@@ -248,7 +237,6 @@ def startable_appointments(request: HttpRequest, consent: SignedConsent) -> list
                 AppointmentStatus.ARRIVED,
                 AppointmentStatus.IN_PROGRESS,
             ],
-            location_id__in=my_location_ids(request),
             treatment_session__isnull=True,
         )
         .select_related("appointment_type", "location", "practitioner__user")

@@ -5,13 +5,12 @@ they work at: a plan elsewhere is answered as if it did not exist. Every print
 is written to the audit trail.
 """
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import locations_for
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from treatments.documents import PlanSummaryDocument
@@ -22,12 +21,11 @@ from treatments.models import TreatmentPlan
 @require_GET
 def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """One plan version's printable summary, shown inline by the browser."""
-    plan = get_object_or_404(
+    plan = get_for_user_or_404(
         TreatmentPlan.objects.select_related("patient", "practitioner__user", "location"),
+        request.user,
         pk=pk,
     )
-    if plan.location_id not in {location.pk for location in locations_for(request.user)}:
-        raise Http404("No such plan at your locations.")
     document = PlanSummaryDocument(plan)
     pdf = document.render()
     record_event(

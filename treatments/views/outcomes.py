@@ -20,13 +20,14 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import current_location, locations_for
+from clinic.locations import current_location
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
 from consultations.booking import day_bounds
@@ -42,10 +43,10 @@ MAX_REPORT_DAYS = 3 * 366
 
 
 def session_or_404(request: HttpRequest, pk: int) -> TreatmentSession:
-    return get_object_or_404(
+    return get_for_user_or_404(
         TreatmentSession.objects.select_related("patient", "location", "practitioner__user"),
+        request.user,
         pk=pk,
-        location_id__in={location.pk for location in locations_for(request.user)},
     )
 
 
@@ -88,7 +89,9 @@ def session_header(session: TreatmentSession) -> dict[str, Any]:
 def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a follow-up review of a completed session."""
     session = session_or_404(request, pk)
-    form = OutcomeForm(request.POST if request.method == "POST" else None, session=session)
+    form = OutcomeForm(
+        request.POST if request.method == "POST" else None, session=session, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -22,14 +22,15 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import current_location, locations_for
+from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.permissions import deny, require_permission
 from consultations.models import FacialArea, Patient, PatientPhoto, PhotoStage, PhotoView
@@ -123,15 +124,11 @@ def whole_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def my_plans(request: HttpRequest):
-    """Plans at the locations the user works at: the only ones they may open."""
-    location_ids = [location.pk for location in locations_for(request.user)]
-    return TreatmentPlan.objects.filter(location_id__in=location_ids)
-
-
 def plan_or_404(request: HttpRequest, pk: int) -> TreatmentPlan:
-    return get_object_or_404(
-        my_plans(request).select_related("patient", "practitioner__user", "location"), pk=pk
+    return get_for_user_or_404(
+        TreatmentPlan.objects.select_related("patient", "practitioner__user", "location"),
+        request.user,
+        pk=pk,
     )
 
 
@@ -167,21 +164,21 @@ def summary_payload(summary: services.PlanSummary) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def plan_list(request: HttpRequest, pk: int) -> HttpResponse:
     """A patient's plans, every series and version, and the way to start one."""
-    patient = get_object_or_404(Patient, pk=pk)
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
     if request.method == "POST":
         if not request.user.has_perm("treatments.add_treatmentplan"):
             raise deny(request, "treatments.add_treatmentplan")
         return start_plan(request, patient)
 
     gate = check_planning_gate(patient=patient)
-    location_ids = {location.pk for location in locations_for(request.user)}
+    openable = set(patient.treatment_plans.for_user(request.user).values_list("pk", flat=True))
     plans = list(
         patient.treatment_plans.select_related("practitioner__user", "location").order_by(
             "-created_at", "-version", "-pk"
         )
     )
     for plan in plans:
-        plan.openable = plan.location_id in location_ids
+        plan.openable = plan.pk in openable
     record_event(
         action=AuditAction.VIEW,
         actor=Actor.from_request(request),
@@ -502,9 +499,11 @@ def plan_calibrate(request: HttpRequest, pk: int) -> JsonResponse:
             raise BadRequest(f"{missing[0]} is missing.")
         photo = None
         if whole_number(data["photo"]):
-            photo = PatientPhoto.objects.filter(
-                pk=data["photo"], patient_id=plan.patient_id, is_archived=False
-            ).first()
+            photo = (
+                PatientPhoto.objects.for_user(request.user)
+                .filter(pk=data["photo"], patient_id=plan.patient_id, is_archived=False)
+                .first()
+            )
         if photo is None:
             raise BadRequest("Choose one of this patient's photos.")
         calibrated = services.calibrate_plan(

@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import current_location, locations_for
+from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.pdf import render_documents
 from clinic.permissions import require_permission
@@ -37,10 +38,6 @@ PRINT_FAILED = (
     "The document could not be printed just now: the PDF could not be made. "
     "The problem has been logged."
 )
-
-
-def my_location_ids(request: HttpRequest) -> set[int]:
-    return {location.pk for location in locations_for(request.user)}
 
 
 def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
@@ -101,7 +98,7 @@ def print_failed(request: HttpRequest, back_url: str, back_label: str) -> HttpRe
 @require_GET
 def consent_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """A copy of a signed consent as stored, for the patient to take home."""
-    consent = get_object_or_404(
+    consent = get_for_user_or_404(
         SignedConsent.objects.select_related(
             "plan__location",
             "patient",
@@ -109,10 +106,9 @@ def consent_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             "template",
             "recorded_by",
         ),
+        request.user,
         pk=pk,
     )
-    if consent.plan.location_id not in my_location_ids(request):
-        raise Http404("No such consent at your locations.")
     document = ConsentCopy(consent)
     pdf = render_or_none(document.render, f"the copy of consent {consent.pk}")
     if pdf is None:
@@ -137,9 +133,7 @@ def session_queryset():
 @require_GET
 def aftercare_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The aftercare sheet of one completed session."""
-    session = get_object_or_404(session_queryset(), pk=pk)
-    if session.location_id not in my_location_ids(request):
-        raise Http404("No such session at your locations.")
+    session = get_for_user_or_404(session_queryset(), request.user, pk=pk)
     back_url = reverse("treatments:session_detail", args=[session.pk])
     if not session.is_locked:
         return message_page(

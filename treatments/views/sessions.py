@@ -14,13 +14,13 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import locations_for
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from consultations.models import (
@@ -47,10 +47,6 @@ from treatments.session_forms import (
 ALREADY_COMPLETED = "This session is already completed: add an addendum instead."
 
 
-def my_location_ids(request: HttpRequest) -> set[int]:
-    return {location.pk for location in locations_for(request.user)}
-
-
 def messages_of(error: ValidationError) -> list[str]:
     if hasattr(error, "error_dict"):
         return [message for values in error.message_dict.values() for message in values]
@@ -66,17 +62,15 @@ def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | 
     The latest accepted one is the accepted version of the patient's most
     recently started plan series that has an accepted version.
     """
-    # Plans held at a location the user does not work at are out of reach, as everywhere.
-    plans = TreatmentPlan.objects.filter(
-        patient_id=appointment.patient_id, location_id__in=my_location_ids(request)
-    )
+    plans = TreatmentPlan.objects.filter(patient_id=appointment.patient_id)
     named = request.POST.get("plan", "").strip()
     if named:
         if not (named.isascii() and named.isdigit()):
             raise Http404("No such plan for this patient.")
-        return get_object_or_404(plans, pk=int(named))
+        return get_for_user_or_404(plans, request.user, pk=int(named))
     return (
-        plans.filter(status=PlanStatus.ACCEPTED)
+        plans.for_user(request.user)
+        .filter(status=PlanStatus.ACCEPTED)
         .order_by("-series__created_at", "-series_id", "-version")
         .first()
     )
@@ -86,10 +80,10 @@ def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | 
 @require_POST
 def session_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Open the session of a treatment appointment; refused without a valid consent."""
-    appointment = get_object_or_404(
+    appointment = get_for_user_or_404(
         Appointment.objects.select_related("patient", "appointment_type", "location"),
+        request.user,
         pk=pk,
-        location_id__in=my_location_ids(request),
     )
     if appointment.status in FREEING_STATUSES:
         # Guarded here too: the service would open a session that can never be completed.
@@ -125,7 +119,7 @@ def session_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def session_or_404(request: HttpRequest, pk: int) -> TreatmentSession:
-    return get_object_or_404(
+    return get_for_user_or_404(
         TreatmentSession.objects.select_related(
             "patient",
             "plan",
@@ -135,8 +129,8 @@ def session_or_404(request: HttpRequest, pk: int) -> TreatmentSession:
             "appointment__appointment_type",
             "completed_by",
         ),
+        request.user,
         pk=pk,
-        location_id__in=my_location_ids(request),
     )
 
 

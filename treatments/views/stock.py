@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.locations import current_location, locations_for
+from clinic.locations import current_location
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
 from treatments import services
@@ -242,9 +242,8 @@ def lot_trace(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         query = form.cleaned_data["lot"]
         lots = (
-            StockLot.objects.filter(
-                lot_number__iexact=query, location__in=locations_for(request.user)
-            )
+            StockLot.objects.for_user(request.user)
+            .filter(lot_number__iexact=query)
             .select_related("product", "location")
             .order_by("location__name", "product__name", "pk")
         )
