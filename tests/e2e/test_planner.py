@@ -1,10 +1,14 @@
 """The thread-placement planner in a real browser: drawing, mirroring, saving, conflicts."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.models import Role
+from consultations import services as consultation_services
+from consultations.demo_photos import demo_photo_jpeg
 from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD, StaffMemberFactory, UserFactory
 from tests.treatments.conftest import make_gated_patient, make_product, stock
@@ -19,6 +23,15 @@ READ_ROWS = """rows => rows.map(row => Object.fromEntries(
     control.type === 'checkbox' ? control.checked : control.value,
   ])
 ))"""
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors(page):
+    """Every planner test also fails on an uncaught error in the page's script."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert errors == []
 
 
 @pytest.fixture
@@ -305,3 +318,32 @@ def test_a_profile_preset_is_added_selected_and_shown_on_the_profile_view(
     expect(page.locator("[data-vector-layer] .handle")).to_have_count(2)
     page.get_by_label("Side shown").select_option("both")
     expect(page.locator("[data-vector-layer] .vector")).to_have_count(2)
+
+
+def test_marking_the_pupils_on_a_frontal_photo_sets_the_scale(
+    page, practitioner_user, plan, private_media
+):
+    consultation_services.add_patient_photos(
+        patient=plan.patient,
+        files=[
+            SimpleUploadedFile("f.jpg", demo_photo_jpeg(seed=1, view="frontal", stage="baseline"))
+        ],
+        view="frontal",
+        stage="baseline",
+        taken_on=timezone.localdate(),
+        uploaded_by=practitioner_user,
+    )
+    sign_in(page, "doctor", TEST_PASSWORD)
+    open_planner(page, plan)
+    page.get_by_role("button", name="Mark the pupils").click()
+    expect(page.get_by_role("status").filter(has_text="right pupil")).to_be_visible()
+    expect(page.get_by_label("Photo underneath")).not_to_have_value("")
+    click_diagram(page, 0.40, 0.40)
+    expect(page.get_by_role("status").filter(has_text="left pupil")).to_be_visible()
+    click_diagram(page, 0.60, 0.40)
+    expect(page.get_by_role("status").filter(has_text="Calibrated")).to_contain_text(
+        "mm per diagram height. Lengths are measured on this scale now."
+    )
+    plan.refresh_from_db()
+    assert plan.mm_per_unit == pytest.approx(63 / 0.2, rel=0.05)
+    assert plan.calibration_photo is not None
