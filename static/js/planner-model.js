@@ -107,7 +107,17 @@ export function lengthMm(vector, mmPerUnit) {
   return distance(vector.entry, vector.end) * mmPerUnit;
 }
 
-// The same checks as treatments.services.vector_warnings, for live feedback.
+// Whole millimetres as the server writes them (Python's round and "{:.0f}"): a length exactly
+// halfway between two goes to the even one, 12.5 to 12 and 13.5 to 14, where Math.round
+// would give 13 and 14.
+export function wholeMm(length) {
+  const rounded = Math.round(length);
+  return rounded - length === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
+}
+
+// The same checks as treatments.services.vector_warnings, for live feedback; the server's
+// text without its "Area (side): " (the summary adds it). tests/vector_warning_cases.json
+// runs both on the same cases.
 export function vectorWarning(vector, product, mmPerUnit, shortShare) {
   if (!product) {
     return "";
@@ -115,13 +125,13 @@ export function vectorWarning(vector, product, mmPerUnit, shortShare) {
   const length = lengthMm(vector, mmPerUnit);
   if (length > product.reach_mm) {
     return (
-      Math.round(length) + " mm is longer than " + product.name + " can reach (" +
+      wholeMm(length) + " mm is longer than " + product.name + " can reach (" +
       product.reach_mm + " mm)."
     );
   }
   if (length < product.thread_length_mm * shortShare) {
     return (
-      Math.round(length) + " mm is much shorter than the " + product.thread_length_mm +
+      wholeMm(length) + " mm is much shorter than the " + product.thread_length_mm +
       " mm thread."
     );
   }

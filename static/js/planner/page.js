@@ -92,7 +92,7 @@ export function createPlanner(root, data) {
         "Vector " + (index + 1) + ": " + (labels.area[vector.area] || vector.area) + ", " +
         (labels.side[vector.side] || vector.side).toLowerCase() + ", " + vector.count + " × " +
         (product ? product.name : "unknown product") + ", " +
-        Math.round(M.lengthMm(vector, data.plan.mm_per_unit)) + " mm"
+        M.wholeMm(M.lengthMm(vector, data.plan.mm_per_unit)) + " mm"
       );
     },
 

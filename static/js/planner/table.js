@@ -172,7 +172,7 @@ export function createTable(planner) {
     const warning = summary ? summary.vectorWarnings[index] : "";
     length.textContent = "";
     const mm = document.createElement("span");
-    mm.textContent = Math.round(summary ? summary.lengths[index] : 0) + " mm";
+    mm.textContent = M.wholeMm(summary ? summary.lengths[index] : 0) + " mm";
     length.appendChild(mm);
     if (warning) {
       const note = document.createElement("div");
