@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+NODE ?= node
 
-.PHONY: run test lint format bench system-packages migrations-check backup restore serve loadtest
+.PHONY: run test test-js lint format bench system-packages migrations-check backup restore serve loadtest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +29,15 @@ run: $(VENV)/.runtime-installed system-packages
 	@echo "Threadline is starting on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## test: the whole suite; DATABASE_URL=postgres://... runs it against PostgreSQL
-test: $(VENV)/.dev-installed system-packages
+## test: the whole suite, the planner's script first; DATABASE_URL=postgres://... runs it against PostgreSQL
+test: test-js $(VENV)/.dev-installed system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-js: the planner's script: every file parses, and its model passes tests/js under node --test
+test-js:
+	@command -v $(NODE) >/dev/null || { echo "make test needs Node.js 18 or later for tests/js (node --test): apt-get install nodejs"; exit 2; }
+	@for script in static/js/*.js static/js/planner/*.js; do $(NODE) --check "$$script" || exit 1; done
+	$(NODE) --test tests/js/
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

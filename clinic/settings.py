@@ -251,7 +251,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "clinic.staticfiles.HashedStaticFilesStorage"
         )
     },
 }

@@ -1,15 +1,19 @@
 """The thread-placement planner in a real browser: drawing, mirroring, saving, conflicts."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.models import Role
+from consultations import services as consultation_services
+from consultations.demo_photos import demo_photo_jpeg
 from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD, StaffMemberFactory, UserFactory
 from tests.treatments.conftest import make_gated_patient, make_product, stock
 from treatments import services
-from treatments.models import TreatmentPlan
+from treatments.models import ProtocolPreset, ThreadProduct, TreatmentPlan
 
 ROWS = '[data-testid="vector-table"] tbody tr[data-uid]'
 # What the vector table's editable rows hold, read from the form controls themselves.
@@ -19,6 +23,15 @@ READ_ROWS = """rows => rows.map(row => Object.fromEntries(
     control.type === 'checkbox' ? control.checked : control.value,
   ])
 ))"""
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors(page):
+    """Every planner test also fails on an uncaught error in the page's script."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert errors == []
 
 
 @pytest.fixture
@@ -41,10 +54,15 @@ def open_planner(page, plan):
 
 def click_diagram(page, x: float, y: float) -> None:
     """Click the diagram at (x, y), each from 0 to 1 from its top left corner."""
+    page.mouse.click(*on_screen(page, x, y))
+
+
+def on_screen(page, x: float, y: float) -> tuple[float, float]:
+    """Where the diagram's point (x, y) is on the screen, the diagram scrolled into view."""
     diagram = page.get_by_test_id("diagram")
     diagram.scroll_into_view_if_needed()
     box = diagram.bounding_box()
-    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    return box["x"] + x * box["width"], box["y"] + y * box["height"]
 
 
 def table_rows(page) -> list[dict]:
@@ -143,3 +161,189 @@ def test_a_second_window_on_a_stale_version_is_told_of_the_conflict_and_overwrit
         assert (stored.revision, stored.vectors.count()) == (3, 2)
     finally:
         other_context.close()
+
+
+def test_undo_and_redo_take_back_a_drawn_vector_and_a_deletion(page, practitioner_user, plan):
+    sign_in(page, "doctor", TEST_PASSWORD)
+    open_planner(page, plan)
+    rows = page.locator(ROWS)
+    undo = page.get_by_role("button", name="Undo")
+    redo = page.get_by_role("button", name="Redo")
+    expect(undo).to_be_disabled()
+
+    click_diagram(page, 0.36, 0.50)
+    click_diagram(page, 0.22, 0.38)
+    expect(rows).to_have_count(1)
+    assert table_rows(page)[0]["side"] == "right"
+
+    page.keyboard.press("Control+z")
+    expect(rows).to_have_count(0)
+    expect(page.get_by_text("No vectors yet.")).to_be_visible()
+    expect(redo).to_be_enabled()
+    page.keyboard.press("Control+Shift+z")
+    expect(rows).to_have_count(1)
+
+    page.get_by_role("button", name="Delete vector 1").click()
+    expect(rows).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text="Deleted 1 vector")).to_be_visible()
+    undo.click()
+    expect(rows).to_have_count(1)
+    expect(page.get_by_test_id("save-status")).to_have_text("Unsaved changes.")
+
+
+def test_unsaved_changes_are_kept_on_the_device_and_offered_back_after_a_reload(
+    page, practitioner_user, plan
+):
+    page.on("dialog", lambda dialog: dialog.accept())  # the "leave the page?" question
+    sign_in(page, "doctor", TEST_PASSWORD)
+    open_planner(page, plan)
+    page.get_by_role("button", name="Add a vector").click()
+    page.get_by_role("button", name="Add a vector").click()
+    page.get_by_label("Plan notes").fill("Two cogs, right midface.")
+    page.get_by_label("Plan notes").blur()
+
+    page.reload()
+    expect(page.locator(ROWS)).to_have_count(0)
+    offer = page.get_by_role("alert").filter(has_text="unsaved changes to this plan")
+    expect(offer).to_contain_text("(2 vectors)")
+    page.get_by_role("button", name="Restore my unsaved changes").click()
+    expect(page.locator(ROWS)).to_have_count(2)
+    expect(page.get_by_label("Plan notes")).to_have_value("Two cogs, right midface.")
+    expect(page.get_by_test_id("save-status")).to_contain_text("Restored your unsaved changes")
+
+    page.get_by_role("button", name="Save the plan").click()
+    expect(page.get_by_test_id("save-status")).to_contain_text("Saved")
+    stored = TreatmentPlan.objects.get(pk=plan.pk)
+    assert (stored.vectors.count(), stored.notes) == (2, "Two cogs, right midface.")
+    page.reload()
+    expect(page.get_by_role("button", name="Restore my unsaved changes")).to_be_hidden()
+
+
+def test_the_table_edits_a_vector_by_keyboard_and_the_warnings_follow_its_length(
+    page, practitioner_user, plan
+):
+    sign_in(page, "doctor", TEST_PASSWORD)
+    open_planner(page, plan)
+    page.get_by_role("button", name="Add a vector").click()
+    warnings = page.get_by_test_id("warnings")
+    # The keyboard's vector is short for a 90 mm thread.
+    expect(warnings).to_contain_text(
+        "Vector 1, Midface / cheek (right): 36 mm is much shorter than the 90 mm thread."
+    )
+
+    page.get_by_label("Vector 1 threads").fill("3")
+    page.get_by_label("Vector 1 end x").fill("0.05")
+    page.get_by_label("Vector 1 end y").fill("0.05")
+    page.get_by_label("Vector 1 end y").press("Tab")
+    expect(warnings).to_contain_text(
+        "Vector 1, Midface / cheek (right): 132 mm is longer than Planner Cog 19G 90 can reach"
+    )
+    expect(page.get_by_test_id("vector-table")).to_contain_text("132 mm")
+    expect(page.locator("[data-summary-total]")).to_have_text("3")
+
+    page.get_by_label("Vector 1 entry x").fill("7")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("save-status")).to_have_text(
+        "Not saved: correct the highlighted field first."
+    )
+    page.get_by_label("Vector 1 entry x").fill("0.2")
+    page.get_by_role("button", name="Save the plan").click()
+    expect(page.get_by_test_id("save-status")).to_contain_text("Saved")
+    (vector,) = TreatmentPlan.objects.get(pk=plan.pk).vectors.all()
+    assert (vector.count, vector.entry_x, vector.end_x, vector.end_y) == (3, 0.2, 0.05, 0.05)
+
+
+def test_a_selected_vector_moves_with_the_arrow_keys_and_its_handle(page, practitioner_user, plan):
+    sign_in(page, "doctor", TEST_PASSWORD)
+    open_planner(page, plan)
+    page.get_by_role("button", name="Add a vector").click()  # entry (0.33, 0.55), end (0.24, 0.42)
+    page.get_by_label("Vector 1 selected").check()
+    page.get_by_test_id("diagram").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    row = table_rows(page)[0]
+    assert (row["entry-x"], row["entry-y"], row["end-x"], row["end-y"]) == (
+        "0.335",
+        "0.57",
+        "0.245",
+        "0.44",
+    )
+
+    page.mouse.move(*on_screen(page, 0.245, 0.44))
+    page.mouse.down()
+    page.mouse.move(*on_screen(page, 0.20, 0.30), steps=5)
+    page.mouse.up()
+    expect(page.get_by_role("status").filter(has_text="Moved the end of Vector 1")).to_be_visible()
+    row = table_rows(page)[0]
+    assert float(row["end-x"]) == pytest.approx(0.20, abs=0.01)
+    assert float(row["end-y"]) == pytest.approx(0.30, abs=0.01)
+    page.keyboard.press("Control+z")
+    assert table_rows(page)[0]["end-x"] == "0.245"
+
+
+def test_a_profile_preset_is_added_selected_and_shown_on_the_profile_view(
+    page, practitioner_user, plan
+):
+    product = ThreadProduct.objects.get(name="Planner Cog 19G 90")
+    ProtocolPreset.objects.create(
+        name="Jawline, one cog per side",
+        vectors=[
+            {
+                "area": "jawline",
+                "side": side,
+                "product": product.pk,
+                "count": 1,
+                "view": "profile",
+                "entry": [0.55, 0.7],
+                "end": [0.4, 0.62],
+                "depth": "subcutaneous",
+            }
+            for side in ("right", "left")
+        ],
+    )
+    sign_in(page, "doctor", TEST_PASSWORD)
+    open_planner(page, plan)
+    page.get_by_role("button", name="Add to the plan").click()
+    expect(page.get_by_role("status").filter(has_text="Added the preset")).to_contain_text(
+        "“Jawline, one cog per side”: 2 vectors, selected."
+    )
+    expect(page.get_by_label("Profile")).to_be_checked()
+    rows = table_rows(page)
+    assert [(row["view"], row["side"], row["selected"]) for row in rows] == [
+        ("profile", "right", True),
+        ("profile", "left", True),
+    ]
+    # The profile shows the right side unless asked: one line drawn, with its two handles.
+    expect(page.locator("[data-vector-layer] .vector")).to_have_count(1)
+    expect(page.locator("[data-vector-layer] .handle")).to_have_count(2)
+    page.get_by_label("Side shown").select_option("both")
+    expect(page.locator("[data-vector-layer] .vector")).to_have_count(2)
+
+
+def test_marking_the_pupils_on_a_frontal_photo_sets_the_scale(
+    page, practitioner_user, plan, private_media
+):
+    consultation_services.add_patient_photos(
+        patient=plan.patient,
+        files=[
+            SimpleUploadedFile("f.jpg", demo_photo_jpeg(seed=1, view="frontal", stage="baseline"))
+        ],
+        view="frontal",
+        stage="baseline",
+        taken_on=timezone.localdate(),
+        uploaded_by=practitioner_user,
+    )
+    sign_in(page, "doctor", TEST_PASSWORD)
+    open_planner(page, plan)
+    page.get_by_role("button", name="Mark the pupils").click()
+    expect(page.get_by_role("status").filter(has_text="right pupil")).to_be_visible()
+    expect(page.get_by_label("Photo underneath")).not_to_have_value("")
+    click_diagram(page, 0.40, 0.40)
+    expect(page.get_by_role("status").filter(has_text="left pupil")).to_be_visible()
+    click_diagram(page, 0.60, 0.40)
+    expect(page.get_by_role("status").filter(has_text="Calibrated")).to_contain_text(
+        "mm per diagram height. Lengths are measured on this scale now."
+    )
+    plan.refresh_from_db()
+    assert plan.mm_per_unit == pytest.approx(63 / 0.2, rel=0.05)
+    assert plan.calibration_photo is not None
