@@ -11,6 +11,7 @@ from clinic.models import AuditAction, AuditEvent, Role, TimeOff, WorkingHours
 from consultations import booking
 from consultations.booking import SlotUnavailable, book_appointment, next_free_slots
 from consultations.models import Appointment, AppointmentStatus, AppointmentType
+from tests.clock import next_clock_change
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -284,19 +285,20 @@ def test_next_free_slots_take_a_fixed_number_of_queries(clinic, django_assert_ma
     assert len(slots) == 50
 
 
-# Days when the clocks change, and the wall-clock hour that does not exist.
+# Days when the clocks change (the next ones), and the wall-clock hour that does not exist.
 DST_DAYS = [
-    ("Europe/London", "GB", date(2027, 3, 28), 1),  # 01:00 -> 02:00
-    ("Europe/London", "GB", date(2027, 10, 31), None),  # 01:00-02:00 twice
-    ("America/New_York", "US", date(2027, 3, 14), 2),  # 02:00 -> 03:00
-    ("America/New_York", "US", date(2027, 11, 7), None),  # 01:00-02:00 twice
+    ("Europe/London", "GB", True, 1),  # 01:00 -> 02:00
+    ("Europe/London", "GB", False, None),  # 01:00-02:00 twice
+    ("America/New_York", "US", True, 2),  # 02:00 -> 03:00
+    ("America/New_York", "US", False, None),  # 01:00-02:00 twice
 ]
 
 
-@pytest.mark.parametrize(("zone_name", "country", "day", "missing_hour"), DST_DAYS)
+@pytest.mark.parametrize(("zone_name", "country", "forward", "missing_hour"), DST_DAYS)
 def test_slots_on_clock_change_days_are_what_the_wall_clock_shows(
-    zone_name, country, day, missing_hour
+    zone_name, country, forward, missing_hour
 ):
+    day = next_clock_change(zone_name, forward=forward)
     zone = ZoneInfo(zone_name)
     location = LocationFactory(name=f"Clinic {zone_name}", time_zone=zone_name, country=country)
     doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
@@ -333,8 +335,8 @@ def test_slots_on_clock_change_days_are_what_the_wall_clock_shows(
 
 def test_a_day_on_a_clock_change_is_23_or_25_hours_long():
     london = LocationFactory(name="London DST", time_zone="Europe/London")
-    spring = booking.day_bounds(date(2027, 3, 28), london)
-    autumn = booking.day_bounds(date(2027, 10, 31), london)
+    spring = booking.day_bounds(next_clock_change("Europe/London", forward=True), london)
+    autumn = booking.day_bounds(next_clock_change("Europe/London", forward=False), london)
     assert spring[1] - spring[0] == timedelta(hours=23)
     assert autumn[1] - autumn[0] == timedelta(hours=25)
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from clinic.models import Role, TimeOff, WorkingHours
 from consultations import booking, schedule
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus, AppointmentType
+from tests.clock import next_clock_change
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -332,7 +333,8 @@ def test_the_hour_the_clocks_skip_is_drawn_closed(location):
     location.time_zone = "Europe/London"
     location.save()
     night_owl = practitioner_at(location, "Nia", "Owl", hours=(time(0), time(4)))
-    day_schedule = schedule.day_schedule(location=location, day=date(2027, 3, 28))
+    spring = next_clock_change("Europe/London", forward=True)
+    day_schedule = schedule.day_schedule(location=location, day=spring)
     assert [r.label for r in day_schedule.rows][:8] == [
         "00:00", "00:15", "00:30", "00:45", "01:00", "01:15", "01:30", "01:45",
     ]  # fmt: skip

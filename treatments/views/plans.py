@@ -1,7 +1,7 @@
 """The thread-placement planner: a patient's plans, the planner page and its JSON endpoints.
 
 Every write goes through treatments.services. The planner page edits one
-in-memory copy of the plan in the browser (static/js/planner.js) and saves it
+in-memory copy of the plan in the browser (static/js/planner/) and saves it
 whole to `plan_save` against the revision it was loaded at, so two people
 editing the same plan never overwrite each other silently.
 
