@@ -13,7 +13,7 @@ from django.utils import timezone
 from bench.clinic_data import signed_in
 from bench.timing import Result, summarise, time_calls
 from clinic.models import Location, Role, StaffMember
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import AppointmentType
 
 

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from clinic.models import Location, Role, StaffMember
-from consultations import booking, services
+from consultations import services
+from consultations.booking import services as booking
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, AppointmentType, Patient
 

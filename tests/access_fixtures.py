@@ -22,8 +22,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import Location, Role, Room, StaffMember, WorkingHours
-from consultations import booking
 from consultations import services as consultation_services
+from consultations.booking import services as booking
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import (
     Appointment,

@@ -31,8 +31,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
 from clinic.models import AuditEvent, Role, Room
-from consultations import booking
 from consultations import services as consultation_services
+from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
 from tests.factories import StaffMemberFactory, UserFactory
 from tests.treatments.session_fixtures import CALM, accept, build_clinic, sign, start

@@ -40,7 +40,7 @@ from django.utils.regex_helper import normalize
 
 from clinic.models import AuditAction, AuditEvent, Role
 from clinic.roles import group_name
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, Consultation, PatientPhoto
 from tests.access_fixtures import (
     World,

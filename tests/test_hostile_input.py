@@ -64,7 +64,7 @@ from pypdf import PdfReader
 
 from clinic.two_factor import BACKUP_CODES_SESSION_KEY
 from consultations import services as consultation_services
-from consultations.booking_forms import BookingForm, LocalDateTimeField
+from consultations.booking.forms import BookingForm, LocalDateTimeField
 from consultations.consultation_forms import AreaForm, AssessmentForm, BodyImageForm, DecisionForm
 from consultations.forms import (
     ArchiveForm,

@@ -30,7 +30,7 @@ from django.utils import timezone
 from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location, StaffMember
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import (
     Appointment,
     AppointmentKind,

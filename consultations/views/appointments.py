@@ -28,7 +28,8 @@ from clinic.locations import current_location
 from clinic.models import AuditAction, Role, StaffMember
 from clinic.permissions import deny, require_permission
 from clinic.redirects import safe_next_url
-from consultations import booking, calendar_files
+from consultations.booking import calendar_files
+from consultations.booking import services as booking
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,

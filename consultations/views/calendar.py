@@ -23,8 +23,9 @@ from clinic.actors import Actor
 from clinic.locations import current_location
 from clinic.models import Location, Role, Room, StaffMember
 from clinic.permissions import require_permission
-from consultations import booking, schedule
-from consultations.booking_forms import (
+from consultations.booking import schedule
+from consultations.booking import services as booking
+from consultations.booking.forms import (
     MAX_MOVE_BODY_BYTES,
     BadMove,
     BookingForm,

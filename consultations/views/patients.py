@@ -10,7 +10,7 @@ from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from consultations import selectors, services
-from consultations.appointment_history import patient_booking_history
+from consultations.booking.history import patient_booking_history
 from consultations.forms import ArchiveForm, NewPatientForm, PatientForm
 from consultations.models import Patient
 

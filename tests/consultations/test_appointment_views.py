@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
-from consultations import booking
-from consultations.appointment_history import patient_booking_history
+from consultations.booking import services as booking
+from consultations.booking.history import patient_booking_history
 from consultations.models import Appointment, AppointmentStatus, AppointmentType
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
 

@@ -8,8 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role, TimeOff, WorkingHours
-from consultations import booking
-from consultations.booking import SlotUnavailable, book_appointment, next_free_slots
+from consultations.booking import services as booking
+from consultations.booking.services import SlotUnavailable, book_appointment, next_free_slots
 from consultations.models import Appointment, AppointmentStatus, AppointmentType
 from tests.clock import next_clock_change
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory

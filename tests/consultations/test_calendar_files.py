@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
-from consultations import booking
-from consultations.calendar_files import CalendarEvent, build_calendar
+from consultations.booking import services as booking
+from consultations.booking.calendar_files import CalendarEvent, build_calendar
 from consultations.models import AppointmentType, CalendarFeed
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import Role
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
 from tests.consultations.test_schedule import appointment_type, at, local_day, practitioner_at
 from tests.factories import (

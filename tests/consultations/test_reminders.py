@@ -12,11 +12,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from clinic.models import Role, WorkingHours
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import AppointmentType
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
 
-REMINDER = "consultations.reminders.send_appointment_reminder"
+REMINDER = "consultations.booking.reminders.send_appointment_reminder"
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import Role, TimeOff, WorkingHours
-from consultations import booking, schedule
+from consultations.booking import schedule
+from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus, AppointmentType
 from tests.clock import next_clock_change
 from tests.factories import (

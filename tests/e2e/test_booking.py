@@ -2,7 +2,7 @@ import re
 
 from playwright.sync_api import expect
 
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import Appointment
 from tests.consultations.test_schedule import appointment_type, at, local_day, practitioner_at
 from tests.e2e.conftest import sign_in

@@ -20,8 +20,8 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from clinic.models import WorkingHours
-from consultations import booking
 from consultations import services as consultation_services
+from consultations.booking import services as booking
 from consultations.models import AppointmentType
 from tests.factories import PatientFactory, RoomFactory
 from treatments import services

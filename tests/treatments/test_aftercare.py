@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import Appointment, Patient
 from tests.factories import LocationFactory
 from tests.treatments.session_fixtures import accept, build_clinic, sign, start

@@ -10,8 +10,8 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
-from consultations import booking
 from consultations import services as consultation_services
+from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentStatus, AppointmentType
 from tests.factories import PatientFactory, RoomFactory, StaffMemberFactory
 from treatments import services

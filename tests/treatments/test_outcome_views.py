@@ -10,8 +10,8 @@ from django.utils import timezone
 from PIL import Image
 
 from clinic.models import AuditAction, AuditEvent, Role
-from consultations import booking
 from consultations import services as consultation_services
+from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType
 from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
 from tests.treatments.session_fixtures import accept, build_clinic, make_product, receive, sign

@@ -11,7 +11,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import Patient
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
 from tests.treatments.session_fixtures import (

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
-from consultations import booking
+from consultations.booking import services as booking
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
 from tests.treatments.session_fixtures import (
     accept,

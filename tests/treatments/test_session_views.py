@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role
-from consultations import booking
+from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentStatus, AppointmentType
 from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
 from tests.treatments.session_fixtures import (

@@ -30,7 +30,7 @@ from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
-from consultations.booking import day_bounds
+from consultations.booking.services import day_bounds
 from consultations.forms import DateInput
 from treatments import services
 from treatments.models import AdverseEvent, AdverseEventType, TreatmentSession

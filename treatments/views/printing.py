@@ -27,7 +27,7 @@ from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.pdf import render_documents
 from clinic.permissions import require_permission
-from consultations.booking import day_bounds
+from consultations.booking.services import day_bounds
 from treatments.aftercare import aftercare_for
 from treatments.documents import AftercareSheet, ConsentCopy, format_day
 from treatments.models import SignedConsent, TreatmentSession

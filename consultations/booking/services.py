@@ -29,6 +29,7 @@ from django.utils import timezone
 from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location, Role, Room, StaffMember, TimeOff, WorkingHours
+from consultations.booking.reminders import schedule_reminder
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,
@@ -37,7 +38,6 @@ from consultations.models import (
     AppointmentType,
     Patient,
 )
-from consultations.reminders import schedule_reminder
 
 SLOT_STEP = timedelta(minutes=15)
 MAX_DAYS_AHEAD = 2 * 365

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.models import Location, Role, Room, StaffMember, TimeOff, WorkingHours
-from consultations.booking import day_bounds
+from consultations.booking.services import day_bounds
 from consultations.models import FREEING_STATUSES, Appointment, AppointmentStatus
 
 ROW_MINUTES = 15
