@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core by default.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint format bench system-packages migrations-check backup restore serve loadtest
 
@@ -29,8 +31,9 @@ run: $(VENV)/.runtime-installed system-packages
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite; DATABASE_URL=postgres://... runs it against PostgreSQL
+##       (PYTEST_ARGS=--create-db rebuilds PostgreSQL's kept test databases)
 test: $(VENV)/.dev-installed system-packages
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

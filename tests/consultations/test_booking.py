@@ -340,6 +340,7 @@ def test_a_day_on_a_clock_change_is_23_or_25_hours_long():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sqlite_on_disk")
 @pytest.mark.parametrize("shared", ["practitioner", "room"])
 def test_concurrent_bookings_of_one_slot_let_exactly_one_win(shared):
     location = LocationFactory(name="Race clinic")

@@ -337,6 +337,7 @@ def test_completing_twice_decrements_stock_once(clinic):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sqlite_on_disk")
 def test_two_tabs_completing_at_once_decrement_stock_once(clinic):
     plan = accept(clinic)
     sign(clinic, plan)

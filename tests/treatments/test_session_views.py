@@ -380,6 +380,7 @@ def test_submitting_the_same_completion_twice_uses_the_stock_once(client, clinic
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sqlite_on_disk")
 def test_two_tabs_completing_at_once_use_the_stock_once(clinic, session):
     form = completion_form(session, clinic["lot"])
     tabs = [Client(), Client()]
