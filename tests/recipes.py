@@ -387,12 +387,9 @@ def accept(clinic):
 
 
 def sign(clinic, plan=None, **overrides):
-    return signed_consent(
-        plan=plan or clinic["plan"],
-        template=clinic["template"],
-        doctor=clinic["doctor"],
-        **overrides,
-    )
+    """The clinic's consent form (or `template=`) signed for `plan` (or the clinic's plan)."""
+    overrides.setdefault("template", clinic["template"])
+    return signed_consent(plan=plan or clinic["plan"], doctor=clinic["doctor"], **overrides)
 
 
 def start(clinic, plan=None):

@@ -5,9 +5,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from clinic.models import Role
-from tests.e2e.conftest import sign_in
-from tests.factories import TEST_PASSWORD, StaffMemberFactory, UserFactory
-from tests.treatments.conftest import make_gated_patient, make_product, stock
+from tests.factories import TEST_PASSWORD, StaffMemberFactory, ThreadProductFactory, UserFactory
+from tests.recipes import receive, screened_patient, sign_in_page
 from treatments import services
 from treatments.models import TreatmentPlan
 
@@ -24,10 +23,20 @@ READ_ROWS = """rows => rows.map(row => Object.fromEntries(
 @pytest.fixture
 def plan(practitioner_user, location):
     doctor = practitioner_user.staff
-    product = make_product("Planner Cog 19G 90")
-    stock(product, location, 20)
+    product = ThreadProductFactory(
+        name="Planner Cog 19G 90",
+        manufacturer="Planner Test Sutures",
+        thread_length_mm=90,
+        unit_price="40.00",
+    )
+    receive(product, location, quantity=20, days=365)
     return services.create_plan(
-        patient=make_gated_patient(doctor, first_name="Ines", last_name="Vector"),
+        patient=screened_patient(
+            doctor,
+            areas={"midface": {"concern": "Flat cheeks", "goal": "Lift", "laxity": 2}},
+            first_name="Ines",
+            last_name="Vector",
+        ),
         practitioner=doctor,
         location=location,
         created_by=doctor.user,
@@ -54,7 +63,7 @@ def table_rows(page) -> list[dict]:
 def test_a_practitioner_draws_mirrors_saves_and_finds_the_same_vectors_after_a_reload(
     page, practitioner_user, plan
 ):
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     rows = page.locator(ROWS)
 
@@ -111,8 +120,8 @@ def test_a_second_window_on_a_stale_version_is_told_of_the_conflict_and_overwrit
     other_context.set_default_timeout(10_000)
     other = other_context.new_page()
     try:
-        sign_in(page, "doctor", TEST_PASSWORD)
-        sign_in(other, "doctor2", TEST_PASSWORD)
+        sign_in_page(page, "doctor", TEST_PASSWORD)
+        sign_in_page(other, "doctor2", TEST_PASSWORD)
         open_planner(page, plan)
         open_planner(other, plan)
 
