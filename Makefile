@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 NODE ?= node
+# Test processes (pytest-xdist): one per core by default.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test test-js lint format bench system-packages migrations-check backup restore serve loadtest
 
@@ -30,8 +32,9 @@ run: $(VENV)/.runtime-installed system-packages
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite, the planner's script first; DATABASE_URL=postgres://... runs it against PostgreSQL
+##       (PYTEST_ARGS=--create-db rebuilds PostgreSQL's kept test databases)
 test: test-js $(VENV)/.dev-installed system-packages
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## test-js: the planner's script: every file parses, and its model passes tests/js under node --test
 test-js:

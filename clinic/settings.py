@@ -117,11 +117,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20),
     }
-    # Tests use a file too, so the browser tests' live server and the test
-    # run share the database the way two real requests do (WAL, queued writers).
-    DATABASES["default"]["TEST"] = {
-        "NAME": env.str("TEST_SQLITE_PATH", default=str(VAR_DIR / "test-threadline.sqlite3"))
-    }
+    # Tests run on an in-memory database (Django's default): no disk, and one per pytest-xdist
+    # worker. The tests that need two writers at once move to a file for their duration (the
+    # `sqlite_on_disk` fixture in tests/conftest.py); TEST_SQLITE_PATH names a file for all.
+    if test_path := env.str("TEST_SQLITE_PATH", default=""):
+        DATABASES["default"]["TEST"] = {"NAME": test_path}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.models import Location, Role, Room, StaffMember, WorkingHours
+from clinic.models import Location, Role, Room, StaffMember
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.demo_photos import demo_photo_jpeg
@@ -37,8 +37,15 @@ from consultations.models import (
     PhotoView,
     Screening,
 )
-from tests.factories import PatientFactory, RoomFactory, StaffMemberFactory, UserFactory
-from tests.treatments.session_fixtures import CALM, make_product, receive, signature_png
+from tests.factories import (
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    ThreadProductFactory,
+    UserFactory,
+    WorkingHoursFactory,
+)
+from tests.recipes import CALM, receive, signature_png
 from treatments import services
 from treatments.models import (
     DEFAULT_RISKS,
@@ -261,11 +268,11 @@ def build_world(
 ) -> World:
     user = doctor.user
     for weekday in range(7):
-        WorkingHours.objects.create(
+        WorkingHoursFactory(
             staff=doctor, location=location, weekday=weekday, starts_at=time(8), ends_at=time(18)
         )
     room = RoomFactory(location=location, name=f"Treatment room {tag}")
-    product = product or make_product()
+    product = product or ThreadProductFactory()
     lot = receive(product, location, f"LOT-{tag}-4471", quantity=20, by=user)
     treatment_type, review_type = appointment_types()
     template = consent_template(user)

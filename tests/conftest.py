@@ -1,10 +1,14 @@
+import hashlib
 import os
 import random
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import factory.random
 import pytest
 import time_machine
+from django.db import connection
 
 from clinic.models import Role
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
@@ -68,6 +72,39 @@ def _generated_data_seeded_per_test(request):
     factory.random.reseed_random(f"{request.config.stash[FAKER_SEED]}:{request.node.nodeid}")
 
 
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def schema_digest() -> str:
+    """A digest of what builds the test database's schema: our migrations and the pinned
+    packages (whose migrations come with them)."""
+    digest = hashlib.sha256()
+    sources = [*sorted(BASE_DIR.glob("*/migrations/*.py")), BASE_DIR / "requirements.txt"]
+    for path in sources:
+        digest.update(str(path.relative_to(BASE_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """PostgreSQL's test databases are named after the schema they were built from.
+
+    `--reuse-db` (in pyproject.toml) keeps them between runs, and Django's keepdb applies
+    new migrations but never notices an edited or removed one: a new name after any change
+    means a stale schema is never reused. SQLite's in-memory test database is built afresh
+    by every run; a file named by TEST_SQLITE_PATH is named like PostgreSQL's.
+    """
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        if database["ENGINE"] == "django.db.backends.sqlite3" and not test.get("NAME"):
+            continue
+        name = test.get("NAME") or f"test_{database['NAME']}"
+        test["NAME"] = f"{name}_{schema_digest()}"
+
+
 @pytest.fixture
 def private_media(settings, tmp_path):
     """Photos and documents written by a test go to a temporary folder, never var/."""
@@ -82,6 +119,38 @@ def private_media(settings, tmp_path):
         },
     }
     return root
+
+
+@pytest.fixture
+def sqlite_on_disk(transactional_db, tmp_path):
+    """SQLite on a file for a test whose threads write at once, as in production.
+
+    The in-memory test database reaches other threads through SQLite's shared cache, which
+    refuses a second writer outright ("database table is locked") where a file in WAL mode
+    queues it for the busy timeout: the behaviour these tests are about. For the test's
+    duration every connection points at a copy of the test database on a file; the copy is
+    as empty as the test database itself (the test is transactional). On PostgreSQL, or when
+    TEST_SQLITE_PATH already puts the tests on a file, nothing changes.
+    """
+    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
+        yield
+        return
+    settings = connection.settings_dict  # the one dict every thread's connection is made from
+    in_memory = settings["NAME"]
+    # An in-memory database lives as long as a connection to it: this one keeps it.
+    keeper = sqlite3.connect(in_memory, uri=True)
+    on_disk = sqlite3.connect(tmp_path / "threads.sqlite3")
+    keeper.backup(on_disk)
+    on_disk.close()
+    settings["NAME"] = str(tmp_path / "threads.sqlite3")
+    connection.close()
+    try:
+        yield
+    finally:
+        connection.close()
+        settings["NAME"] = in_memory
+        connection.ensure_connection()
+        keeper.close()
 
 
 @pytest.fixture

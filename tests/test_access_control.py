@@ -50,9 +50,8 @@ from tests.access_fixtures import (
     practitioner_at,
     sign_consent,
 )
-from tests.clinic.test_views import iter_patterns, sample_path
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
-from tests.treatments.session_fixtures import receive
+from tests.recipes import iter_patterns, receive, sample_path
 from treatments import services
 from treatments.models import (
     AdverseEvent,

@@ -14,9 +14,9 @@ from django.utils import timezone
 from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, PatientPhoto
-from tests.treatments.test_consent_and_session_services import (  # noqa: F401 (fixture)
+from tests.recipes import (
     accept,
-    clinic,
+    build_clinic,
     placements,
     sign,
     start,
@@ -25,6 +25,11 @@ from treatments import services
 from treatments.models import PlacedThreads, SignedConsent, StockLot, TreatmentSession
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic(location, private_media, practitioner_user):
+    return build_clinic(location, practitioner_user)
 
 
 class Outage(Exception):
@@ -43,7 +48,7 @@ def fail_on_audit(monkeypatch, action: str):
 
 
 def test_a_failure_while_completing_a_session_leaves_stock_session_and_booking_as_they_were(
-    clinic,  # noqa: F811
+    clinic,
     monkeypatch,
 ):
     plan = accept(clinic)
@@ -68,7 +73,7 @@ def test_a_failure_while_completing_a_session_leaves_stock_session_and_booking_a
 
 
 def test_a_failure_while_signing_a_consent_leaves_no_record_and_no_signature_files(
-    clinic,  # noqa: F811
+    clinic,
     monkeypatch,
     private_media,
 ):
@@ -82,7 +87,7 @@ def test_a_failure_while_signing_a_consent_leaves_no_record_and_no_signature_fil
 
 
 def test_a_full_disk_during_a_photo_upload_leaves_no_row_pointing_at_a_missing_file(
-    clinic,  # noqa: F811
+    clinic,
     monkeypatch,
     private_media,
 ):

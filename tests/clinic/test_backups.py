@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from tests.treatments.test_consent_and_session_services import accept, clinic, sign  # noqa: F401
+from tests.recipes import accept, build_clinic, sign
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -26,6 +26,11 @@ print(sorted(Patient.objects.values_list("record_number", flat=True)))
 print([verify_consent(c) for c in consents])
 print([p.image.storage.exists(p.image.name) for p in photos])
 """
+
+
+@pytest.fixture
+def clinic(location, private_media, practitioner_user):
+    return build_clinic(location, practitioner_user)
 
 
 @pytest.fixture
@@ -46,7 +51,7 @@ def fresh_database(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_restored_backup_has_the_same_patients_consents_and_photos(
-    clinic,  # noqa: F811 (the fixture imported above)
+    clinic,
     private_media,
     tmp_path,
     fresh_database,

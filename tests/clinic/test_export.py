@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
-from tests.treatments.session_fixtures import accept, build_clinic, sign, start
+from tests.recipes import accept, build_clinic, completed_session, sign, start
 from treatments import documents as treatment_documents
 from treatments import services
 
@@ -53,19 +53,16 @@ def journey(location, practitioner_user, private_media):
     plan = accept(clinic)
     consent = sign(clinic, plan)
     session = start(clinic, plan)
-    session = services.complete_session(
-        session=session,
-        placements=[
-            {"vector": vector.pk, "lot": clinic["lot"].pk, "count": vector.count}
-            for vector in plan.vectors.all()
-        ],
+    session = completed_session(
+        session,
+        lot=clinic["lot"],
+        by=doctor.user,
         details={
             "anaesthesia": "local",
             "anaesthetic_agent": "Lidocaine 1%",
             "anaesthetic_volume_ml": Decimal("4.0"),
             "immediate_outcome": "Good lift",
         },
-        completed_by=doctor.user,
     )
     photos = [
         consultation_services.add_patient_photos(

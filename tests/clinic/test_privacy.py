@@ -15,7 +15,7 @@ from consultations.models import (
     Screening,
 )
 from tests.factories import PatientFactory
-from tests.treatments.session_fixtures import accept, build_clinic, signature_png
+from tests.recipes import accept, build_clinic, signature_png
 from treatments import services
 from treatments.models import SignedConsent, TreatmentPlan
 

@@ -8,8 +8,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import AuditAction, AuditEvent, Role
 from clinic.two_factor import new_backup_codes
-from tests.clinic.test_two_factor import current_code, enrol, sign_in, sign_in_with_code
 from tests.factories import StaffMemberFactory
+from tests.recipes import current_code, enrol, sign_in, sign_in_with_code
 
 pytestmark = pytest.mark.django_db
 

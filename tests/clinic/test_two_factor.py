@@ -11,58 +11,26 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import AuditAction, AuditEvent
 from clinic.two_factor import new_backup_codes
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import UserFactory
+from tests.recipes import code_for_key, current_code, enrol, sign_in, sign_in_with_code, type_code
 
 pytestmark = pytest.mark.django_db
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
-# Helpers, also used by the staff-list and browser tests ---------------------------
-
-
-def enrol(user) -> TOTPDevice:
-    """An authenticator app the user has already set up."""
-    return TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
-
-
-def code_for_key(key: bytes, offset_steps: int = 0) -> str:
-    totp = TOTP(key)
-    totp.time = totp.time + offset_steps * totp.step
-    return f"{totp.token():06d}"
-
-
-def current_code(device: TOTPDevice) -> str:
-    return code_for_key(device.bin_key)
+# Helpers ---------------------------------------------------------------------------
 
 
 def wrong_code(device: TOTPDevice) -> str:
     """Six digits the app would not show now (nor a step before or after)."""
     accepted = {code_for_key(device.bin_key, step) for step in (-1, 0, 1)}
     return next(code for code in ("000000", "111111", "222222", "333333") if code not in accepted)
-
-
-def sign_in(client, username: str, next_url: str = ""):
-    data = {"username": username, "password": TEST_PASSWORD}
-    if next_url:
-        data["next"] = next_url
-    return client.post(reverse("login"), data)
-
-
-def type_code(client, code: str, next_url: str = ""):
-    return client.post(reverse("two_factor_verify"), {"code": code, "next": next_url})
-
-
-def sign_in_with_code(client, user, device: TOTPDevice) -> None:
-    sign_in(client, user.get_username())
-    assert type_code(client, current_code(device)).status_code == 302
-    assert client.get(reverse("home")).status_code == 200
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
-from django.urls.exceptions import Resolver404
-from django.utils.regex_helper import normalize
+from django.urls import get_resolver, reverse
 
 from clinic.models import AuditAction, AuditEvent, Role
+from tests.recipes import iter_patterns, sample_path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -23,32 +22,6 @@ PUBLIC_URL_NAMES = {
     # Fetched by calendar apps: its secret token is the key; a wrong one is a bare 404.
     "consultations:calendar_feed",
 }
-
-SAMPLE_VALUES = ["1", "00000000-0000-0000-0000-000000000001", "sample"]
-
-
-def iter_patterns(patterns, prefix="", namespace=None):
-    for entry in patterns:
-        regex = prefix + entry.pattern.regex.pattern.lstrip("^").rstrip("$").replace(r"\Z", "")
-        if isinstance(entry, URLResolver):
-            ns = entry.namespace or namespace
-            yield from iter_patterns(entry.url_patterns, regex, ns)
-        elif isinstance(entry, URLPattern):
-            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
-            yield regex, name
-
-
-def sample_path(regex: str) -> str:
-    """A concrete path that the pattern matches, with sample values in its arguments."""
-    for template, params in normalize(regex):
-        for value in SAMPLE_VALUES:
-            path = "/" + template % dict.fromkeys(params, value)
-            try:
-                resolve(path)
-            except Resolver404:
-                continue
-            return path
-    raise AssertionError(f"could not build a sample path for {regex!r}")
 
 
 def all_url_patterns():

@@ -10,11 +10,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
+from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.booking.history import patient_booking_history
-from consultations.models import Appointment, AppointmentStatus, AppointmentType
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
+from consultations.models import Appointment, AppointmentStatus
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    WorkingHoursFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +31,7 @@ pytestmark = pytest.mark.django_db
 
 def works_every_day(staff, location, start=time(7), end=time(21)):
     for weekday in range(7):
-        WorkingHours.objects.create(
+        WorkingHoursFactory(
             staff=staff, location=location, weekday=weekday, starts_at=start, ends_at=end
         )
 
@@ -51,7 +58,7 @@ def book(patient, practitioner, location, kind, starts_at, by, **extra):
 
 @pytest.fixture
 def consultation(db):
-    return AppointmentType.objects.create(
+    return AppointmentTypeFactory(
         name="Consultation", kind="consultation", duration_minutes=30, buffer_minutes=0
     )
 
@@ -294,7 +301,7 @@ def test_only_practitioners_are_offered_start_and_complete(
 def test_the_day_list_takes_the_same_number_of_queries_with_5_or_50_appointments(
     client, london, doctor, frontdesk_user
 ):
-    quick = AppointmentType.objects.create(
+    quick = AppointmentTypeFactory(
         name="Review", kind="review", duration_minutes=15, needs_room=False
     )
     start = local(london, soon(), 7)

@@ -7,12 +7,20 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from clinic.models import AuditAction, AuditEvent, Role, TimeOff, WorkingHours
+from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
 from consultations.booking import services as booking
 from consultations.booking.services import SlotUnavailable, book_appointment, next_free_slots
-from consultations.models import Appointment, AppointmentStatus, AppointmentType
+from consultations.models import Appointment, AppointmentStatus
 from tests.clock import next_clock_change
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    TimeOffFactory,
+    WorkingHoursFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +39,7 @@ def at(day: date, hour: int, minute: int = 0, zone=LONDON) -> datetime:
 
 def works_every_day(staff, location, start=time(9), end=time(17)):
     for weekday in range(7):
-        WorkingHours.objects.create(
+        WorkingHoursFactory(
             staff=staff, location=location, weekday=weekday, starts_at=start, ends_at=end
         )
 
@@ -42,14 +50,14 @@ def clinic():
     room = RoomFactory(location=location, name="Treatment room 1")
     doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
     works_every_day(doctor, location)
-    consultation = AppointmentType.objects.create(
+    consultation = AppointmentTypeFactory(
         name="Consultation",
         kind="consultation",
         duration_minutes=30,
         buffer_minutes=0,
         needs_room=False,
     )
-    treatment = AppointmentType.objects.create(
+    treatment = AppointmentTypeFactory(
         name="Thread lift",
         kind="treatment",
         duration_minutes=90,
@@ -155,7 +163,7 @@ def test_a_booking_must_fit_inside_working_hours(clinic, hour, minute, message):
 
 def test_a_booking_is_refused_in_the_practitioners_time_off(clinic):
     day = next_weekday(2)
-    TimeOff.objects.create(
+    TimeOffFactory(
         staff=clinic["doctor"], starts_at=at(day, 12), ends_at=at(day, 14), reason="Course"
     )
     with pytest.raises(ValidationError, match="away"):
@@ -263,7 +271,7 @@ def test_cancelling_needs_a_reason(clinic):
 def test_next_free_slots_skip_bookings_buffers_and_time_off(clinic):
     day = next_weekday(3)
     book(clinic, at(day, 9), type_key="treatment")  # 09:00–10:30 + 15 min buffer
-    TimeOff.objects.create(staff=clinic["doctor"], starts_at=at(day, 11, 15), ends_at=at(day, 12))
+    TimeOffFactory(staff=clinic["doctor"], starts_at=at(day, 11, 15), ends_at=at(day, 12))
     slots = next_free_slots(
         appointment_type=clinic["consultation"],
         location=clinic["location"],
@@ -303,7 +311,7 @@ def test_slots_on_clock_change_days_are_what_the_wall_clock_shows(
     location = LocationFactory(name=f"Clinic {zone_name}", time_zone=zone_name, country=country)
     doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
     works_every_day(doctor, location, start=time(0), end=time(4))
-    hour_type = AppointmentType.objects.create(
+    hour_type = AppointmentTypeFactory(
         name=f"Hour {zone_name}", kind="consultation", duration_minutes=60, needs_room=False
     )
     slots = next_free_slots(
@@ -342,11 +350,12 @@ def test_a_day_on_a_clock_change_is_23_or_25_hours_long():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sqlite_on_disk")
 @pytest.mark.parametrize("shared", ["practitioner", "room"])
 def test_concurrent_bookings_of_one_slot_let_exactly_one_win(shared):
     location = LocationFactory(name="Race clinic")
     room = RoomFactory(location=location, name="Only room")
-    treatment = AppointmentType.objects.create(
+    treatment = AppointmentTypeFactory(
         name="Race treatment", kind="treatment", duration_minutes=60, needs_room=True
     )
     doctors = [StaffMemberFactory(role=Role.PRACTITIONER, locations=[location]) for _ in range(6)]

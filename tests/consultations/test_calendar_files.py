@@ -9,11 +9,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
+from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.booking.calendar_files import CalendarEvent, build_calendar
-from consultations.models import AppointmentType, CalendarFeed
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
+from consultations.models import CalendarFeed
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    WorkingHoursFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 def works_every_day(staff, location, start=time(7), end=time(21)):
     for weekday in range(7):
-        WorkingHours.objects.create(
+        WorkingHoursFactory(
             staff=staff, location=location, weekday=weekday, starts_at=start, ends_at=end
         )
 
@@ -50,7 +57,7 @@ def book(patient, practitioner, location, kind, starts_at, by, **extra):
 
 @pytest.fixture
 def consultation(db):
-    return AppointmentType.objects.create(
+    return AppointmentTypeFactory(
         name="Consultation", kind="consultation", duration_minutes=30, buffer_minutes=0
     )
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 from clinic.models import Role
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
-from tests.consultations.test_schedule import appointment_type, at, local_day, practitioner_at
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -19,6 +18,7 @@ from tests.factories import (
     StaffMemberFactory,
     UserFactory,
 )
+from tests.recipes import appointment_type, at, local_day, practitioner_at
 
 pytestmark = pytest.mark.django_db
 

@@ -16,14 +16,13 @@ from consultations import services
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import (
     CONSULTATION_AREAS,
-    Appointment,
     AppointmentType,
     Consultation,
     PhotoStage,
     PhotoView,
     Screening,
 )
-from tests.factories import PatientFactory
+from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +128,7 @@ def consultation_appointment(patient, practitioner_user, location, kind="consult
     )
     starts_at = timezone.now() + timedelta(hours=1)
     # Set up directly (booking rules have their own tests).
-    return Appointment.objects.create(
+    return AppointmentFactory(
         patient=patient,
         practitioner=practitioner_user.staff,
         location=location,

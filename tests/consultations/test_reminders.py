@@ -11,10 +11,16 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from clinic.models import Role, WorkingHours
+from clinic.models import Role
 from consultations.booking import services as booking
-from consultations.models import AppointmentType
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    WorkingHoursFactory,
+)
 
 REMINDER = "consultations.booking.reminders.send_appointment_reminder"
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -26,7 +32,7 @@ IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBa
 
 def works_every_day(staff, location, start=time(7), end=time(21)):
     for weekday in range(7):
-        WorkingHours.objects.create(
+        WorkingHoursFactory(
             staff=staff, location=location, weekday=weekday, starts_at=start, ends_at=end
         )
 
@@ -48,7 +54,7 @@ def queue(settings):
 
 @pytest.fixture
 def treatment(db):
-    return AppointmentType.objects.create(
+    return AppointmentTypeFactory(
         name="Thread lift — jawline", kind="treatment", duration_minutes=60, buffer_minutes=15
     )
 

@@ -9,56 +9,26 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import Role, TimeOff, WorkingHours
 from consultations.booking import schedule
 from consultations.booking import services as booking
-from consultations.models import Appointment, AppointmentKind, AppointmentStatus, AppointmentType
+from consultations.models import Appointment, AppointmentKind, AppointmentStatus
 from tests.clock import next_clock_change
 from tests.factories import (
+    AppointmentFactory,
     LocationFactory,
     PatientFactory,
     RoomFactory,
-    StaffMemberFactory,
-    UserFactory,
+    TimeOffFactory,
+    WorkingHoursFactory,
 )
+from tests.recipes import appointment_type, at, local_day, practitioner_at
 
 pytestmark = pytest.mark.django_db
 
 NINE_TO_FIVE = [f"{h:02d}:{m:02d}" for h in range(9, 17) for m in (0, 15, 30, 45)]
 
 
-# -- set-up helpers (also used by the view tests) -------------------------------------------
-
-
-def practitioner_at(location, first_name="Ada", last_name="Okafor", hours=(time(9), time(17))):
-    """A practitioner working at `location` every day of the week, 09:00–17:00 by default."""
-    user = UserFactory(first_name=first_name, last_name=last_name)
-    member = StaffMemberFactory(user=user, role=Role.PRACTITIONER, locations=[location])
-    for weekday in range(7):
-        WorkingHours.objects.create(
-            staff=member, location=location, weekday=weekday, starts_at=hours[0], ends_at=hours[1]
-        )
-    return member
-
-
-def appointment_type(name="Consultation", minutes=30, buffer=0, needs_room=False, **extra):
-    return AppointmentType.objects.create(
-        name=name,
-        kind=extra.pop("kind", AppointmentKind.CONSULTATION),
-        duration_minutes=minutes,
-        buffer_minutes=buffer,
-        needs_room=needs_room,
-        colour=extra.pop("colour", "#1f6f8b"),
-        **extra,
-    )
-
-
-def local_day(location, days_ahead: int) -> date:
-    return timezone.localtime(timezone.now(), location.zone).date() + timedelta(days=days_ahead)
-
-
-def at(location, day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=location.zone)
+# -- set-up helpers -----------------------------------------------------------------------
 
 
 def book(*, patient, practitioner, location, kind, starts_at, room=None, booked_by=None):
@@ -89,7 +59,7 @@ def place(*, patient, practitioner, location, kind, starts_at, room=None):
             room=room,
         )
     ends_at = starts_at + timedelta(minutes=kind.duration_minutes)
-    return Appointment.objects.create(
+    return AppointmentFactory(
         patient=patient,
         practitioner=practitioner,
         location=location,
@@ -195,9 +165,7 @@ def test_hours_off_duty_time_off_and_buffers_are_shaded_not_offered(location):
     morning = practitioner_at(location, "Ada", "Okafor", hours=(time(9), time(13)))
     practitioner_at(location, "Ben", "Price", hours=(time(12), time(18)))
     day = local_day(location, 4)
-    TimeOff.objects.create(
-        staff=morning, starts_at=at(location, day, 10), ends_at=at(location, day, 11)
-    )
+    TimeOffFactory(staff=morning, starts_at=at(location, day, 10), ends_at=at(location, day, 11))
     with_buffer = appointment_type("Review", minutes=30, buffer=15, kind=AppointmentKind.REVIEW)
     book(
         patient=PatientFactory(),
@@ -228,7 +196,7 @@ def test_a_booking_at_another_location_shades_the_practitioners_time_here(clinic
     location, okafor = clinic["location"], clinic["okafor"]
     other = LocationFactory(name="Second site")
     okafor.locations.add(other)
-    WorkingHours.objects.create(
+    WorkingHoursFactory(
         staff=okafor, location=other, weekday=local_day(location, 5).weekday(),
         starts_at=time(7), ends_at=time(9, 30),
     )  # fmt: skip

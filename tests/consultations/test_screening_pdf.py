@@ -11,8 +11,15 @@ from pypdf import PdfReader
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services
-from consultations.models import Appointment, AppointmentType, Screening
-from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory, UserFactory
+from consultations.models import Screening
+from tests.factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    StaffMemberFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -189,11 +196,11 @@ def test_a_booked_consultation_prints_in_the_appointments_location(client, pract
     patient = PatientFactory(first_name="Mary", last_name="Quant", date_of_birth=date(1980, 3, 1))
     starts_at = timezone.now() + timedelta(hours=1)
     # Set up directly: the booking rules have their own tests.
-    appointment = Appointment.objects.create(
+    appointment = AppointmentFactory(
         patient=patient,
         practitioner=practitioner_user.staff,  # who works in London
         location=new_york,
-        appointment_type=AppointmentType.objects.create(
+        appointment_type=AppointmentTypeFactory(
             name="Consultation", kind="consultation", duration_minutes=30, needs_room=False
         ),
         starts_at=starts_at,

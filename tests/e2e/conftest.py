@@ -55,10 +55,3 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
-
-
-def sign_in(page, username: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()

@@ -4,9 +4,8 @@ from playwright.sync_api import expect
 
 from consultations.booking import services as booking
 from consultations.models import Appointment
-from tests.consultations.test_schedule import appointment_type, at, local_day, practitioner_at
-from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD, PatientFactory
+from tests.recipes import appointment_type, at, local_day, practitioner_at, sign_in_page
 
 
 def open_calendar(page):
@@ -24,7 +23,7 @@ def test_front_desk_books_a_free_slot_then_is_shown_the_conflict_and_the_next_fr
     june = PatientFactory(first_name="June", last_name="Carter")
     tomorrow = local_day(location, 1)
 
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     open_calendar(page)
     page.get_by_role("link", name="Next day").click()
     expect(page.get_by_test_id("calendar-date")).to_contain_text(
@@ -92,7 +91,7 @@ def test_front_desk_drags_an_appointment_to_a_free_time_and_onto_a_taken_one(
         booked_by=None,
     )
 
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     page.goto(f"/calendar/?date={tomorrow.isoformat()}")
     appointment = page.get_by_test_id("appointment").filter(has_text="Iris Murdoch")
     appointment.drag_to(page.get_by_role("link", name="Book with Ada Okafor at 11:00"))

@@ -3,11 +3,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD
-from tests.treatments.session_fixtures import (
+from tests.recipes import (
     accept,
     build_clinic,
+    sign_in_page,
 )
 from treatments import services
 from treatments.models import PlacedThreads, SignedConsent, StockLot, TreatmentSession
@@ -50,7 +50,7 @@ def test_a_practitioner_takes_consent_then_records_the_session(page, clinic):
         ),
     )
 
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     page.goto(f"/plans/{plan.pk}/consent/")
     # The tablet shows the consent alone: no way into the rest of the records.
     expect(page.get_by_text("Threadline · Consent")).to_be_visible()

@@ -1,8 +1,8 @@
 from playwright.sync_api import expect
 
 from consultations.models import Patient
-from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD, PatientFactory
+from tests.recipes import sign_in_page
 
 
 def register(page, first, last, born, phone):
@@ -17,7 +17,7 @@ def register(page, first, last, born, phone):
 
 def test_front_desk_registers_finds_and_is_warned_about_a_second_registration(page, frontdesk_user):
     PatientFactory(first_name="Zara", last_name="Ahmed")
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     page.get_by_role("navigation", name="Main navigation").get_by_role(
         "link", name="Patients"
     ).click()

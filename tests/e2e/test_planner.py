@@ -9,9 +9,8 @@ from playwright.sync_api import expect
 from clinic.models import Role
 from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
-from tests.e2e.conftest import sign_in
-from tests.factories import TEST_PASSWORD, StaffMemberFactory, UserFactory
-from tests.treatments.conftest import make_gated_patient, make_product, stock
+from tests.factories import TEST_PASSWORD, StaffMemberFactory, ThreadProductFactory, UserFactory
+from tests.recipes import receive, screened_patient, sign_in_page
 from treatments import services
 from treatments.models import ProtocolPreset, ThreadProduct, TreatmentPlan
 
@@ -37,10 +36,20 @@ def no_script_errors(page):
 @pytest.fixture
 def plan(practitioner_user, location):
     doctor = practitioner_user.staff
-    product = make_product("Planner Cog 19G 90")
-    stock(product, location, 20)
+    product = ThreadProductFactory(
+        name="Planner Cog 19G 90",
+        manufacturer="Planner Test Sutures",
+        thread_length_mm=90,
+        unit_price="40.00",
+    )
+    receive(product, location, quantity=20, days=365)
     return services.create_plan(
-        patient=make_gated_patient(doctor, first_name="Ines", last_name="Vector"),
+        patient=screened_patient(
+            doctor,
+            areas={"midface": {"concern": "Flat cheeks", "goal": "Lift", "laxity": 2}},
+            first_name="Ines",
+            last_name="Vector",
+        ),
         practitioner=doctor,
         location=location,
         created_by=doctor.user,
@@ -72,7 +81,7 @@ def table_rows(page) -> list[dict]:
 def test_a_practitioner_draws_mirrors_saves_and_finds_the_same_vectors_after_a_reload(
     page, practitioner_user, plan
 ):
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     rows = page.locator(ROWS)
 
@@ -129,8 +138,8 @@ def test_a_second_window_on_a_stale_version_is_told_of_the_conflict_and_overwrit
     other_context.set_default_timeout(10_000)
     other = other_context.new_page()
     try:
-        sign_in(page, "doctor", TEST_PASSWORD)
-        sign_in(other, "doctor2", TEST_PASSWORD)
+        sign_in_page(page, "doctor", TEST_PASSWORD)
+        sign_in_page(other, "doctor2", TEST_PASSWORD)
         open_planner(page, plan)
         open_planner(other, plan)
 
@@ -164,7 +173,7 @@ def test_a_second_window_on_a_stale_version_is_told_of_the_conflict_and_overwrit
 
 
 def test_undo_and_redo_take_back_a_drawn_vector_and_a_deletion(page, practitioner_user, plan):
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     rows = page.locator(ROWS)
     undo = page.get_by_role("button", name="Undo")
@@ -195,7 +204,7 @@ def test_unsaved_changes_are_kept_on_the_device_and_offered_back_after_a_reload(
     page, practitioner_user, plan
 ):
     page.on("dialog", lambda dialog: dialog.accept())  # the "leave the page?" question
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     page.get_by_role("button", name="Add a vector").click()
     page.get_by_role("button", name="Add a vector").click()
@@ -222,7 +231,7 @@ def test_unsaved_changes_are_kept_on_the_device_and_offered_back_after_a_reload(
 def test_the_table_edits_a_vector_by_keyboard_and_the_warnings_follow_its_length(
     page, practitioner_user, plan
 ):
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     page.get_by_role("button", name="Add a vector").click()
     warnings = page.get_by_test_id("warnings")
@@ -254,7 +263,7 @@ def test_the_table_edits_a_vector_by_keyboard_and_the_warnings_follow_its_length
 
 
 def test_a_selected_vector_moves_with_the_arrow_keys_and_its_handle(page, practitioner_user, plan):
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     page.get_by_role("button", name="Add a vector").click()  # entry (0.33, 0.55), end (0.24, 0.42)
     page.get_by_label("Vector 1 selected").check()
@@ -301,7 +310,7 @@ def test_a_profile_preset_is_added_selected_and_shown_on_the_profile_view(
             for side in ("right", "left")
         ],
     )
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     page.get_by_role("button", name="Add to the plan").click()
     expect(page.get_by_role("status").filter(has_text="Added the preset")).to_contain_text(
@@ -333,7 +342,7 @@ def test_marking_the_pupils_on_a_frontal_photo_sets_the_scale(
         taken_on=timezone.localdate(),
         uploaded_by=practitioner_user,
     )
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)
     page.get_by_role("button", name="Mark the pupils").click()
     expect(page.get_by_role("status").filter(has_text="right pupil")).to_be_visible()

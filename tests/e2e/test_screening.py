@@ -6,8 +6,8 @@ from playwright.sync_api import expect
 from consultations import services
 from consultations.models import Screening
 from consultations.screening import BODY_IMAGE_QUESTIONS
-from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD, PatientFactory
+from tests.recipes import sign_in_page
 
 
 def test_a_practitioner_assesses_screens_decides_and_prints(page, practitioner_user):
@@ -22,7 +22,7 @@ def test_a_practitioner_assesses_screens_decides_and_prints(page, practitioner_u
         patient=patient, practitioner=practitioner_user.staff, started_by=practitioner_user
     )
 
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     page.goto(reverse("consultations:consultation_detail", args=[consultation.pk]))
     expect(page.get_by_role("heading", name="Consultation", exact=True)).to_be_visible()
     # The history's flags are in view while assessing.

@@ -2,12 +2,12 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD
+from tests.recipes import sign_in_page
 
 
 def test_front_desk_signs_in_and_sees_only_their_navigation(page, frontdesk_user):
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     expect(page.get_by_test_id("role")).to_have_text("Signed in as Front desk.")
     navigation = page.get_by_role("navigation", name="Main navigation")
     expect(navigation.get_by_role("link", name="Home")).to_be_visible()
@@ -16,21 +16,21 @@ def test_front_desk_signs_in_and_sees_only_their_navigation(page, frontdesk_user
 
 
 def test_a_manager_sees_the_audit_trail_in_their_navigation(page, manager_user):
-    sign_in(page, "boss", TEST_PASSWORD)
+    sign_in_page(page, "boss", TEST_PASSWORD)
     page.get_by_role("link", name="Audit trail").click()
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
     expect(page.get_by_role("cell", name="Signed in", exact=True).first).to_be_visible()
 
 
 def test_a_wrong_password_shows_an_error(page, frontdesk_user):
-    sign_in(page, "desk", "not-my-password")
+    sign_in_page(page, "desk", "not-my-password")
     expect(page.get_by_text("Please enter a correct username and password")).to_be_visible()
     assert page.url.endswith("/accounts/login/")
 
 
 def test_an_idle_session_is_sent_back_to_login(page, frontdesk_user, settings):
     settings.SESSION_COOKIE_AGE = 2
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     expect(page.get_by_test_id("role")).to_be_visible()
     time.sleep(3)
     page.get_by_role("link", name="Home").click()

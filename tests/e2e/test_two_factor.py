@@ -4,9 +4,8 @@ from base64 import b32decode
 from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
-from tests.clinic.test_two_factor import code_for_key, current_code, enrol
-from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD
+from tests.recipes import code_for_key, current_code, enrol, sign_in_page
 
 
 def csp_violations(page) -> list[str]:
@@ -26,7 +25,7 @@ def test_a_practitioner_signs_in_with_a_password_and_a_code_from_their_app(
 ):
     settings.TWO_FACTOR_REQUIRED_ROLES = ["practitioner", "manager"]
     device = enrol(practitioner_user)
-    sign_in(page, "doctor", TEST_PASSWORD)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
     expect(page.get_by_role("heading", name="Enter your sign-in code")).to_be_visible()
     navigation = page.get_by_role("navigation", name="Main navigation")
     expect(navigation.get_by_role("link", name="Patients")).to_have_count(0)
@@ -39,7 +38,7 @@ def test_a_practitioner_signs_in_with_a_password_and_a_code_from_their_app(
 
 def test_front_desk_sets_up_an_authenticator_app_from_their_own_page(page, frontdesk_user):
     violations = csp_violations(page)
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     page.get_by_role("link", name="Two-factor sign-in").click()
     expect(page.get_by_test_id("two-factor-status")).to_contain_text("Off")
     page.get_by_role("link", name="Set up two-factor sign-in").click()
@@ -66,7 +65,7 @@ def test_the_idle_warning_comes_a_minute_before_and_stay_signed_in_keeps_the_use
 ):
     settings.SESSION_COOKIE_AGE = 65  # the warning shows 5 seconds after the page loads
     violations = csp_violations(page)
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     expect(page.get_by_test_id("role")).to_be_visible()
     page_url = page.url
 
@@ -88,7 +87,7 @@ def test_the_idle_warning_comes_a_minute_before_and_stay_signed_in_keeps_the_use
 
 def test_an_idle_page_goes_to_the_sign_in_page_by_itself(page, frontdesk_user, settings):
     settings.SESSION_COOKIE_AGE = 2
-    sign_in(page, "desk", TEST_PASSWORD)
+    sign_in_page(page, "desk", TEST_PASSWORD)
     page.goto("/patients/")
     expect(page.get_by_role("heading", name="Sign in to Threadline")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("Please sign in to continue.")).to_be_visible()

@@ -15,9 +15,8 @@ from pypdf import PdfReader
 
 from consultations.booking import services as booking
 from consultations.models import Appointment, Patient
-from tests.factories import LocationFactory
-from tests.treatments.session_fixtures import accept, build_clinic, sign, start
-from treatments import services
+from tests.factories import AftercareTemplateFactory, LocationFactory
+from tests.recipes import accept, build_clinic, completed_session, sign, start
 from treatments.aftercare import WARNING_SIGNS, aftercare_instructions
 from treatments.demo import load_demo_aftercare, load_demo_consent
 from treatments.documents import AftercareSheet
@@ -58,14 +57,11 @@ def clinic(location, private_media, practitioner_user):
 
 def complete(clinic, session):
     """Complete the session through the service: each vector's threads from the clinic's lot."""
-    return services.complete_session(
-        session=session,
-        placements=[
-            {"vector": v.pk, "lot": clinic["lot"].pk, "count": v.count}
-            for v in session.plan.vectors.all()
-        ],
+    return completed_session(
+        session,
+        lot=clinic["lot"],
+        by=clinic["doctor"].user,
         details={"anaesthesia": "local", "anaesthetic_agent": "Lidocaine 1%"},
-        completed_by=clinic["doctor"].user,
     )
 
 
@@ -77,7 +73,7 @@ def session(clinic):
 
 
 def instruction(period, text, material="", area="", position=0, is_active=True):
-    return AftercareTemplate.objects.create(
+    return AftercareTemplateFactory(
         period=period,
         text=text,
         material=material,

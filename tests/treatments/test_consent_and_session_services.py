@@ -1,185 +1,39 @@
-import io
 import threading
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
-from consultations import services as consultation_services
-from consultations.booking import services as booking
-from consultations.models import Appointment, AppointmentStatus, AppointmentType
-from tests.factories import PatientFactory, RoomFactory, StaffMemberFactory
+from clinic.models import AuditAction, AuditEvent
+from consultations.models import Appointment, AppointmentStatus
+from tests.recipes import (
+    accept,
+    blank_png,
+    build_clinic,
+    placements,
+    sign,
+    signature_png,
+    start,
+)
 from treatments import services
 from treatments.models import (
     DEFAULT_RISKS,
     PlacedThreads,
     SignedConsent,
     StockLot,
-    ThreadProduct,
     TreatmentSession,
 )
 
 pytestmark = pytest.mark.django_db
 
-CALM = {
-    "concerned": False,
-    "preoccupied": False,
-    "distress": 1,
-    "social": 1,
-    "work": 1,
-    "avoidance": 1,
-    "interference": False,
-}
-PHOTOS = {"clinical": True, "teaching": False, "marketing": False}
-
-
-def signature_png(strokes: int = 3, size=(600, 200)) -> bytes:
-    image = Image.new("RGBA", size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    for n in range(strokes):
-        draw.line(
-            [(40 + n * 60, 150), (120 + n * 80, 40), (200 + n * 70, 160)], fill="black", width=6
-        )
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def blank_png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGBA", (600, 200), (0, 0, 0, 0)).save(out, format="PNG")
-    return out.getvalue()
-
 
 @pytest.fixture
-def clinic(location, private_media):
-    doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
-    for weekday in range(7):
-        WorkingHours.objects.create(
-            staff=doctor, location=location, weekday=weekday, starts_at=time(8), ends_at=time(18)
-        )
-    RoomFactory(location=location, name="Treatment room")
-    cog = ThreadProduct.objects.create(
-        manufacturer="Lumen Sutures",
-        name="PDO Cog 19G 100",
-        material="PDO",
-        thread_type="cog_bi",
-        gauge=19,
-        thread_length_mm=100,
-        needle_length_mm=100,
-        delivery="cannula",
-        absorption_months=8,
-        unit_price=Decimal("45.00"),
-    )
-    lot = services.receive_stock(
-        product=cog,
-        location=location,
-        lot_number="LOT-A",
-        quantity=10,
-        expires_on=timezone.localdate() + timedelta(days=300),
-        received_by=doctor.user,
-    )
-    treatment = AppointmentType.objects.create(
-        name="Thread lift",
-        kind="treatment",
-        duration_minutes=90,
-        buffer_minutes=15,
-        needs_room=True,
-    )
-    AppointmentType.objects.create(
-        name="Review", kind="review", duration_minutes=20, needs_room=False
-    )
-    template = services.publish_consent_template(
-        code="thread-lift",
-        title="Consent to a thread lift",
-        body="I, {patient}, agree to {procedure} of the {areas} with {products} by {practitioner}.",
-        risks=DEFAULT_RISKS,
-        alternatives="No treatment; fillers; energy devices; a surgical facelift.",
-        published_by=doctor.user,
-    )
-    patient = PatientFactory(date_of_birth=timezone.localdate() - timedelta(days=40 * 365))
-    consultation_services.submit_medical_history(
-        patient=patient, answers={}, submitted_by=doctor.user
-    )
-    consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
-    )
-    consultation_services.save_assessment(
-        consultation=consultation,
-        details={"fitzpatrick": 2, "glogau": 2},
-        areas={"midface": {"concern": "Cheeks", "laxity": 2}},
-        saved_by=doctor.user,
-    )
-    screening = consultation_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=doctor.user
-    )
-    consultation_services.decide_screening(
-        screening=screening, decision="accepted", decided_by=doctor.user
-    )
-    plan = services.create_plan(
-        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
-    )
-    vector = {
-        "area": "midface",
-        "side": "left",
-        "product": cog.pk,
-        "count": 2,
-        "view": "front",
-        "entry": [0.3, 0.6],
-        "end": [0.3, 0.2],
-        "depth": "subcutaneous",
-        "notes": "",
-    }
-    plan = services.save_plan(
-        plan=plan,
-        revision=1,
-        vectors=[vector, {**vector, "side": "right", "entry": [0.7, 0.6], "end": [0.7, 0.2]}],
-        saved_by=doctor.user,
-    )
-    tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
-    appointment = booking.book_appointment(
-        patient=patient,
-        practitioner=doctor,
-        location=location,
-        appointment_type=treatment,
-        starts_at=datetime.combine(tomorrow, time(10), tzinfo=location.zone),
-        booked_by=doctor.user,
-    )
-    return {
-        "doctor": doctor,
-        "lot": lot,
-        "cog": cog,
-        "template": template,
-        "plan": plan,
-        "patient": patient,
-        "appointment": appointment,
-        "location": location,
-    }
-
-
-def accept(clinic):
-    return services.set_plan_status(
-        plan=clinic["plan"], status="accepted", changed_by=clinic["doctor"].user
-    )
-
-
-def sign(clinic, plan, **overrides):
-    arguments = {
-        "plan": plan,
-        "template": clinic["template"],
-        "risks_initialled": list(DEFAULT_RISKS),
-        "photo_consents": PHOTOS,
-        "patient_signature": signature_png(),
-        "practitioner_signature": signature_png(2),
-        "practitioner": clinic["doctor"],
-        "recorded_by": clinic["doctor"].user,
-    }
-    return services.sign_consent(**{**arguments, **overrides})
+def clinic(location, private_media, practitioner_user):
+    return build_clinic(location, practitioner_user)
 
 
 def test_a_signed_consent_keeps_the_exact_text_signatures_and_a_valid_fingerprint(clinic):
@@ -259,12 +113,6 @@ def test_tampering_with_a_stored_signature_breaks_the_fingerprint(clinic):
     assert not services.verify_consent(SignedConsent.objects.get(pk=consent.pk))
 
 
-def start(clinic, plan):
-    return services.start_session(
-        appointment=clinic["appointment"], plan=plan, started_by=clinic["doctor"].user
-    )
-
-
 def test_a_session_needs_a_signed_consent_to_that_plan_version(clinic):
     plan = accept(clinic)
     with pytest.raises(ValidationError, match="No signed consent"):
@@ -287,13 +135,6 @@ def test_a_withdrawn_consent_blocks_the_session(clinic):
     with pytest.raises(ValidationError, match="withdrawn"):
         start(clinic, plan)
     assert SignedConsent.objects.get(pk=consent.pk).fingerprint == consent.fingerprint
-
-
-def placements(clinic, session, count=2, **extra):
-    return [
-        {"vector": v.pk, "lot": clinic["lot"].pk, "count": count, **extra}
-        for v in session.plan.vectors.all()
-    ]
 
 
 def complete(clinic, session, rows=None):
@@ -337,6 +178,7 @@ def test_completing_twice_decrements_stock_once(clinic):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sqlite_on_disk")
 def test_two_tabs_completing_at_once_decrement_stock_once(clinic):
     plan = accept(clinic)
     sign(clinic, plan)

@@ -7,15 +7,19 @@ from django.urls import get_resolver, reverse
 from PIL import Image
 
 from clinic.models import AuditAction, AuditEvent, Role
-from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
-from tests.treatments.session_fixtures import (
+from tests.factories import (
+    LocationFactory,
+    PatientFactory,
+    StaffMemberFactory,
+    ThreadProductFactory,
+)
+from tests.recipes import (
     accept,
     blank_png,
     build_clinic,
     consent_form,
     data_url,
     image_bytes,
-    make_product,
     screened_plan,
     sign,
     signature_png,
@@ -287,7 +291,7 @@ def plan_elsewhere(clinic):
         patient=PatientFactory(last_name="Otherpatient"),
         doctor=other,
         location=elsewhere,
-        product=make_product("PCL Mono 27G 50"),
+        product=ThreadProductFactory(name="PCL Mono 27G 50"),
     )
     plan = services.set_plan_status(plan=plan, status="accepted", changed_by=other.user)
     consent = services.sign_consent(

@@ -13,10 +13,14 @@ from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType
-from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
-from tests.treatments.session_fixtures import accept, build_clinic, make_product, receive, sign
-from tests.treatments.session_fixtures import start as start_session
-from treatments import services
+from tests.factories import (
+    LocationFactory,
+    PatientFactory,
+    StaffMemberFactory,
+    ThreadProductFactory,
+)
+from tests.recipes import accept, build_clinic, completed_session, receive, sign
+from tests.recipes import start as start_session
 from treatments.models import AdverseEvent, Outcome
 
 pytestmark = pytest.mark.django_db
@@ -32,14 +36,8 @@ def session(clinic):
     """A completed session today: 4 threads from lot LOT-A; its reviews are booked."""
     sign(clinic, accept(clinic))
     session = start_session(clinic)
-    return services.complete_session(
-        session=session,
-        placements=[
-            {"vector": v.pk, "lot": clinic["lot"].pk, "count": v.count}
-            for v in session.plan.vectors.all()
-        ],
-        details={"anaesthesia": "local"},
-        completed_by=clinic["user"],
+    return completed_session(
+        session, lot=clinic["lot"], by=clinic["user"], details={"anaesthesia": "local"}
     )
 
 
@@ -256,7 +254,7 @@ def good_event(clinic, **changes) -> dict:
 
 
 def test_the_adverse_event_form_offers_only_the_lots_placed_in_the_session(client, clinic, session):
-    other = receive(make_product("PLLA Cone 23G"), clinic["location"], "LOT-UNUSED")
+    other = receive(ThreadProductFactory(name="PLLA Cone 23G"), clinic["location"], "LOT-UNUSED")
     client.force_login(clinic["user"])
     response = client.get(event_url(session))
     assert response.status_code == 200

@@ -6,16 +6,15 @@ import pytest
 from django.urls import reverse
 
 from clinic.models import AuditAction, AuditEvent, Role
-from tests.factories import LocationFactory, StaffMemberFactory
-from tests.treatments.conftest import (
+from tests.factories import LocationFactory, StaffMemberFactory, ThreadProductFactory
+from tests.recipes import (
     frontal_photo,
-    make_gated_patient,
-    make_product,
     post_json,
+    receive,
     save_url,
     save_vectors,
     saved_payload,
-    stock,
+    screened_patient,
     vector,
 )
 from treatments import services
@@ -49,7 +48,7 @@ def unchanged(plan, before_vectors, before_revision=2, before_notes="Two cogs pe
 def test_a_practitioner_saves_the_vectors_and_the_revision_goes_up(
     client, practitioner_user, draft_plan, cog_product, mono_product, location
 ):
-    stock(cog_product, location, 10)
+    receive(cog_product, location, quantity=10, days=365)
     client.force_login(practitioner_user)
     vectors = [
         vector(cog_product),
@@ -207,7 +206,7 @@ BAD_KINDS = [
 def test_bad_input_is_refused_with_a_message_and_changes_nothing(
     client, practitioner_user, saved_plan, cog_product, kind
 ):
-    retired = make_product("Retired Cog", is_active=False)
+    retired = ThreadProductFactory(name="Retired Cog", is_active=False)
     before = saved_payload(saved_plan)
     body, raw, words = bad_request(kind, cog_product, retired)
     client.force_login(practitioner_user)
@@ -253,7 +252,7 @@ def test_only_practitioners_may_save_others_get_403_in_json(
 def test_a_plan_at_another_location_answers_404(client, practitioner_user, cog_product):
     elsewhere = LocationFactory(name="Elsewhere Clinic")
     colleague = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
-    patient = make_gated_patient(colleague)
+    patient = screened_patient(colleague)
     plan = services.create_plan(
         patient=patient, practitioner=colleague, location=elsewhere, created_by=colleague.user
     )
@@ -406,7 +405,7 @@ def test_bad_calibrations_are_refused_and_keep_the_scale(
     elif kind == "unknown field":
         good["mm_per_unit"] = 10
     elif kind == "photo of another patient":
-        other = make_gated_patient(doctor)
+        other = screened_patient(doctor)
         good["photo"] = frontal_photo(other, doctor.user).pk
     elif kind == "profile photo":
         good["photo"] = frontal_photo(draft_plan.patient, doctor.user, view="left_profile").pk

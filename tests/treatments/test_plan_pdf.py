@@ -12,8 +12,12 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from clinic.models import AuditAction, AuditEvent, Role
-from consultations import services as consultation_services
-from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
+from tests.factories import (
+    LocationFactory,
+    StaffMemberFactory,
+    ThreadProductFactory,
+)
+from tests.recipes import screened_patient
 from treatments import services
 from treatments.documents import (
     DIAGRAM_UNITS,
@@ -22,34 +26,24 @@ from treatments.documents import (
     draw_vector,
     face_drawing,
 )
-from treatments.models import DiagramView, ThreadProduct, ThreadVector
+from treatments.models import DiagramView, ThreadVector
 
 pytestmark = pytest.mark.django_db
 
-CALM = {
-    "concerned": False,
-    "preoccupied": False,
-    "distress": 1,
-    "social": 1,
-    "work": 1,
-    "avoidance": 1,
-    "interference": False,
+# The patient's assessment the plan is printed with: a Glogau III midface, flat cheeks.
+ASSESSMENT = {
+    "details": {"fitzpatrick": 2, "glogau": 3},
+    "areas": {"midface": {"concern": "Flat cheeks", "laxity": 2}},
 }
 HOSTILE_IMG = '<img src="file:///etc/passwd">'
 HOSTILE_LINK = '<link rel="stylesheet" href="http://attacker.example/x.css">'
 
 
 def make_product(name, thread_length_mm, price, **extra):
-    return ThreadProduct.objects.create(
+    return ThreadProductFactory(
         manufacturer="Testwell Sutures",
         name=name,
-        material=extra.pop("material", "PDO"),
-        thread_type=extra.pop("thread_type", "cog_bi"),
-        gauge=19,
         thread_length_mm=thread_length_mm,
-        needle_length_mm=100,
-        delivery="cannula",
-        absorption_months=8,
         unit_price=Decimal(price),
         **extra,
     )
@@ -70,31 +64,6 @@ def doctor(location):
     return StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
 
 
-def screened_patient(doctor, **details):
-    patient = PatientFactory(
-        date_of_birth=details.pop("date_of_birth", date(1981, 3, 14)), **details
-    )
-    consultation_services.submit_medical_history(
-        patient=patient, answers={}, submitted_by=doctor.user
-    )
-    consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
-    )
-    consultation_services.save_assessment(
-        consultation=consultation,
-        details={"fitzpatrick": 2, "glogau": 3},
-        areas={"midface": {"concern": "Flat cheeks", "laxity": 2}},
-        saved_by=doctor.user,
-    )
-    screening = consultation_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=doctor.user
-    )
-    consultation_services.decide_screening(
-        screening=screening, decision="accepted", decided_by=doctor.user
-    )
-    return patient
-
-
 def vector(product, area, side, count, entry, end, view="front", notes=""):
     return {
         "area": area,
@@ -110,8 +79,9 @@ def vector(product, area, side, count, entry, end, view="front", notes=""):
 
 
 def make_plan(doctor, location, vectors, notes="", **patient):
+    patient.setdefault("date_of_birth", date(1981, 3, 14))
     plan = services.create_plan(
-        patient=screened_patient(doctor, **patient),
+        patient=screened_patient(doctor, **ASSESSMENT, **patient),
         practitioner=doctor,
         location=location,
         created_by=doctor.user,
@@ -373,7 +343,7 @@ def test_an_unknown_plan_is_not_found(client, doctor):
 def test_an_empty_plan_prints_saying_so(client, doctor, location):
     plan = services.create_plan(
         patient=screened_patient(
-            doctor, date_of_birth=timezone.localdate() - timedelta(days=15000)
+            doctor, **ASSESSMENT, date_of_birth=timezone.localdate() - timedelta(days=15000)
         ),
         practitioner=doctor,
         location=location,

@@ -7,45 +7,17 @@ from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
-from tests.factories import PatientFactory, StaffMemberFactory
+from tests.factories import (
+    PatientFactory,
+    StaffMemberFactory,
+    StockLotFactory,
+    ThreadProductFactory,
+)
+from tests.recipes import screened_patient
 from treatments import services
-from treatments.models import PlanStatus, StockLot, ThreadProduct, TreatmentPlan
+from treatments.models import PlanStatus, ThreadProduct, TreatmentPlan
 
 pytestmark = pytest.mark.django_db
-
-CALM = {
-    "concerned": False,
-    "preoccupied": False,
-    "distress": 1,
-    "social": 1,
-    "work": 1,
-    "avoidance": 1,
-    "interference": False,
-}
-
-
-def screened_patient(doctor, *, accept=True, **answers):
-    patient = PatientFactory(date_of_birth=timezone.localdate() - timedelta(days=40 * 365))
-    consultation_services.submit_medical_history(
-        patient=patient, answers=answers, submitted_by=doctor.user
-    )
-    consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
-    )
-    consultation_services.save_assessment(
-        consultation=consultation,
-        details={"fitzpatrick": 2, "glogau": 2},
-        areas={"midface": {"concern": "Cheeks", "laxity": 2}},
-        saved_by=doctor.user,
-    )
-    screening = consultation_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=doctor.user
-    )
-    if accept:
-        consultation_services.decide_screening(
-            screening=screening, decision="accepted", decided_by=doctor.user
-        )
-    return patient
 
 
 @pytest.fixture
@@ -55,18 +27,7 @@ def doctor(location):
 
 @pytest.fixture
 def cog():
-    return ThreadProduct.objects.create(
-        manufacturer="Lumen Sutures",
-        name="PDO Cog 19G 100",
-        material="PDO",
-        thread_type="cog_bi",
-        gauge=19,
-        thread_length_mm=100,
-        needle_length_mm=100,
-        delivery="cannula",
-        absorption_months=8,
-        unit_price=Decimal("45.00"),
-    )
+    return ThreadProductFactory(name="PDO Cog 19G 100")
 
 
 @pytest.fixture
@@ -98,7 +59,7 @@ def test_a_plan_starts_only_through_the_screening_gate(doctor, location):
         services.create_plan(
             patient=unscreened, practitioner=doctor, location=location, created_by=doctor.user
         )
-    undecided = screened_patient(doctor, accept=False)
+    undecided = screened_patient(doctor, decision=None)
     with pytest.raises(ValidationError, match="no decision"):
         services.create_plan(
             patient=undecided, practitioner=doctor, location=location, created_by=doctor.user
@@ -291,7 +252,7 @@ def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, d
         quantity=3,
         received_by=doctor.user,
     )
-    StockLot.objects.create(
+    StockLotFactory(
         product=cog,
         location=location,
         lot_number="OLD",

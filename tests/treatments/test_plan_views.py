@@ -11,21 +11,27 @@ from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
-from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
-from tests.treatments.conftest import (
+from tests.factories import (
+    LocationFactory,
+    PatientFactory,
+    ProtocolPresetFactory,
+    StaffMemberFactory,
+    StockLotFactory,
+    ThreadProductFactory,
+)
+from tests.recipes import (
     CALM,
     frontal_photo,
-    make_gated_patient,
-    make_product,
     post_json,
+    receive,
     save_url,
     save_vectors,
     saved_payload,
-    stock,
+    screened_patient,
     vector,
 )
 from treatments import services
-from treatments.models import PlanStatus, ProtocolPreset, StockLot, TreatmentPlan
+from treatments.models import PlanStatus, TreatmentPlan
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +266,7 @@ def test_a_plan_at_another_location_is_not_found(client, practitioner_user):
     elsewhere = LocationFactory(name="Far Away Clinic")
     colleague = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
     plan = services.create_plan(
-        patient=make_gated_patient(colleague),
+        patient=screened_patient(colleague),
         practitioner=colleague,
         location=elsewhere,
         created_by=colleague.user,
@@ -295,9 +301,9 @@ def test_the_planner_carries_products_stock_presets_and_only_this_patients_photo
     location,
     private_media,
 ):
-    retired = make_product("Retired Cog", is_active=False)
-    stock(cog_product, location, 12)
-    StockLot.objects.create(  # expired (received before it expired): does not count
+    retired = ThreadProductFactory(name="Retired Cog", is_active=False)
+    receive(cog_product, location, quantity=12, days=365)
+    StockLotFactory(  # expired (received before it expired): does not count
         product=cog_product,
         location=location,
         lot_number="OLD-1",
@@ -305,8 +311,10 @@ def test_the_planner_carries_products_stock_presets_and_only_this_patients_photo
         quantity_received=5,
         quantity_on_hand=5,
     )
-    stock(cog_product, LocationFactory(name="Other Site"), 50)  # elsewhere: does not count
-    ProtocolPreset.objects.create(
+    receive(
+        cog_product, LocationFactory(name="Other Site"), quantity=50, days=365
+    )  # elsewhere: does not count
+    ProtocolPresetFactory(
         name="Midface, 2 cogs per side",
         vectors=[
             vector(cog_product),
@@ -318,12 +326,12 @@ def test_the_planner_carries_products_stock_presets_and_only_this_patients_photo
             vector(retired),
         ],
     )
-    ProtocolPreset.objects.create(name="Switched off", vectors=[], is_active=False)
+    ProtocolPresetFactory(name="Switched off", vectors=[], is_active=False)
     mine = frontal_photo(draft_plan.patient, doctor.user)
     archived = frontal_photo(draft_plan.patient, doctor.user)
     archived.is_archived = True
     archived.save()
-    frontal_photo(make_gated_patient(doctor), doctor.user)  # someone else's
+    frontal_photo(screened_patient(doctor), doctor.user)  # someone else's
     client.force_login(practitioner_user)
 
     data = page_data(client.get(planner_url(draft_plan)))
@@ -362,8 +370,8 @@ def test_a_retired_product_still_shows_on_the_vectors_that_use_it(
 def test_the_planner_page_uses_the_same_number_of_queries_for_5_and_40_vectors(
     client, practitioner_user, draft_plan, cog_product, mono_product, doctor, location
 ):
-    stock(cog_product, location, 30)
-    ProtocolPreset.objects.create(name="Midface", vectors=[vector(cog_product)])
+    receive(cog_product, location, quantity=30, days=365)
+    ProtocolPresetFactory(name="Midface", vectors=[vector(cog_product)])
     client.force_login(practitioner_user)
     client.get(planner_url(draft_plan))  # the session's first request may differ
 

@@ -10,13 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
+from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.models import Patient
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
-from tests.treatments.session_fixtures import (
+from tests.factories import (
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    WorkingHoursFactory,
+)
+from tests.recipes import (
     accept,
     build_clinic,
+    completed_session,
     receive,
     screened_plan,
     sign,
@@ -44,14 +51,7 @@ def clinic(location, private_media, practitioner_user):
 
 
 def complete(session, lot, by):
-    return services.complete_session(
-        session=session,
-        placements=[
-            {"vector": v.pk, "lot": lot.pk, "count": v.count} for v in session.plan.vectors.all()
-        ],
-        details={"anaesthesia": "local"},
-        completed_by=by,
-    )
+    return completed_session(session, lot=lot, by=by, details={"anaesthesia": "local"})
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def elsewhere(clinic):
     leeds = LocationFactory(name="Threadline Leeds", emergency_phone="+44 113 496 0999")
     doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[leeds])
     for weekday in range(7):
-        WorkingHours.objects.create(
+        WorkingHoursFactory(
             staff=doctor, location=leeds, weekday=weekday, starts_at=time(8), ends_at=time(18)
         )
     RoomFactory(location=leeds, name="Leeds treatment room")

@@ -8,13 +8,20 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
+from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
-from tests.treatments.session_fixtures import (
+from tests.factories import (
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    ThreadProductFactory,
+    WorkingHoursFactory,
+)
+from tests.recipes import (
     accept,
     build_clinic,
-    make_product,
+    completed_session,
     receive,
     screened_plan,
     sign,
@@ -34,14 +41,7 @@ def clinic(location, private_media, practitioner_user):
 
 
 def complete(session, lot, by):
-    return services.complete_session(
-        session=session,
-        placements=[
-            {"vector": v.pk, "lot": lot.pk, "count": v.count} for v in session.plan.vectors.all()
-        ],
-        details={"anaesthesia": "local"},
-        completed_by=by,
-    )
+    return completed_session(session, lot=lot, by=by, details={"anaesthesia": "local"})
 
 
 def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, doctor=None):
@@ -98,7 +98,7 @@ def elsewhere(clinic):
     leeds = LocationFactory(name="Threadline Leeds")
     doctor = StaffMemberFactory(role=Role.PRACTITIONER, locations=[leeds])
     for weekday in range(7):
-        WorkingHours.objects.create(
+        WorkingHoursFactory(
             staff=doctor, location=leeds, weekday=weekday, starts_at=time(8), ends_at=time(18)
         )
     RoomFactory(location=leeds, name="Leeds room")
@@ -109,7 +109,7 @@ def elsewhere(clinic):
 def events(clinic, elsewhere):
     """Five sessions in the last 90 days with four events; one older and one elsewhere."""
     lot_a = clinic["lot"]
-    pcl = make_product("PCL Cog 19G 100")
+    pcl = ThreadProductFactory(name="PCL Cog 19G 100")
     lot_b = receive(pcl, clinic["location"], "LOT-B", quantity=10)
     lot_c = receive(clinic["cog"], clinic["location"], "LOT-C", quantity=20)
     sign(clinic, accept(clinic))

@@ -11,12 +11,19 @@ from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
-from consultations.models import Appointment, AppointmentStatus, AppointmentType
-from tests.factories import LocationFactory, PatientFactory, RoomFactory, StaffMemberFactory
-from tests.treatments.session_fixtures import (
+from consultations.models import Appointment, AppointmentStatus
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    ThreadProductFactory,
+)
+from tests.recipes import (
     accept,
     build_clinic,
-    make_product,
+    completed_session,
     receive,
     sign,
     start,
@@ -132,15 +139,7 @@ def test_a_manager_reads_a_session_but_cannot_start_complete_or_add_to_it(
     assert client.post(start_url(clinic["appointment"])).status_code == 403
     form = completion_form(session, clinic["lot"])
     assert client.post(complete_url(session), form).status_code == 403
-    services.complete_session(
-        session=session,
-        placements=[
-            {"vector": v.pk, "lot": clinic["lot"].pk, "count": 2}
-            for v in session.plan.vectors.all()
-        ],
-        details={},
-        completed_by=clinic["user"],
-    )
+    completed_session(session, lot=clinic["lot"], by=clinic["user"], count=2, details={})
     assert client.post(addendum_url(session), {"text": "x"}).status_code == 403
     assert "Add the addendum" not in html_of(client.get(detail_url(session)))
     assert not SessionAddendum.objects.exists()
@@ -263,7 +262,7 @@ def test_the_patients_own_plan_held_at_another_location_is_out_of_reach(client, 
 def test_only_a_treatment_appointment_opens_a_session(client, clinic):
     accept(clinic)
     sign(clinic)
-    consultation = AppointmentType.objects.create(
+    consultation = AppointmentTypeFactory(
         name="Consultation", kind="consultation", duration_minutes=30
     )
     day = timezone.localdate(timezone=clinic["location"].zone) + timedelta(days=3)
@@ -315,7 +314,9 @@ def test_starting_with_consent_opens_the_session_prefilled_from_the_plan(client,
     empty = receive(clinic["cog"], clinic["location"], "LOT-EMPTY", quantity=1)
     StockLot.objects.filter(pk=empty.pk).update(quantity_on_hand=0)
     receive(clinic["cog"], LocationFactory(name="Elsewhere"), "LOT-FAR")
-    receive(make_product("PLLA Screw 21G 60"), clinic["location"], "LOT-SCREW", quantity=5)
+    receive(
+        ThreadProductFactory(name="PLLA Screw 21G 60"), clinic["location"], "LOT-SCREW", quantity=5
+    )
     client.force_login(clinic["user"])
 
     response = client.post(start_url(clinic["appointment"]))
@@ -380,6 +381,7 @@ def test_submitting_the_same_completion_twice_uses_the_stock_once(client, clinic
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sqlite_on_disk")
 def test_two_tabs_completing_at_once_use_the_stock_once(clinic, session):
     form = completion_form(session, clinic["lot"])
     tabs = [Client(), Client()]
@@ -484,7 +486,9 @@ def test_a_deviation_from_the_plan_needs_a_reason(client, clinic, session):
 
 
 def test_another_products_lot_can_be_used_with_a_reason(client, clinic, session):
-    screw = receive(make_product("PLLA Screw 21G 60"), clinic["location"], "LOT-SCREW", quantity=5)
+    screw = receive(
+        ThreadProductFactory(name="PLLA Screw 21G 60"), clinic["location"], "LOT-SCREW", quantity=5
+    )
     first = session.plan.vectors.first()
     form = completion_form(session, clinic["lot"])
     form[f"vector-{first.pk}-lot"] = str(screw.pk)

@@ -9,37 +9,27 @@ from django.utils import timezone
 
 from clinic.locations import SESSION_KEY
 from clinic.models import AuditAction, AuditEvent, Role
-from consultations import services as consultation_services
-from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
+from tests.factories import (
+    LocationFactory,
+    StaffMemberFactory,
+    StockLotFactory,
+    ThreadProductFactory,
+)
+from tests.recipes import screened_patient
 from treatments import services
-from treatments.models import StockLot, ThreadProduct
+from treatments.models import StockLot
 from treatments.views.stock import EXPIRING_WITHIN_DAYS, LOW_STOCK_THRESHOLD
 
 pytestmark = pytest.mark.django_db
 
 STOCK_PAGES = ["treatments:stock_overview", "treatments:receive_lot", "treatments:lot_trace"]
-CALM = {
-    "concerned": False,
-    "preoccupied": False,
-    "distress": 1,
-    "social": 1,
-    "work": 1,
-    "avoidance": 1,
-    "interference": False,
-}
 
 
 def make_product(name, **extra):
-    return ThreadProduct.objects.create(
+    return ThreadProductFactory(
         manufacturer="Testwell Sutures",
         name=name,
-        material=extra.pop("material", "PDO"),
-        thread_type=extra.pop("thread_type", "cog_bi"),
-        gauge=19,
         thread_length_mm=150,
-        needle_length_mm=100,
-        delivery="cannula",
-        absorption_months=8,
         unit_price=Decimal("40.00"),
         **extra,
     )
@@ -68,7 +58,7 @@ def receive(product, location, lot_number, days, quantity=20, user=None):
     written as it would stand after expiring on the shelf.
     """
     if days < 0:
-        return StockLot.objects.create(
+        return StockLotFactory(
             product=product,
             location=location,
             lot_number=lot_number,
@@ -297,29 +287,6 @@ def test_the_receive_form_offers_active_products_only(client, manager_user, cog,
 @pytest.fixture
 def doctor(location, elsewhere):
     return StaffMemberFactory(role=Role.PRACTITIONER, locations=[location, elsewhere])
-
-
-def screened_patient(doctor, **names):
-    patient = PatientFactory(date_of_birth=timezone.localdate() - timedelta(days=40 * 365), **names)
-    consultation_services.submit_medical_history(
-        patient=patient, answers={}, submitted_by=doctor.user
-    )
-    consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
-    )
-    consultation_services.save_assessment(
-        consultation=consultation,
-        details={"fitzpatrick": 2, "glogau": 2},
-        areas={"midface": {"concern": "Cheeks", "laxity": 2}},
-        saved_by=doctor.user,
-    )
-    screening = consultation_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=doctor.user
-    )
-    consultation_services.decide_screening(
-        screening=screening, decision="accepted", decided_by=doctor.user
-    )
-    return patient
 
 
 def plan_with(doctor, location, product, **names):

@@ -1,75 +1,33 @@
-"""A whole clinic for the hostile-input suite, the payloads it sends, and the database snapshot.
+"""A whole clinic for the hostile-input suite.
 
 `build_world` makes, through the services as the pages would, one of every
 record a form or JSON endpoint writes to or reads from: a patient through
 screening with an accepted and consented plan (v1) and a draft revision (v2), an
 open and a completed treatment session, a booked consultation and treatment
 appointment without a session, an undecided screening, a frontal photo, stock.
-
-`snapshot` is what "changes nothing" means here: the row count of every table
-(auto-created many-to-many tables included) and a digest of every row, except
-the tables whose rows legitimately change on any request: the audit trail,
-sessions, django-axes and simple_history's historical tables.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.apps import apps
-from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
-from clinic.models import AuditEvent, Role, Room
+from clinic.models import Role, Room
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
-from tests.factories import StaffMemberFactory, UserFactory
-from tests.treatments.session_fixtures import CALM, accept, build_clinic, sign, start
+from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
+from tests.recipes import CALM, accept, build_clinic, sign, start
 from treatments import services
 from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
-
-# -- what is sent ---------------------------------------------------------------------------
-
-SCRIPT = "<script>alert(1)</script>"
-IMG_ONERROR = "<img src=x onerror=alert(1)>"
-FILE_URL = "file:///etc/passwd"
-METADATA_URL = "http://169.254.169.254/"
-SQL = "'; DROP TABLE consultations_patient; --"
-LONG = "x" * 10_000
-NUL = "a\x00b"
-HUGE = str(10**30)
-NEGATIVE = "-1"
-OVERFLOW_FLOAT = "1e309"
-WORDS = "abc"
-
-# Printed-document payloads: each would fetch something if it were parsed as markup.
-PDF_IMG = '<img src="file:///etc/passwd">'
-PDF_LINK = '<link rel=stylesheet href="http://attacker.example/x.css">'
-PDF_STYLE = "<style>@import url(http://x)</style>"
-PDF_PAYLOADS = (PDF_IMG, PDF_LINK, PDF_STYLE)
-
-# Text that a free-text field may legitimately store as typed (it must then show escaped).
-ACCEPTABLE_TEXT = {
-    "script": SCRIPT,
-    "img-onerror": IMG_ONERROR,
-    "file-url": FILE_URL,
-    "metadata-url": METADATA_URL,
-    "sql": SQL,
-}
-# Raw markup that must never reach a page unescaped.
-RAW_MARKUP = (SCRIPT, IMG_ONERROR, *PDF_PAYLOADS)
-
 
 # -- the clinic ------------------------------------------------------------------------------
 
@@ -141,7 +99,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
     user = doctor.user
     patient = clinic["patient"]
     room = Room.objects.get(location=location, name="Treatment room")
-    consultation_type = AppointmentType.objects.create(
+    consultation_type = AppointmentTypeFactory(
         name="Consultation", kind="consultation", duration_minutes=30, needs_room=False
     )
     accepted = accept(clinic)
@@ -229,65 +187,3 @@ def current_code(user, *, confirmed: bool) -> str:
     """The code the user's authenticator app shows now."""
     device = TOTPDevice.objects.get(user=user, confirmed=confirmed)
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
-
-
-# -- "changes nothing" ------------------------------------------------------------------------
-
-EXCLUDED_APPS = {"axes", "sessions"}
-
-
-@functools.cache
-def watched_models() -> list:
-    """Every model whose rows a refused request must leave alone."""
-    watched = []
-    for model in apps.get_models(include_auto_created=True):
-        meta = model._meta
-        if meta.app_label in EXCLUDED_APPS or model in (AuditEvent, Session):
-            continue
-        # simple_history's tables (and their many-to-many tables) grow with every change.
-        if meta.db_table.split("_", 1)[-1].startswith("historical"):
-            continue
-        if not meta.managed and not meta.auto_created:
-            continue
-        watched.append(model)
-    return watched
-
-
-# Filled by migrations and never written by a request: counted, not read row by row.
-COUNTED_ONLY = {"auth_permission", "django_content_type", "auth_group_permissions"}
-
-
-def snapshot() -> dict[str, tuple[int, str]]:
-    """Per table: (row count, digest of every row in primary-key order)."""
-    state = {}
-    models = watched_models()
-    quote = connection.ops.quote_name
-    # Table names come from the models, quoted: never from a request.
-    selects = [f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)})" for model in models]  # noqa: S608
-    counts_sql = "SELECT " + ", ".join(selects)
-    with connection.cursor() as cursor:
-        cursor.execute(counts_sql)
-        counts = cursor.fetchone()
-    for model, count in zip(models, counts, strict=True):
-        table = model._meta.db_table
-        digest = ""
-        if count and table not in COUNTED_ONLY:
-            rows = list(model._base_manager.order_by("pk").values_list())
-            digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
-        state[table] = (count, digest)
-    return state
-
-
-def describe_changes(before: dict, after: dict) -> str:
-    changed = []
-    for table, (count, digest) in after.items():
-        old_count, old_digest = before.get(table, (0, ""))
-        if count != old_count:
-            changed.append(f"{table}: {old_count} -> {count} rows")
-        elif digest != old_digest:
-            changed.append(f"{table}: rows changed")
-    return "; ".join(changed)
-
-
-def vendor() -> str:
-    return connection.vendor

@@ -1,0 +1,829 @@
+"""The endpoint table: one row per form or JSON endpoint, and the URLs with no input."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from consultations.booking.forms import BookingForm
+from consultations.consultation_forms import AreaForm, AssessmentForm, BodyImageForm, DecisionForm
+from consultations.forms import (
+    ArchiveForm,
+    MedicalHistoryForm,
+    NewPatientForm,
+    PatientForm,
+    PreviousTreatmentForm,
+)
+from consultations.models import CONSULTATION_AREAS
+from tests.factories import TEST_PASSWORD
+from tests.hostile_input.harness import (
+    CHOICE,
+    DATE,
+    DATETIME,
+    EMAIL,
+    ID,
+    IGNORED,
+    JSON,
+    LOOKUP,
+    MULTI,
+    NUMBER,
+    PAGE,
+    PRESENCE,
+    REDIRECT,
+    TEXT,
+    TEXT_KIND,
+    TOKEN,
+    Endpoint,
+    Field,
+    form_fields,
+)
+from tests.hostile_input.world import (
+    World,
+    current_code,
+    jpeg_bytes,
+)
+from tests.recipes import consent_form
+from treatments.models import TreatmentPlan
+from treatments.outcome_forms import AdverseEventForm, OutcomeForm
+from treatments.session_forms import (
+    AddendumForm,
+    PlacementForm,
+    SessionDetailsForm,
+    WithdrawalForm,
+)
+from treatments.stock_forms import LotTraceForm, ReceiveLotForm
+
+
+def day(world: World, days: int, hour: int = 10, minute: int = 0) -> str:
+    local = timezone.localdate(timezone=world.location.zone) + timedelta(days=days)
+    return f"{local.isoformat()}T{hour:02d}:{minute:02d}"
+
+
+def today(world: World, days: int = 0) -> str:
+    return (timezone.localdate(timezone=world.location.zone) + timedelta(days=days)).isoformat()
+
+
+def patient_valid(w: World, **extra) -> dict:
+    return {
+        "first_name": "Ada",
+        "last_name": "Byron-King",
+        "preferred_name": "",
+        "date_of_birth": "1980-04-05",
+        "sex": "female",
+        "phone": "020 7946 0123",
+        "email": "ada@mail.example",
+        "address": "1 Lane\nLondon",
+        "emergency_contact_name": "",
+        "emergency_contact_relation": "",
+        "emergency_contact_phone": "",
+        "family_doctor": "",
+        "preferred_location": str(w.location.pk),
+        "contact_by_email": "on",
+        **extra,
+    }
+
+
+def intake_valid(w: World) -> dict:
+    data = {"diabetes": "none", "smoking": "never", "notes": "Nothing else"}
+    data.update(
+        {
+            "treatments-TOTAL_FORMS": "1",
+            "treatments-INITIAL_FORMS": "0",
+            "treatments-MIN_NUM_FORMS": "0",
+            "treatments-MAX_NUM_FORMS": "30",
+            "treatments-0-kind": "toxin",
+            "treatments-0-treated_on": today(w, -200),
+            "treatments-0-area": "brow",
+            "treatments-0-details": "Forehead lines",
+        }
+    )
+    return data
+
+
+def intake_fields(w: World) -> list[Field]:
+    row = PreviousTreatmentForm(prefix="treatments-0")
+    # Django reads TOTAL_FORMS (a negative count is no rows) and ignores the others' values.
+    management = [
+        Field("treatments-TOTAL_FORMS", "count"),
+        *[
+            Field(f"treatments-{name}", IGNORED, required=False)
+            for name in ("INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")
+        ],
+    ]
+    # The formset's row is optional as a whole: a field missing from it is an empty row's.
+    row_fields = [
+        Field(f.name, f.kind, required=False, max_length=f.max_length) for f in form_fields(row)
+    ]
+    return form_fields(MedicalHistoryForm()) + management + row_fields
+
+
+def consultation_valid(w: World) -> dict:
+    data = {
+        "expectations": "A fresher jawline",
+        "wanted_by": "",
+        "fitzpatrick": "3",
+        "glogau": "2",
+        "skin_thickness": "normal",
+        "skin_quality": "Good",
+        "asymmetry_notes": "",
+        "baseline_photos": [str(w.photo.pk)],
+    }
+    for area in CONSULTATION_AREAS:
+        data[f"area-{area}-concern"] = "Jowls" if area == "jawline" else ""
+        data[f"area-{area}-goal"] = "Lift" if area == "jawline" else ""
+        data[f"area-{area}-laxity"] = "2" if area == "jawline" else ""
+    return data
+
+
+def consultation_fields(w: World) -> list[Field]:
+    assessment = AssessmentForm(patient=w.patient, today=timezone.localdate())
+    area = AreaForm(area="jawline", area_label="Jawline")
+    return form_fields(assessment) + form_fields(area)
+
+
+def completion_valid(w: World) -> dict:
+    data = {
+        "anaesthesia": "local",
+        "anaesthetic_agent": "Lidocaine 1% with adrenaline",
+        "anaesthetic_volume_ml": "4.5",
+        "immediate_outcome": "Good lift",
+        "complications": "",
+    }
+    for vector in w.open_session.plan.vectors.all():
+        data[f"vector-{vector.pk}-lot"] = str(w.lot.pk)
+        data[f"vector-{vector.pk}-count"] = str(vector.count)
+        data[f"vector-{vector.pk}-deviation"] = ""
+    return data
+
+
+def completion_fields(w: World) -> list[Field]:
+    vector = w.open_session.plan.vectors.first()
+    placement = PlacementForm(vector=vector, number=1)
+    return form_fields(placement, lot=ID) + form_fields(
+        SessionDetailsForm(), anaesthetic_volume_ml=NUMBER
+    )
+
+
+def vector_payloads(plan: TreatmentPlan) -> list[dict]:
+    return [
+        {
+            "area": v.area,
+            "side": v.side,
+            "product": v.product_id,
+            "count": v.count,
+            "view": v.view,
+            "entry": [v.entry_x, v.entry_y],
+            "end": [v.end_x, v.end_y],
+            "depth": v.depth,
+            "notes": v.notes,
+        }
+        for v in plan.vectors.order_by("position", "pk")
+    ]
+
+
+def plan_save_valid(w: World) -> dict:
+    plan = TreatmentPlan.objects.get(pk=w.draft_plan.pk)
+    return {"revision": plan.revision, "vectors": vector_payloads(plan), "notes": "Lift the jowls"}
+
+
+# (path into the JSON body, kind, required)
+PLAN_SAVE_FIELDS = [
+    (("revision",), NUMBER, True),
+    (("vectors",), "list", True),
+    (("notes",), TEXT_KIND, False),
+    (("vectors", 0), "object", False),  # leaving one out is a smaller plan
+    (("vectors", 0, "area"), CHOICE, True),
+    (("vectors", 0, "side"), CHOICE, True),
+    (("vectors", 0, "product"), ID, True),
+    (("vectors", 0, "count"), NUMBER, True),
+    (("vectors", 0, "view"), CHOICE, True),
+    (("vectors", 0, "entry"), "point", True),
+    (("vectors", 0, "end"), "point", True),
+    (("vectors", 0, "depth"), CHOICE, True),
+    (("vectors", 0, "notes"), TEXT_KIND, False),
+]
+CALIBRATE_FIELDS = [
+    (("photo",), ID, True),
+    (("left_pupil",), "point", True),
+    (("right_pupil",), "point", True),
+]
+MOVE_FIELDS = [
+    (("starts_at",), DATETIME, True),
+    (("practitioner",), "optional-id", False),
+    (("room",), "optional-id", False),
+]
+
+
+def post_only(name: str, role: str, url, valid=lambda w: {}, **options) -> Endpoint:
+    return Endpoint(name, "POST", role, "form", REDIRECT, url, valid, **options)
+
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "choose_location",
+        "POST",
+        "frontdesk",
+        "form",
+        TEXT,
+        lambda w: reverse("choose_location"),
+        lambda w: {"location": str(w.location.pk), "next": "/patients/"},
+        lambda w: [Field("location", ID), Field("next", IGNORED, required=False)],
+        writes=False,
+    ),
+    Endpoint(
+        "consultations:patient_create",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:patient_create"),
+        patient_valid,
+        lambda w: form_fields(NewPatientForm(location=w.location)),
+    ),
+    Endpoint(
+        "consultations:patient_edit",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:patient_edit", args=[w.patient.pk]),
+        lambda w: patient_valid(w, first_name="Marguerite", last_name="Duras"),
+        lambda w: form_fields(PatientForm(location=w.location, instance=w.patient)),
+    ),
+    post_only(
+        "consultations:patient_archive",
+        "manager",
+        lambda w: reverse("consultations:patient_archive", args=[w.patient.pk]),
+        lambda w: {"reason": "Moved away"},
+        fields=lambda w: form_fields(ArchiveForm()),
+    ),
+    post_only(
+        "consultations:patient_restore",
+        "manager",
+        lambda w: reverse("consultations:patient_restore", args=[w.patient.pk]),
+        writes=False,  # restoring a record that is not archived changes nothing
+    ),
+    Endpoint(
+        "consultations:intake_form",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:intake_form", args=[w.patient.pk]),
+        intake_valid,
+        intake_fields,
+    ),
+    Endpoint(
+        "consultations:photo_upload",
+        "POST",
+        "practitioner",
+        "multipart",
+        PAGE,
+        lambda w: reverse("consultations:photo_upload", args=[w.patient.pk]),
+        lambda w: {
+            "files": io.BytesIO(jpeg_bytes()),
+            "view": "frontal",
+            "stage": "2_weeks",
+            "taken_on": today(w),
+        },
+        lambda w: [Field("view", CHOICE), Field("stage", CHOICE), Field("taken_on", DATE)],
+    ),
+    Endpoint(
+        "consultations:appointment_book",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:appointment_book"),
+        lambda w: {
+            "patient": w.patient.record_number,
+            "practitioner": str(w.doctor.pk),
+            "appointment_type": str(w.consultation_type.pk),
+            "starts_at": day(w, 6),
+            "room": "",
+            "notes": "First visit",
+        },
+        lambda w: [
+            *form_fields(BookingForm(location=w.location), patient=LOOKUP),
+            Field("slot", IGNORED, required=False),
+        ],
+    ),
+    Endpoint(
+        "consultations:appointment_move",
+        "POST",
+        "frontdesk",
+        "json",
+        JSON,
+        lambda w: reverse("consultations:appointment_move", args=[w.consultation_appointment.pk]),
+        lambda w: {"starts_at": day(w, 6, 12), "practitioner": w.doctor.pk, "room": None},
+        json_fields=lambda w: MOVE_FIELDS,
+    ),
+    Endpoint(
+        "consultations:appointment_status",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:appointment_status", args=[w.consultation_appointment.pk]),
+        lambda w: {"status": "cancelled", "reason": "The patient asked", "next": ""},
+        lambda w: [
+            Field("status", CHOICE),
+            # The appointment keeps at most 200 characters of it (Appointment.cancel_reason).
+            Field("reason", TEXT_KIND, max_length=200),
+            Field("next", IGNORED, required=False),
+        ],
+    ),
+    Endpoint(
+        "consultations:appointment_reschedule",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        lambda w: reverse(
+            "consultations:appointment_reschedule", args=[w.consultation_appointment.pk]
+        ),
+        lambda w: {"starts_at": day(w, 6, 15), "practitioner": str(w.doctor.pk)},
+        lambda w: [Field("starts_at", DATETIME), Field("practitioner", ID, required=False)],
+    ),
+    Endpoint(
+        "consultations:calendar_feed_settings",
+        "POST",
+        "practitioner",
+        "form",
+        TEXT,
+        lambda w: reverse("consultations:calendar_feed_settings"),
+        lambda w: {"revoke": "1"},
+        lambda w: [Field("revoke", PRESENCE)],
+    ),
+    post_only(
+        "consultations:consultation_start",
+        "practitioner",
+        lambda w: reverse("consultations:consultation_start", args=[w.patient.pk]),
+    ),
+    post_only(
+        "consultations:consultation_for_appointment",
+        "practitioner",
+        lambda w: reverse(
+            "consultations:consultation_for_appointment", args=[w.consultation_appointment.pk]
+        ),
+    ),
+    Endpoint(
+        "consultations:consultation_detail",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:consultation_detail", args=[w.consultation.pk]),
+        consultation_valid,
+        consultation_fields,
+    ),
+    Endpoint(
+        "consultations:screening_new",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:screening_new", args=[w.consultation.pk]),
+        lambda w: {
+            "concerned": "no",
+            "preoccupied": "no",
+            "distress": "1",
+            "social": "1",
+            "work": "1",
+            "avoidance": "1",
+            "interference": "no",
+        },
+        lambda w: form_fields(BodyImageForm()),
+    ),
+    Endpoint(
+        "consultations:screening_decide",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:screening_decide", args=[w.screening.pk]),
+        lambda w: {"decision": "accepted", "justification": ""},
+        lambda w: form_fields(DecisionForm()),
+    ),
+    post_only(
+        "treatments:plan_list",
+        "practitioner",
+        lambda w: reverse("treatments:plan_list", args=[w.patient.pk]),
+        baseline="any",  # the undecided screening closes the gate: refused with a message
+    ),
+    Endpoint(
+        "treatments:plan_save",
+        "POST",
+        "practitioner",
+        "json",
+        JSON,
+        lambda w: reverse("treatments:plan_save", args=[w.draft_plan.pk]),
+        plan_save_valid,
+        json_fields=lambda w: PLAN_SAVE_FIELDS,
+    ),
+    post_only(
+        "treatments:plan_status",
+        "practitioner",
+        lambda w: reverse("treatments:plan_status", args=[w.draft_plan.pk]),
+        lambda w: {"status": "proposed"},
+        fields=lambda w: [Field("status", CHOICE)],
+    ),
+    post_only(
+        "treatments:plan_revise",
+        "practitioner",
+        lambda w: reverse("treatments:plan_revise", args=[w.accepted_plan.pk]),
+        writes=False,  # the series' draft is already open: continuing it changes nothing
+    ),
+    Endpoint(
+        "treatments:plan_calibrate",
+        "POST",
+        "practitioner",
+        "json",
+        JSON,
+        lambda w: reverse("treatments:plan_calibrate", args=[w.draft_plan.pk]),
+        lambda w: {"photo": w.photo.pk, "left_pupil": [0.4, 0.45], "right_pupil": [0.6, 0.45]},
+        json_fields=lambda w: CALIBRATE_FIELDS,
+    ),
+    Endpoint(
+        "treatments:receive_lot",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:receive_lot"),
+        lambda w: {
+            "product": str(w.cog.pk),
+            "lot_number": "NEW-7",
+            "expires_on": today(w, 200),
+            "quantity": "5",
+        },
+        lambda w: form_fields(ReceiveLotForm(location=w.location, today=timezone.localdate())),
+    ),
+    Endpoint(
+        "treatments:consent_sign",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:consent_sign", args=[w.accepted_plan.pk]),
+        lambda w: consent_form(
+            {"template": w.template}, TreatmentPlan.objects.get(pk=w.accepted_plan.pk)
+        ),
+        lambda w: [
+            Field("template", IGNORED, required=False),
+            Field("text_sha256", TOKEN),
+            Field("risks", MULTI),
+            Field("photo_clinical", CHOICE),
+            Field("photo_teaching", CHOICE),
+            Field("photo_marketing", CHOICE),
+            Field("patient_signature", TOKEN),
+            Field("practitioner_signature", TOKEN),
+        ],
+    ),
+    Endpoint(
+        "treatments:consent_withdraw",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:consent_withdraw", args=[w.consent.pk]),
+        lambda w: {"reason": "She changed her mind"},
+        lambda w: form_fields(WithdrawalForm()),
+    ),
+    post_only(
+        "treatments:session_start",
+        "practitioner",
+        lambda w: reverse("treatments:session_start", args=[w.treatment_appointment.pk]),
+        lambda w: {"plan": str(w.accepted_plan.pk)},
+        fields=lambda w: [Field("plan", ID, required=False)],
+    ),
+    Endpoint(
+        "treatments:session_complete",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:session_complete", args=[w.open_session.pk]),
+        completion_valid,
+        completion_fields,
+    ),
+    Endpoint(
+        "treatments:session_addendum",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:session_addendum", args=[w.done_session.pk]),
+        lambda w: {"text": "The left vector was 5 mm lower than drawn."},
+        lambda w: form_fields(AddendumForm()),
+    ),
+    Endpoint(
+        "treatments:outcome_new",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:outcome_new", args=[w.done_session.pk]),
+        lambda w: {
+            "gais_practitioner": "2",
+            "gais_patient": "2",
+            "satisfaction": "8",
+            "notes": "Pleased",
+            "appointment": "",
+        },
+        lambda w: form_fields(
+            OutcomeForm(session=w.done_session, user=w.done_session.practitioner.user)
+        ),
+    ),
+    Endpoint(
+        "treatments:adverse_event_new",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:adverse_event_new", args=[w.done_session.pk]),
+        lambda w: {
+            "event_type": "bruising",
+            "severity": "mild",
+            "onset_on": today(w),
+            "lots": [str(w.lot.pk)],
+            "management": "Cold compress",
+            "resolved_on": "",
+            "description": "A small bruise at the left entry point",
+        },
+        lambda w: form_fields(AdverseEventForm(session=w.done_session)),
+    ),
+    Endpoint(
+        "login",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: reverse("login"),
+        lambda w: {"username": w.frontdesk.username, "password": TEST_PASSWORD},
+        lambda w: [
+            Field("username", TEXT_KIND, max_length=150),
+            Field("password", TEXT_KIND),
+        ],
+        writes=False,  # last_login is written, but only on success
+    ),
+    Endpoint(
+        "password_reset",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: reverse("password_reset"),
+        lambda w: {"email": w.frontdesk.email},
+        lambda w: [Field("email", EMAIL)],
+        writes=False,
+    ),
+    # Privacy rights (managers): a copy of the record, an erasure request.
+    Endpoint(
+        "records:patient_export",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("records:patient_export", args=[w.patient.pk]),
+        lambda w: {"identity_checked": "on"},
+        lambda w: [Field("identity_checked", PRESENCE)],
+        writes=False,  # a download; only the audit trail records it
+        success=lambda r: r.status_code == 200 and r["Content-Type"] == "application/zip",
+    ),
+    Endpoint(
+        "records:patient_erasure",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("records:patient_erasure", args=[w.patient.pk]),
+        lambda w: {"identity_checked": "on"},
+        lambda w: [Field("identity_checked", PRESENCE)],
+        success=lambda r: (
+            r.status_code == 200 and any(t.name.endswith("erasure_done.html") for t in r.templates)
+        ),
+    ),
+    # Staff and two-factor sign-in.
+    Endpoint(
+        "two_factor_setup",
+        "POST",
+        "enroller",
+        "form",
+        PAGE,
+        lambda w: reverse("two_factor_setup"),
+        lambda w: {"code": current_code(w.enroller, confirmed=False), "next": "/patients/"},
+        lambda w: [
+            Field("code", TOKEN, max_length=16),
+            Field("next", IGNORED, required=False),
+        ],
+    ),
+    Endpoint(
+        "two_factor_verify",
+        "POST",
+        "verifier",
+        "form",
+        PAGE,
+        lambda w: reverse("two_factor_verify"),
+        lambda w: {"code": current_code(w.verifier, confirmed=True), "next": "/patients/"},
+        lambda w: [
+            Field("code", TOKEN, max_length=32),
+            Field("next", IGNORED, required=False),
+        ],
+        writes=True,  # the app's device remembers the code used
+    ),
+    Endpoint(
+        "two_factor_backup_codes",
+        "POST",
+        "backup",
+        "form",
+        PAGE,
+        lambda w: reverse("two_factor_backup_codes"),
+        lambda w: {"saved": "on", "next": "/patients/"},
+        lambda w: [Field("saved", PRESENCE), Field("next", IGNORED, required=False)],
+        writes=False,  # only the session forgets the codes
+    ),
+    post_only(
+        "two_factor_new_backup_codes",
+        "frontdesk",
+        lambda w: reverse("two_factor_new_backup_codes"),
+        baseline="any",  # no authenticator app: refused with a message
+    ),
+    post_only(
+        "staff_reset_two_factor",
+        "manager",
+        lambda w: reverse("staff_reset_two_factor", args=[w.verifier.staff.pk]),
+    ),
+    # Search and filter forms (GET): they never change anything, whatever they are sent.
+    Endpoint(
+        "consultations:patient_list",
+        "GET",
+        "frontdesk",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:patient_list"),
+        lambda w: {"q": "Duras", "archived": "1"},
+        lambda w: [Field("q", TEXT_KIND, required=False), Field("archived", IGNORED, False)],
+    ),
+    Endpoint(
+        "consultations:patient_search",
+        "GET",
+        "frontdesk",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:patient_search"),
+        lambda w: {"q": "05/04/1980"},
+        lambda w: [Field("q", TEXT_KIND, required=False)],
+    ),
+    Endpoint(
+        "consultations:calendar_day",
+        "GET",
+        "frontdesk",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:calendar_day"),
+        lambda w: {"date": today(w, 1), "by": "room"},
+        lambda w: [Field("date", DATE, required=False), Field("by", IGNORED, False)],
+    ),
+    Endpoint(
+        "consultations:calendar_week",
+        "GET",
+        "frontdesk",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:calendar_week"),
+        lambda w: {"date": today(w, 1), "practitioner": str(w.doctor.pk)},
+        lambda w: [Field("date", DATE, required=False), Field("practitioner", ID, False)],
+    ),
+    Endpoint(
+        "consultations:appointment_book (prefill)",
+        "GET",
+        "frontdesk",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:appointment_book"),
+        lambda w: {
+            "practitioner": str(w.doctor.pk),
+            "start": day(w, 6),
+            "room": str(w.room.pk),
+            "patient": str(w.patient.pk),
+            "type": str(w.consultation_type.pk),
+        },
+        lambda w: [
+            Field(name, IGNORED, required=False)
+            for name in ("practitioner", "start", "room", "patient", "type")
+        ],
+    ),
+    Endpoint(
+        "consultations:day_list",
+        "GET",
+        "frontdesk",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:day_list"),
+        lambda w: {"date": today(w, 2)},
+        lambda w: [Field("date", DATE, required=False)],
+    ),
+    Endpoint(
+        "consultations:photo_compare",
+        "GET",
+        "practitioner",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:photo_compare", args=[w.patient.pk]),
+        lambda w: {"before": str(w.photo.pk)},
+        lambda w: [Field("before", ID, required=False), Field("after", ID, required=False)],
+    ),
+    Endpoint(
+        "treatments:lot_trace",
+        "GET",
+        "manager",
+        "query",
+        PAGE,
+        lambda w: reverse("treatments:lot_trace"),
+        lambda w: {"lot": "LOT-A"},
+        lambda w: form_fields(LotTraceForm()),
+    ),
+    Endpoint(
+        "audit_trail",
+        "GET",
+        "manager",
+        "query",
+        PAGE,
+        lambda w: reverse("audit_trail"),
+        lambda w: {
+            "patient": w.patient.record_number,
+            "user": w.doctor_user.username,
+            "action": "",
+            "date_from": today(w, -7),
+            "date_to": today(w),
+            "page": "1",
+        },
+        lambda w: [
+            Field("patient", LOOKUP, required=False),
+            Field("user", TEXT_KIND, required=False, max_length=150),
+            Field("action", CHOICE, required=False),
+            Field("date_from", DATE, required=False),
+            Field("date_to", DATE, required=False),
+            Field("page", IGNORED, required=False),
+            Field("format", IGNORED, required=False),
+        ],
+    ),
+    Endpoint(
+        "treatments:adverse_event_report",
+        "GET",
+        "manager",
+        "query",
+        PAGE,
+        lambda w: reverse("treatments:adverse_event_report"),
+        lambda w: {"date_from": today(w, -30), "date_to": today(w)},
+        lambda w: [Field("date_from", DATE), Field("date_to", DATE)],
+    ),
+]
+ENDPOINTS_BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+
+# URL names with no input to be hostile with (read-only pages, PDFs, files), and those
+# covered by another test of this package; an URL name in none of the lists fails
+# test_url_coverage.
+READ_ONLY_URLS = {
+    "home",
+    "healthz",
+    "admin_login_redirect",
+    "consultations:patient_chart",
+    "consultations:intake_done",
+    "consultations:medical_history_list",
+    "consultations:medical_history_detail",
+    "consultations:photo_list",
+    "consultations:photo_image",
+    "consultations:photo_thumbnail",
+    "consultations:appointment_detail",
+    "consultations:appointment_ics",
+    "consultations:calendar_feed",  # test_a_calendar_feed_token_of_any_shape_is_not_found
+    "consultations:screening_detail",
+    "consultations:screening_pdf",  # test_printed_documents_show_hostile_text_as_text...
+    "treatments:planner",
+    "treatments:plan_pdf",
+    "treatments:stock_overview",
+    "treatments:consent_detail",
+    "treatments:session_detail",
+    "treatments:consent_pdf",
+    "treatments:aftercare_pdf",
+    "treatments:aftercare_day_pdf",
+    "staff_list",
+    "two_factor_settings",
+    "keepalive",
+}
+# Django's own pages: the admin (managers' clinic settings) and the password pages that
+# take a one-time token. Outside this suite: the admin's forms are Django's.
+NOT_COVERED_PREFIXES = ("admin:",)
+NOT_COVERED_URLS = {
+    "logout",
+    "password_change",
+    "password_change_done",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}

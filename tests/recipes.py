@@ -1,0 +1,516 @@
+"""Recipes: the states tests need again and again, made through the public services.
+
+A screened patient, a two-vector plan, an accepted plan, a signed consent, a
+started and a completed session, a clinic ready for treatment day. Each recipe
+is a thin call to the services the pages call, so when a service's signature
+changes it changes here, once. Rows that no service writes (products, appointment
+types, working hours) come from tests.factories.
+
+`build_clinic` returns the small clinic most treatment tests start from; `accept`,
+`sign` and `start` move it along (requesting the `private_media` fixture first:
+signatures are written to a temporary folder).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, resolve, reverse
+from django.urls.exceptions import Resolver404
+from django.utils import timezone
+from django.utils.regex_helper import normalize
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from PIL import Image, ImageDraw
+
+from clinic.models import Role
+from consultations import services as consultation_services
+from consultations.booking import services as booking
+from consultations.models import AppointmentKind, Patient, PatientPhoto
+from tests.factories import (
+    TEST_PASSWORD,
+    AppointmentTypeFactory,
+    PatientFactory,
+    RoomFactory,
+    StaffMemberFactory,
+    ThreadProductFactory,
+    UserFactory,
+    WorkingHoursFactory,
+)
+from treatments import services
+from treatments.models import DEFAULT_RISKS, TreatmentPlan
+
+# -- images the pages upload ------------------------------------------------------------------
+
+
+def signature_png(strokes: int = 3, size=(600, 200)) -> bytes:
+    """A signature as the pad draws it: black strokes on a transparent background."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for n in range(strokes):
+        draw.line(
+            [(40 + n * 60, 150), (120 + n * 80, 40), (200 + n * 70, 160)], fill="black", width=6
+        )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def blank_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (600, 200), (0, 0, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def image_bytes(kind: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (600, 200), "black").save(out, format=kind)
+    return out.getvalue()
+
+
+def data_url(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# -- people and signing in --------------------------------------------------------------------
+
+
+def practitioner_at(location, first_name="Ada", last_name="Okafor", hours=(time(9), time(17))):
+    """A practitioner working at `location` every day of the week, 09:00–17:00 by default."""
+    user = UserFactory(first_name=first_name, last_name=last_name)
+    member = StaffMemberFactory(user=user, role=Role.PRACTITIONER, locations=[location])
+    for weekday in range(7):
+        WorkingHoursFactory(
+            staff=member, location=location, weekday=weekday, starts_at=hours[0], ends_at=hours[1]
+        )
+    return member
+
+
+def appointment_type(name="Consultation", minutes=30, buffer=0, needs_room=False, **extra):
+    return AppointmentTypeFactory(
+        name=name,
+        kind=extra.pop("kind", AppointmentKind.CONSULTATION),
+        duration_minutes=minutes,
+        buffer_minutes=buffer,
+        needs_room=needs_room,
+        colour=extra.pop("colour", "#1f6f8b"),
+        **extra,
+    )
+
+
+def local_day(location, days_ahead: int) -> date:
+    """The date `days_ahead` days from today at `location`."""
+    return timezone.localtime(timezone.now(), location.zone).date() + timedelta(days=days_ahead)
+
+
+def at(location, day: date, hour: int, minute: int = 0) -> datetime:
+    """A wall-clock time at `location` on `day`."""
+    return datetime.combine(day, time(hour, minute), tzinfo=location.zone)
+
+
+def sign_in(client, username: str, next_url: str = ""):
+    """The sign-in form, posted with the test password."""
+    data = {"username": username, "password": TEST_PASSWORD}
+    if next_url:
+        data["next"] = next_url
+    return client.post(reverse("login"), data)
+
+
+def sign_in_page(page, username: str, password: str) -> None:
+    """The sign-in form, filled in a browser."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def enrol(user) -> TOTPDevice:
+    """An authenticator app the user has already set up."""
+    return TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+
+
+def code_for_key(key: bytes, offset_steps: int = 0) -> str:
+    totp = TOTP(key)
+    totp.time = totp.time + offset_steps * totp.step
+    return f"{totp.token():06d}"
+
+
+def current_code(device: TOTPDevice) -> str:
+    return code_for_key(device.bin_key)
+
+
+def type_code(client, code: str, next_url: str = ""):
+    return client.post(reverse("two_factor_verify"), {"code": code, "next": next_url})
+
+
+def sign_in_with_code(client, user, device: TOTPDevice) -> None:
+    sign_in(client, user.get_username())
+    assert type_code(client, current_code(device)).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+# -- a screened patient -----------------------------------------------------------------------
+
+# Body-image answers that raise nothing: the screening then rests on the history alone.
+CALM = {
+    "concerned": False,
+    "preoccupied": False,
+    "distress": 1,
+    "social": 1,
+    "work": 1,
+    "avoidance": 1,
+    "interference": False,
+}
+FORTY_YEARS = timedelta(days=40 * 365)
+
+
+def screened_patient(
+    doctor,
+    *,
+    patient: Patient | None = None,
+    history: dict | None = None,
+    details: dict | None = None,
+    areas: dict | None = None,
+    decision: str | None = "accepted",
+    **patient_fields,
+) -> Patient:
+    """A patient through the screening gate: history, consultation, assessment, screening.
+
+    The practitioner accepts the screening unless `decision` is None (it then stays
+    undecided). A new 40-year-old patient unless `patient` is given.
+    """
+    if patient is None:
+        patient_fields.setdefault("date_of_birth", timezone.localdate() - FORTY_YEARS)
+        patient = PatientFactory(**patient_fields)
+    consultation_services.submit_medical_history(
+        patient=patient, answers=history or {}, submitted_by=doctor.user
+    )
+    consultation = consultation_services.start_consultation(
+        patient=patient, practitioner=doctor, started_by=doctor.user
+    )
+    consultation_services.save_assessment(
+        consultation=consultation,
+        details=details or {"fitzpatrick": 2, "glogau": 2},
+        areas=areas or {"midface": {"concern": "Cheeks", "laxity": 2}},
+        saved_by=doctor.user,
+    )
+    screening = consultation_services.run_screening(
+        consultation=consultation, body_image=CALM, screened_by=doctor.user
+    )
+    if decision is not None:
+        consultation_services.decide_screening(
+            screening=screening, decision=decision, decided_by=doctor.user
+        )
+    return patient
+
+
+# -- stock, plans, consent and sessions -------------------------------------------------------
+
+
+def receive(
+    product, location, lot_number: str | None = None, quantity: int = 10, days: int = 300, by=None
+):
+    """A lot received into stock, expiring in `days` days (named after itself unless named)."""
+    return services.receive_stock(
+        product=product,
+        location=location,
+        lot_number=lot_number or f"{product.pk}-{location.pk}-{days}-{quantity}",
+        quantity=quantity,
+        expires_on=timezone.localdate() + timedelta(days=days),
+        received_by=by,
+    )
+
+
+def two_vector_plan(*, patient, doctor, location, product):
+    """A draft plan: the midface, left and right, 2 threads each."""
+    plan = services.create_plan(
+        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
+    )
+    vector = {
+        "area": "midface",
+        "side": "left",
+        "product": product.pk,
+        "count": 2,
+        "view": "front",
+        "entry": [0.3, 0.6],
+        "end": [0.3, 0.2],
+        "depth": "subcutaneous",
+        "notes": "",
+    }
+    return services.save_plan(
+        plan=plan,
+        revision=1,
+        vectors=[vector, {**vector, "side": "right", "entry": [0.7, 0.6], "end": [0.7, 0.2]}],
+        saved_by=doctor.user,
+    )
+
+
+def screened_plan(*, patient, doctor, location, product):
+    """A two-vector draft plan for `patient`, after a suitable screening accepted."""
+    screened_patient(doctor, patient=patient)
+    return two_vector_plan(patient=patient, doctor=doctor, location=location, product=product)
+
+
+def accepted_plan(plan, by):
+    return services.set_plan_status(plan=plan, status="accepted", changed_by=by)
+
+
+def consent_template(by):
+    """The thread-lift consent form, published."""
+    return services.publish_consent_template(
+        code="thread-lift",
+        title="Consent to a thread lift",
+        body="I, {patient}, agree to {procedure} of the {areas} with {products} by {practitioner}.",
+        risks=DEFAULT_RISKS,
+        alternatives="No treatment; fillers; energy devices; a surgical facelift.",
+        published_by=by,
+    )
+
+
+PHOTO_CONSENTS = {"clinical": True, "teaching": False, "marketing": False}
+
+
+def signed_consent(*, plan, template, doctor, **overrides):
+    """A consent signed through the service, as the signing page stores it."""
+    arguments = {
+        "plan": plan,
+        "template": template,
+        "risks_initialled": list(template.risks),
+        "photo_consents": PHOTO_CONSENTS,
+        "patient_signature": signature_png(),
+        "practitioner_signature": signature_png(2),
+        "practitioner": doctor,
+        "recorded_by": doctor.user,
+    }
+    return services.sign_consent(**{**arguments, **overrides})
+
+
+def placements(clinic, session, count=2, **extra) -> list[dict]:
+    """The completion form's rows: every vector of the session's plan from the clinic's lot."""
+    return [
+        {"vector": v.pk, "lot": clinic["lot"].pk, "count": count, **extra}
+        for v in session.plan.vectors.all()
+    ]
+
+
+def completed_session(session, *, lot, by, count=None, details=None):
+    """A session completed with every vector placed from `lot` (as planned, or `count` each)."""
+    return services.complete_session(
+        session=session,
+        placements=[
+            {
+                "vector": vector.pk,
+                "lot": lot.pk,
+                "count": vector.count if count is None else count,
+                "deviation": "",
+            }
+            for vector in session.plan.vectors.all()
+        ],
+        details=details
+        if details is not None
+        else {
+            "anaesthesia": "local",
+            "anaesthetic_agent": "Lidocaine 1% with adrenaline",
+            "anaesthetic_volume_ml": Decimal("4.0"),
+            "immediate_outcome": "Good lift",
+            "complications": "",
+        },
+        completed_by=by,
+    )
+
+
+def book_treatment(*, patient, doctor, location, appointment_type, on: date, hour: int = 10):
+    return booking.book_appointment(
+        patient=patient,
+        practitioner=doctor,
+        location=location,
+        appointment_type=appointment_type,
+        starts_at=datetime.combine(on, time(hour), tzinfo=location.zone),
+        booked_by=doctor.user,
+    )
+
+
+# -- a clinic ready for treatment day ---------------------------------------------------------
+
+
+def build_clinic(location, practitioner_user) -> dict:
+    """A practitioner (the conftest's "doctor") working every day, a treatment room, a product
+    with a lot in stock, a published consent form, and a patient through screening with a
+    two-vector draft plan and a treatment appointment tomorrow."""
+    doctor = practitioner_user.staff
+    for weekday in range(7):
+        WorkingHoursFactory(
+            staff=doctor, location=location, weekday=weekday, starts_at=time(8), ends_at=time(18)
+        )
+    RoomFactory(location=location, name="Treatment room")
+    cog = ThreadProductFactory()
+    lot = receive(cog, location, "LOT-A", by=doctor.user)
+    treatment = AppointmentTypeFactory(
+        name="Thread lift",
+        kind="treatment",
+        duration_minutes=90,
+        buffer_minutes=15,
+        needs_room=True,
+    )
+    AppointmentTypeFactory(name="Review", kind="review", duration_minutes=20, needs_room=False)
+    template = consent_template(doctor.user)
+    patient = screened_patient(doctor, first_name="Marguerite", last_name="Duras")
+    plan = two_vector_plan(patient=patient, doctor=doctor, location=location, product=cog)
+    tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
+    appointment = book_treatment(
+        patient=patient, doctor=doctor, location=location, appointment_type=treatment, on=tomorrow
+    )
+    return {
+        "doctor": doctor,
+        "user": practitioner_user,
+        "lot": lot,
+        "cog": cog,
+        "template": template,
+        "plan": plan,
+        "patient": patient,
+        "appointment": appointment,
+        "treatment": treatment,
+        "location": location,
+    }
+
+
+def accept(clinic):
+    """The clinic's plan, accepted (and kept as the clinic's plan)."""
+    clinic["plan"] = accepted_plan(clinic["plan"], clinic["doctor"].user)
+    return clinic["plan"]
+
+
+def sign(clinic, plan=None, **overrides):
+    """The clinic's consent form (or `template=`) signed for `plan` (or the clinic's plan)."""
+    overrides.setdefault("template", clinic["template"])
+    return signed_consent(plan=plan or clinic["plan"], doctor=clinic["doctor"], **overrides)
+
+
+def start(clinic, plan=None):
+    return services.start_session(
+        appointment=clinic["appointment"],
+        plan=plan or clinic["plan"],
+        started_by=clinic["doctor"].user,
+    )
+
+
+def consent_form(clinic, plan=None, **overrides) -> dict:
+    """What the signing page posts when everything is filled in and both pads are signed."""
+    plan = plan or clinic["plan"]
+    template = clinic["template"]
+    text = services.fill_consent_text(template, plan)
+    form = {
+        "template": str(template.pk),
+        "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "risks": list(template.risks),
+        "photo_clinical": "yes",
+        "photo_teaching": "no",
+        "photo_marketing": "no",
+        "patient_signature": data_url(signature_png()),
+        "practitioner_signature": data_url(signature_png(2)),
+    }
+    form.update(overrides)
+    return {key: value for key, value in form.items() if value is not None}
+
+
+# -- the planner ------------------------------------------------------------------------------
+
+
+def vector(product, **fields) -> dict:
+    """One vector in the save endpoint's format: the left midface, 2 threads, 47 mm long."""
+    return {
+        "area": "midface",
+        "side": "left",
+        "product": product.pk,
+        "count": 2,
+        "view": "front",
+        "entry": [0.62, 0.55],
+        "end": [0.76, 0.40],
+        "depth": "subcutaneous",
+        "notes": "",
+        **fields,
+    }
+
+
+def saved_payload(plan: TreatmentPlan) -> list[dict]:
+    """The plan's vectors as stored, in the save format."""
+    return [
+        {
+            "area": v.area,
+            "side": v.side,
+            "product": v.product_id,
+            "count": v.count,
+            "view": v.view,
+            "entry": [v.entry_x, v.entry_y],
+            "end": [v.end_x, v.end_y],
+            "depth": v.depth,
+            "notes": v.notes,
+        }
+        for v in plan.vectors.order_by("position", "pk")
+    ]
+
+
+def save_vectors(plan: TreatmentPlan, vectors: list[dict], by, notes: str | None = None):
+    plan.refresh_from_db()
+    return services.save_plan(
+        plan=plan, revision=plan.revision, vectors=vectors, notes=notes, saved_by=by
+    )
+
+
+def post_json(client, url: str, body, *, raw: bytes | str | None = None):
+    data = raw if raw is not None else json.dumps(body)
+    return client.post(url, data=data, content_type="application/json")
+
+
+def save_url(plan: TreatmentPlan) -> str:
+    return reverse("treatments:plan_save", args=[plan.pk])
+
+
+def frontal_photo(patient: Patient, by, *, view: str = "frontal") -> PatientPhoto:
+    """A real (plain) JPEG stored through the photo service; needs the private_media fixture."""
+    out = io.BytesIO()
+    Image.new("RGB", (600, 600), (200, 170, 150)).save(out, format="JPEG")
+    return consultation_services.add_patient_photos(
+        patient=patient,
+        files=[SimpleUploadedFile("face.jpg", out.getvalue(), content_type="image/jpeg")],
+        view=view,
+        stage="baseline",
+        taken_on=timezone.localdate(),
+        uploaded_by=by,
+    )[0]
+
+
+# -- the project's URLs -----------------------------------------------------------------------
+
+SAMPLE_VALUES = ["1", "00000000-0000-0000-0000-000000000001", "sample"]
+
+
+def iter_patterns(patterns, prefix="", namespace=None):
+    """(regex, name) for every URL pattern, namespaces included."""
+    for entry in patterns:
+        regex = prefix + entry.pattern.regex.pattern.lstrip("^").rstrip("$").replace(r"\Z", "")
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            yield from iter_patterns(entry.url_patterns, regex, ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield regex, name
+
+
+def sample_path(regex: str) -> str:
+    """A concrete path that the pattern matches, with sample values in its arguments."""
+    for template, params in normalize(regex):
+        for value in SAMPLE_VALUES:
+            path = "/" + template % dict.fromkeys(params, value)
+            try:
+                resolve(path)
+            except Resolver404:
+                continue
+            return path
+    raise AssertionError(f"could not build a sample path for {regex!r}")
