@@ -37,6 +37,7 @@ from consultations.models import (
     PhotoView,
     Screening,
 )
+from consultations.screening import services as screening_services
 from tests.factories import (
     PatientFactory,
     RoomFactory,
@@ -197,12 +198,10 @@ def gated_patient(doctor: StaffMember, patient: Patient, tag: str, seed: int):
         baseline_photos=[baseline],
         saved_by=user,
     )
-    screening = consultation_services.run_screening(
+    screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=user
     )
-    consultation_services.decide_screening(
-        screening=screening, decision="accepted", decided_by=user
-    )
+    screening_services.decide_screening(screening=screening, decision="accepted", decided_by=user)
     return history, baseline, follow_up, consultation, screening
 
 

@@ -33,6 +33,7 @@ from clinic.models import Role
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import AppointmentKind, Patient, PatientPhoto
+from consultations.screening import services as screening_services
 from tests.factories import (
     TEST_PASSWORD,
     AppointmentTypeFactory,
@@ -200,11 +201,11 @@ def screened_patient(
         areas=areas or {"midface": {"concern": "Cheeks", "laxity": 2}},
         saved_by=doctor.user,
     )
-    screening = consultation_services.run_screening(
+    screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=doctor.user
     )
     if decision is not None:
-        consultation_services.decide_screening(
+        screening_services.decide_screening(
             screening=screening, decision=decision, decided_by=doctor.user
         )
     return patient

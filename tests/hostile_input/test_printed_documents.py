@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from consultations import services as consultation_services
 from consultations.models import Patient
+from consultations.screening import services as screening_services
 from tests.hostile_input.endpoints import (
     vector_payloads,
 )
@@ -64,7 +64,7 @@ def make_hostile(world: World) -> None:
     services.save_plan(
         plan=draft, revision=draft.revision, vectors=vectors, notes=EVERY_PAYLOAD, saved_by=user
     )
-    consultation_services.decide_screening(
+    screening_services.decide_screening(
         screening=world.screening,
         decision="overridden",
         justification=f"Seen by her psychologist: {EVERY_PAYLOAD}",

@@ -24,6 +24,7 @@ from clinic.models import Role, Room
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
+from consultations.screening import services as screening_services
 from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
 from tests.recipes import CALM, accept, build_clinic, sign, start
 from treatments import services
@@ -135,7 +136,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         areas={"jawline": {"concern": "Jowls", "goal": "Lift", "laxity": 2}},
         saved_by=user,
     )
-    screening = consultation_services.run_screening(
+    screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=user
     )
     photo = consultation_services.add_patient_photos(

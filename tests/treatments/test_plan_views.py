@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
+from consultations.screening import services as screening_services
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -89,7 +90,7 @@ def test_a_screening_without_a_decision_keeps_the_gate_closed(client, practition
         areas={"midface": {"laxity": 2}},
         saved_by=doctor.user,
     )
-    consultation_services.run_screening(
+    screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=doctor.user
     )
     client.force_login(practitioner_user)
