@@ -26,8 +26,9 @@ from tests.hostile_input.payloads import (
 from tests.hostile_input.world import (
     World,
 )
-from treatments import services
 from treatments.models import TreatmentPlan
+from treatments.services import consent as consent_services
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def make_hostile(world: World) -> None:
     draft = TreatmentPlan.objects.get(pk=world.draft_plan.pk)
     vectors = vector_payloads(draft)
     vectors[0]["notes"] = PDF_STYLE
-    services.save_plan(
+    plan_services.save_plan(
         plan=draft, revision=draft.revision, vectors=vectors, notes=EVERY_PAYLOAD, saved_by=user
     )
     screening_services.decide_screening(
@@ -70,7 +71,9 @@ def make_hostile(world: World) -> None:
         justification=f"Seen by her psychologist: {EVERY_PAYLOAD}",
         decided_by=user,
     )
-    services.withdraw_consent(consent=world.consent, reason=EVERY_PAYLOAD, withdrawn_by=user)
+    consent_services.withdraw_consent(
+        consent=world.consent, reason=EVERY_PAYLOAD, withdrawn_by=user
+    )
 
 
 @pytest.mark.parametrize("document", PRINTED, ids=list(PRINTED))
