@@ -638,7 +638,7 @@ class Screening(models.Model):
     """A suitability screening: the facts read, the findings, the outcome and the decision.
 
     Findings are stored as they were produced with `rules_version`, so a later
-    change to the rule set never changes this record (consultations.screening).
+    change to the rule set never changes this record (consultations.screening.rules).
     """
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="screenings")

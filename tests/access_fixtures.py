@@ -37,6 +37,7 @@ from consultations.models import (
     PhotoView,
     Screening,
 )
+from consultations.screening import services as screening_services
 from tests.factories import (
     PatientFactory,
     RoomFactory,
@@ -46,7 +47,6 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 from tests.recipes import CALM, receive, signature_png
-from treatments import services
 from treatments.models import (
     DEFAULT_RISKS,
     ConsentTemplate,
@@ -56,6 +56,10 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services import consent as consent_services
+from treatments.services import outcomes as outcome_services
+from treatments.services import plans as plan_services
+from treatments.services import sessions as session_services
 
 _JPEG_CACHE: dict[tuple[int, str, str], bytes] = {}
 
@@ -137,7 +141,7 @@ def consent_template(by) -> ConsentTemplate:
     current = ConsentTemplate.objects.filter(is_current=True).first()
     if current is not None:
         return current
-    return services.publish_consent_template(
+    return consent_services.publish_consent_template(
         code="thread-lift",
         title="Consent to a thread lift",
         body="I, {patient}, agree to {procedure} of the {areas} with {products} by {practitioner}.",
@@ -197,17 +201,15 @@ def gated_patient(doctor: StaffMember, patient: Patient, tag: str, seed: int):
         baseline_photos=[baseline],
         saved_by=user,
     )
-    screening = consultation_services.run_screening(
+    screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=user
     )
-    consultation_services.decide_screening(
-        screening=screening, decision="accepted", decided_by=user
-    )
+    screening_services.decide_screening(screening=screening, decision="accepted", decided_by=user)
     return history, baseline, follow_up, consultation, screening
 
 
 def accepted_plan(patient, doctor, location, product) -> TreatmentPlan:
-    plan = services.create_plan(
+    plan = plan_services.create_plan(
         patient=patient, practitioner=doctor, location=location, created_by=doctor.user
     )
     vector = {
@@ -221,17 +223,17 @@ def accepted_plan(patient, doctor, location, product) -> TreatmentPlan:
         "depth": "subcutaneous",
         "notes": "",
     }
-    plan = services.save_plan(
+    plan = plan_services.save_plan(
         plan=plan,
         revision=plan.revision,
         vectors=[vector, {**vector, "side": "right", "entry": [0.7, 0.6], "end": [0.7, 0.2]}],
         saved_by=doctor.user,
     )
-    return services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    return plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
 
 
 def sign_consent(plan, template, doctor) -> SignedConsent:
-    return services.sign_consent(
+    return consent_services.sign_consent(
         plan=plan,
         template=template,
         risks_initialled=list(template.risks),
@@ -290,8 +292,8 @@ def build_world(
     plan = accepted_plan(patient, doctor, location, product)
     consent = sign_consent(plan, template, doctor)
     appointment = book_treatment(patient, doctor, location, treatment_type, days=1, hour=10)
-    session = services.start_session(appointment=appointment, plan=plan, started_by=user)
-    session = services.complete_session(
+    session = session_services.start_session(appointment=appointment, plan=plan, started_by=user)
+    session = session_services.complete_session(
         session=session,
         placements=[
             {"vector": vector.pk, "lot": lot.pk, "count": vector.count}
@@ -300,8 +302,8 @@ def build_world(
         details={"anaesthesia": "local", "immediate_outcome": f"Planted-outcome-{tag}"},
         completed_by=user,
     )
-    services.add_addendum(session=session, text=f"Planted-addendum-{tag}", added_by=user)
-    services.record_outcome(
+    session_services.add_addendum(session=session, text=f"Planted-addendum-{tag}", added_by=user)
+    outcome_services.record_outcome(
         session=session,
         gais_practitioner=2,
         gais_patient=2,
@@ -310,7 +312,7 @@ def build_world(
         photos=[follow_up],
         recorded_by=user,
     )
-    services.report_adverse_event(
+    outcome_services.report_adverse_event(
         session=session,
         event_type="bruising",
         severity="mild",

@@ -33,6 +33,7 @@ from clinic.models import Role
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import AppointmentKind, Patient, PatientPhoto
+from consultations.screening import services as screening_services
 from tests.factories import (
     TEST_PASSWORD,
     AppointmentTypeFactory,
@@ -43,8 +44,11 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
-from treatments import services
 from treatments.models import DEFAULT_RISKS, TreatmentPlan
+from treatments.services import consent as consent_services
+from treatments.services import plans as plan_services
+from treatments.services import sessions as session_services
+from treatments.services import stock as stock_services
 
 # -- images the pages upload ------------------------------------------------------------------
 
@@ -200,11 +204,11 @@ def screened_patient(
         areas=areas or {"midface": {"concern": "Cheeks", "laxity": 2}},
         saved_by=doctor.user,
     )
-    screening = consultation_services.run_screening(
+    screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=doctor.user
     )
     if decision is not None:
-        consultation_services.decide_screening(
+        screening_services.decide_screening(
             screening=screening, decision=decision, decided_by=doctor.user
         )
     return patient
@@ -217,7 +221,7 @@ def receive(
     product, location, lot_number: str | None = None, quantity: int = 10, days: int = 300, by=None
 ):
     """A lot received into stock, expiring in `days` days (named after itself unless named)."""
-    return services.receive_stock(
+    return stock_services.receive_stock(
         product=product,
         location=location,
         lot_number=lot_number or f"{product.pk}-{location.pk}-{days}-{quantity}",
@@ -229,7 +233,7 @@ def receive(
 
 def two_vector_plan(*, patient, doctor, location, product):
     """A draft plan: the midface, left and right, 2 threads each."""
-    plan = services.create_plan(
+    plan = plan_services.create_plan(
         patient=patient, practitioner=doctor, location=location, created_by=doctor.user
     )
     vector = {
@@ -243,7 +247,7 @@ def two_vector_plan(*, patient, doctor, location, product):
         "depth": "subcutaneous",
         "notes": "",
     }
-    return services.save_plan(
+    return plan_services.save_plan(
         plan=plan,
         revision=1,
         vectors=[vector, {**vector, "side": "right", "entry": [0.7, 0.6], "end": [0.7, 0.2]}],
@@ -258,12 +262,12 @@ def screened_plan(*, patient, doctor, location, product):
 
 
 def accepted_plan(plan, by):
-    return services.set_plan_status(plan=plan, status="accepted", changed_by=by)
+    return plan_services.set_plan_status(plan=plan, status="accepted", changed_by=by)
 
 
 def consent_template(by):
     """The thread-lift consent form, published."""
-    return services.publish_consent_template(
+    return consent_services.publish_consent_template(
         code="thread-lift",
         title="Consent to a thread lift",
         body="I, {patient}, agree to {procedure} of the {areas} with {products} by {practitioner}.",
@@ -288,7 +292,7 @@ def signed_consent(*, plan, template, doctor, **overrides):
         "practitioner": doctor,
         "recorded_by": doctor.user,
     }
-    return services.sign_consent(**{**arguments, **overrides})
+    return consent_services.sign_consent(**{**arguments, **overrides})
 
 
 def placements(clinic, session, count=2, **extra) -> list[dict]:
@@ -301,7 +305,7 @@ def placements(clinic, session, count=2, **extra) -> list[dict]:
 
 def completed_session(session, *, lot, by, count=None, details=None):
     """A session completed with every vector placed from `lot` (as planned, or `count` each)."""
-    return services.complete_session(
+    return session_services.complete_session(
         session=session,
         placements=[
             {
@@ -393,7 +397,7 @@ def sign(clinic, plan=None, **overrides):
 
 
 def start(clinic, plan=None):
-    return services.start_session(
+    return session_services.start_session(
         appointment=clinic["appointment"],
         plan=plan or clinic["plan"],
         started_by=clinic["doctor"].user,
@@ -404,7 +408,7 @@ def consent_form(clinic, plan=None, **overrides) -> dict:
     """What the signing page posts when everything is filled in and both pads are signed."""
     plan = plan or clinic["plan"]
     template = clinic["template"]
-    text = services.fill_consent_text(template, plan)
+    text = consent_services.fill_consent_text(template, plan)
     form = {
         "template": str(template.pk),
         "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
@@ -458,7 +462,7 @@ def saved_payload(plan: TreatmentPlan) -> list[dict]:
 
 def save_vectors(plan: TreatmentPlan, vectors: list[dict], by, notes: str | None = None):
     plan.refresh_from_db()
-    return services.save_plan(
+    return plan_services.save_plan(
         plan=plan, revision=plan.revision, vectors=vectors, notes=notes, saved_by=by
     )
 

@@ -52,7 +52,6 @@ from tests.access_fixtures import (
 )
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
 from tests.recipes import iter_patterns, receive, sample_path
-from treatments import services
 from treatments.models import (
     AdverseEvent,
     Outcome,
@@ -60,6 +59,8 @@ from treatments.models import (
     StockLot,
     TreatmentSession,
 )
+from treatments.services import plans as plan_services
+from treatments.services import sessions as session_services
 
 # Outcomes -----------------------------------------------------------------------------
 
@@ -466,7 +467,7 @@ class Journey:
         appointment = book_treatment(
             b.patient, b.doctor, b.location, b.treatment_type, days=4, hour=11
         )
-        self.b_open_session = services.start_session(
+        self.b_open_session = session_services.start_session(
             appointment=appointment, plan=b.plan, started_by=b.doctor.user
         )
 
@@ -881,7 +882,9 @@ def completion_form(session: TreatmentSession, lot: StockLot) -> dict:
 def test_a_session_cannot_be_completed_with_another_locations_lot(sites, users):
     a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=10)
-    session = services.start_session(appointment=appointment, plan=a.plan, started_by=a.doctor.user)
+    session = session_services.start_session(
+        appointment=appointment, plan=a.plan, started_by=a.doctor.user
+    )
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:session_complete", session.pk)
     status, changed = post_refused(client, path, completion_form(session, b.lot))
@@ -974,7 +977,7 @@ def test_a_reschedule_cannot_move_to_another_locations_practitioner(sites, users
 @pytest.mark.django_db
 def test_a_plan_cannot_be_calibrated_on_another_patients_photo(sites, users):
     a, b = sites.a, sites.b
-    draft = services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
+    draft = plan_services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:plan_calibrate", draft.pk)
 
@@ -1164,7 +1167,7 @@ def draft_vector(world: World, **extra) -> dict:
 def test_a_plan_save_cannot_name_another_locations_lot(sites, users):
     """Vectors name products, never lots: a vector carrying B's lot id is refused whole."""
     a, b = sites.a, sites.b
-    draft = services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
+    draft = plan_services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
     client = client_for("practitioner", users)
     path = reverse("treatments:plan_save", args=[draft.pk])
     body = {"revision": draft.revision, "vectors": [draft_vector(a, lot=b.lot.pk)], "notes": ""}

@@ -21,8 +21,9 @@ from tests.recipes import (
     sign,
     start,
 )
-from treatments import services
 from treatments.models import PlacedThreads, SignedConsent, StockLot, TreatmentSession
+from treatments.services import consent as consent_services
+from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -36,15 +37,15 @@ class Outage(Exception):
     """Stands for the database or the disk failing half-way."""
 
 
-def fail_on_audit(monkeypatch, action: str):
-    real = services.record_event
+def fail_on_audit(monkeypatch, service_module, action: str):
+    real = service_module.record_event
 
     def failing(**kwargs):
         if kwargs["action"] == action:
             raise Outage("the write failed half-way")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "record_event", failing)
+    monkeypatch.setattr(service_module, "record_event", failing)
 
 
 def test_a_failure_while_completing_a_session_leaves_stock_session_and_booking_as_they_were(
@@ -57,9 +58,9 @@ def test_a_failure_while_completing_a_session_leaves_stock_session_and_booking_a
     status_before = Appointment.objects.get(pk=clinic["appointment"].pk).status
     appointments_before = Appointment.objects.count()
     # The audit entry is written after stock, placements and the appointment change.
-    fail_on_audit(monkeypatch, "update")
+    fail_on_audit(monkeypatch, session_services, "update")
     with pytest.raises(Outage):
-        services.complete_session(
+        session_services.complete_session(
             session=session,
             placements=placements(clinic, session),
             details={"anaesthesia": "local"},
@@ -78,7 +79,7 @@ def test_a_failure_while_signing_a_consent_leaves_no_record_and_no_signature_fil
     private_media,
 ):
     plan = accept(clinic)
-    fail_on_audit(monkeypatch, "sign")
+    fail_on_audit(monkeypatch, consent_services, "sign")
     with pytest.raises(Outage):
         sign(clinic, plan)
     assert SignedConsent.objects.count() == 0

@@ -11,7 +11,8 @@ from treatments.models import (
     StockLot,
     ThreadProduct,
 )
-from treatments.services import clean_vectors, publish_consent_template
+from treatments.services.consent import publish_consent_template
+from treatments.services.plans import clean_vectors
 
 
 @admin.register(ThreadProduct)

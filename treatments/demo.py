@@ -21,7 +21,6 @@ from django.utils import timezone
 from clinic.actors import Actor
 from clinic.models import Location, Role, StaffMember
 from consultations.models import FacialArea
-from treatments import services
 from treatments.models import (
     DEFAULT_RISKS,
     AftercarePeriod,
@@ -37,6 +36,9 @@ from treatments.models import (
     ThreadProduct,
     ThreadType,
 )
+from treatments.services import consent as consent_services
+from treatments.services import plans as plan_services
+from treatments.services import stock as stock_services
 
 # Unit prices are in the clinic's own currency; absorption is the manufacturer's figure.
 PRODUCTS: dict[str, dict[str, Any]] = {
@@ -265,7 +267,7 @@ def _lots(products: dict[str, ThreadProduct]) -> int:
                 received_on=today + timedelta(days=expires_in - 365),
             )
         else:
-            services.receive_stock(
+            stock_services.receive_stock(
                 product=product,
                 location=location,
                 lot_number=lot_number,
@@ -309,7 +311,7 @@ def _presets(products: dict[str, ThreadProduct]) -> int:
         if ProtocolPreset.objects.filter(name=name).exists():
             continue
         vectors = preset_vectors(area, products[product_key], right_side, notes)
-        services.clean_vectors(vectors)  # the same check the admin and the planner make
+        plan_services.clean_vectors(vectors)  # the same check the admin and the planner make
         ProtocolPreset.objects.create(name=name, description=description, vectors=vectors)
         created += 1
     return created
@@ -532,7 +534,7 @@ def load_demo_consent() -> int:
     if ConsentTemplate.objects.filter(code=CONSENT_CODE, is_current=True).exists():
         return 0
     manager = StaffMember.objects.filter(role=Role.MANAGER).select_related("user").first()
-    services.publish_consent_template(
+    consent_services.publish_consent_template(
         code=CONSENT_CODE,
         title="Consent to a thread lift",
         body=CONSENT_BODY,

@@ -46,7 +46,8 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from treatments.services import PlanSummary, summarise_plan, vector_warnings, verify_consent
+from treatments.services.consent import verify_consent
+from treatments.services.plans import PlanSummary, summarise_plan, vector_warnings
 
 logger = logging.getLogger(__name__)
 

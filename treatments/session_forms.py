@@ -16,7 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from treatments.models import Anaesthesia, StockLot, ThreadVector
-from treatments.services import MAX_COUNT
+from treatments.services.plans import MAX_COUNT
 
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 VOLUME_ML = re.compile(r"[0-9]{1,2}(?:\.[0-9])?")

@@ -18,8 +18,8 @@ from django.utils import timezone  # noqa: E402
 from clinic.models import Location, Role, StaffMember  # noqa: E402
 from clinic.site.large_clinic import seed_large_clinic  # noqa: E402
 from consultations.models import Appointment, AppointmentStatus, AppointmentType, Patient  # noqa: E402
-from treatments import services  # noqa: E402
 from treatments.models import PlanStatus, ThreadProduct, TreatmentPlan, TreatmentSession  # noqa: E402
+from treatments.services import plans as plan_services  # noqa: E402
 
 
 def main(out: str) -> None:
@@ -40,7 +40,7 @@ def main(out: str) -> None:
         ).first()
         draft = TreatmentPlan.objects.filter(
             series=accepted.series, status=PlanStatus.DRAFT
-        ).first() or services.revise_plan(plan=accepted, revised_by=member.user)
+        ).first() or plan_services.revise_plan(plan=accepted, revised_by=member.user)
         sessions = list(
             TreatmentSession.objects.filter(practitioner=member).values_list("pk", flat=True)[:50]
         )

@@ -52,7 +52,7 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from treatments.services import consent_fingerprint
+from treatments.services.consent import consent_fingerprint
 
 PRACTITIONERS = 10
 BATCH = 5_000

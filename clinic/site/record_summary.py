@@ -7,8 +7,13 @@ from django.utils import timezone
 
 from clinic.models import Location
 from clinic.pdf import PdfDocument
-from consultations.documents import findings_by_level, location_zone, outcome_text, person_name
 from consultations.models import MedicalHistory
+from consultations.screening.documents import (
+    findings_by_level,
+    location_zone,
+    outcome_text,
+    person_name,
+)
 from treatments.models import ConsentWithdrawal, PhotoUse
 
 

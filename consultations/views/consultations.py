@@ -4,7 +4,7 @@ Clinicians (practitioners and managers) read consultations and screenings; only
 practitioners record them. Every write goes through consultations.services, and
 every page showing a consultation or a screening is written to the audit trail.
 Times are shown in the time zone of the consultation's location (see
-consultations.documents), the same as on the printout.
+consultations.screening.documents), the same as on the printout.
 """
 
 from django import forms
@@ -23,16 +23,7 @@ from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
 from clinic.permissions import deny, require_permission
 from consultations import selectors, services
-from consultations.consultation_forms import AreaForm, AssessmentForm, BodyImageForm, DecisionForm
-from consultations.documents import (
-    ScreeningSummary,
-    body_image_rows,
-    consultation_location,
-    findings_by_level,
-    location_zone,
-    outcome_text,
-    person_name,
-)
+from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.models import (
     CONSULTATION_AREAS,
     Appointment,
@@ -41,6 +32,17 @@ from consultations.models import (
     Patient,
     Screening,
 )
+from consultations.screening import services as screening_services
+from consultations.screening.documents import (
+    ScreeningSummary,
+    body_image_rows,
+    consultation_location,
+    findings_by_level,
+    location_zone,
+    outcome_text,
+    person_name,
+)
+from consultations.screening.forms import BodyImageForm, DecisionForm
 from consultations.services import ASSESSMENT_FIELDS
 
 VIEW_CLINICAL = "clinic.view_clinical"
@@ -277,7 +279,7 @@ def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            screening = services.run_screening(
+            screening = screening_services.run_screening(
                 consultation=consultation,
                 body_image=form.answers(),
                 screened_by=request.user,
@@ -367,7 +369,7 @@ def screening_decide(request: HttpRequest, pk: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            services.decide_screening(
+            screening_services.decide_screening(
                 screening=screening,
                 decision=form.cleaned_data["decision"],
                 justification=form.cleaned_data["justification"],

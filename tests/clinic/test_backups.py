@@ -19,7 +19,7 @@ import django
 django.setup()
 from consultations.models import Patient, PatientPhoto
 from treatments.models import SignedConsent
-from treatments.services import verify_consent
+from treatments.services.consent import verify_consent
 consents = list(SignedConsent.objects.all())
 photos = list(PatientPhoto.objects.all())
 print(sorted(Patient.objects.values_list("record_number", flat=True)))

@@ -17,7 +17,7 @@ from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
 from tests.recipes import accept, build_clinic, completed_session, sign, start
 from treatments import documents as treatment_documents
-from treatments import services
+from treatments.services import outcomes as outcome_services
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def journey(location, practitioner_user, private_media):
         )[0]
         for stage, colour in (("baseline", (200, 170, 150)), ("2_weeks", (120, 100, 90)))
     ]
-    services.record_outcome(
+    outcome_services.record_outcome(
         session=session,
         gais_practitioner=2,
         gais_patient=1,
@@ -84,7 +84,7 @@ def journey(location, practitioner_user, private_media):
         photos=photos[1:],  # the two-week photo
         recorded_by=doctor.user,
     )
-    services.report_adverse_event(
+    outcome_services.report_adverse_event(
         session=session,
         event_type="bruising",
         severity="mild",

@@ -6,7 +6,7 @@ from django.db.models import Count
 from clinic.site.large_clinic import seed_large_clinic
 from consultations.models import FREEING_STATUSES, Appointment, Patient
 from treatments.models import SignedConsent, StockLot, TreatmentSession
-from treatments.services import verify_consent
+from treatments.services.consent import verify_consent
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,8 +16,8 @@ from consultations.models import (
 )
 from tests.factories import PatientFactory
 from tests.recipes import accept, build_clinic, signature_png
-from treatments import services
 from treatments.models import SignedConsent, TreatmentPlan
+from treatments.services import consent as consent_services
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ EVERY_USE = {"clinical": True, "teaching": True, "marketing": True}
 
 def sign_with(clinic, photo_consents: dict[str, bool]) -> SignedConsent:
     plan = TreatmentPlan.objects.get(pk=clinic["plan"].pk)
-    return services.sign_consent(
+    return consent_services.sign_consent(
         plan=plan,
         template=clinic["template"],
         risks_initialled=list(clinic["template"].risks),
@@ -78,7 +78,7 @@ def test_the_latest_consent_that_is_not_withdrawn_decides(clinic):
     assert photo_use_allowed(patient, "teaching")
     assert not photo_use_allowed(patient, "marketing")
 
-    services.withdraw_consent(consent=first, reason="Changed her mind", withdrawn_by=None)
+    consent_services.withdraw_consent(consent=first, reason="Changed her mind", withdrawn_by=None)
 
     assert not photo_use_allowed(patient, "teaching")
 
@@ -116,7 +116,7 @@ def test_an_erasure_request_ends_marketing_and_teaching_photo_use_but_keeps_clin
     assert Patient.objects.filter(pk=patient.pk, is_archived=False).exists()
     # The signed consent is untouched: the withdrawal lives on the request.
     consent = SignedConsent.objects.get(patient=patient)
-    assert consent.photo_consents == EVERY_USE and services.verify_consent(consent)
+    assert consent.photo_consents == EVERY_USE and consent_services.verify_consent(consent)
 
 
 def test_the_request_is_stored_with_its_retained_reason_and_who_handled_it(

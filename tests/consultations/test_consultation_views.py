@@ -22,6 +22,7 @@ from consultations.models import (
     PhotoView,
     Screening,
 )
+from consultations.screening import services as screening_services
 from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +118,7 @@ def screen(consultation, user, answers=NEGATIVE_BODY_IMAGE):
         key: (value == "yes") if value in ("yes", "no") else int(value)
         for key, value in answers.items()
     }
-    return services.run_screening(
+    return screening_services.run_screening(
         consultation=consultation, body_image=body_image, screened_by=user
     )
 

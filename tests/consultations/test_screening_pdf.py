@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services
 from consultations.models import Screening
+from consultations.screening import services as screening_services
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -66,7 +67,7 @@ def screened_patient(
         areas={"jawline": {"concern": "Jowls", "goal": "Lift", "laxity": 3}},
         saved_by=practitioner,
     )
-    return services.run_screening(
+    return screening_services.run_screening(
         consultation=consultation, body_image=body_image, screened_by=practitioner
     )
 
@@ -85,7 +86,7 @@ def test_the_summary_lists_the_triggered_rules_and_the_accepted_decision(client,
         anticoagulant_details="Apixaban 5 mg",
         smoking="current",
     )
-    services.decide_screening(
+    screening_services.decide_screening(
         screening=screening, decision="accepted", decided_by=practitioner_user
     )
     response = print_summary(client, practitioner_user, screening)
@@ -114,7 +115,7 @@ def test_the_summary_lists_the_triggered_rules_and_the_accepted_decision(client,
 
 def test_an_override_is_printed_with_its_justification(client, practitioner_user, manager_user):
     screening = screened_patient(practitioner_user, body_image=POSITIVE)
-    services.decide_screening(
+    screening_services.decide_screening(
         screening=screening,
         decision="overridden",
         justification=JUSTIFICATION,

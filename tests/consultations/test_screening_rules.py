@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from consultations import screening
-from consultations.screening import (
+from consultations.screening import rules as screening
+from consultations.screening.rules import (
     RULES,
     Facts,
     Level,

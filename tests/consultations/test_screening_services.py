@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role
-from consultations import screening as screening_rules
 from consultations import services
 from consultations.models import Screening
+from consultations.screening import rules as screening_rules
+from consultations.screening import services as screening_services
 from consultations.selectors import check_planning_gate
 from tests.factories import PatientFactory, StaffMemberFactory
 
@@ -48,7 +49,7 @@ def screened(doctor, answers=None, body_image=CALM, laxity=2):
         patient=patient, answers=answers or {}, submitted_by=doctor.user
     )
     consultation = assessed(patient, doctor, laxity)
-    return services.run_screening(
+    return screening_services.run_screening(
         consultation=consultation, body_image=body_image, screened_by=doctor.user
     )
 
@@ -69,7 +70,9 @@ def test_screening_needs_a_medical_history_and_an_assessment(doctor):
         patient=patient, practitioner=doctor, started_by=doctor.user
     )
     with pytest.raises(ValidationError) as refused:
-        services.run_screening(consultation=consultation, body_image=CALM, screened_by=doctor.user)
+        screening_services.run_screening(
+            consultation=consultation, body_image=CALM, screened_by=doctor.user
+        )
     assert "no medical history yet" in str(refused.value)
     assert "Record the assessment" in str(refused.value)
     assert Screening.objects.count() == 0
@@ -90,7 +93,7 @@ def test_an_old_screening_keeps_its_outcome_after_the_rule_set_changes(doctor, m
     )
     monkeypatch.setattr(screening_rules, "RULES", stricter)
     monkeypatch.setattr(screening_rules, "RULES_VERSION", "2027.01-1")
-    new = services.run_screening(
+    new = screening_services.run_screening(
         consultation=old.consultation, body_image=CALM, screened_by=doctor.user
     )
 
@@ -103,12 +106,12 @@ def test_an_old_screening_keeps_its_outcome_after_the_rule_set_changes(doctor, m
 def test_an_override_needs_a_written_justification(doctor):
     result = screened(doctor, {"pregnant": True})
     with pytest.raises(ValidationError, match="Write why"):
-        services.decide_screening(
+        screening_services.decide_screening(
             screening=result, decision="overridden", justification="  ", decided_by=doctor.user
         )
     result.refresh_from_db()
     assert result.decision == ""
-    services.decide_screening(
+    screening_services.decide_screening(
         screening=result,
         decision="overridden",
         justification="Delivered last week; not breastfeeding; the form was out of date.",
@@ -123,9 +126,11 @@ def test_an_override_needs_a_written_justification(doctor):
 
 def test_a_decision_cannot_be_taken_twice(doctor):
     result = screened(doctor)
-    services.decide_screening(screening=result, decision="accepted", decided_by=doctor.user)
+    screening_services.decide_screening(
+        screening=result, decision="accepted", decided_by=doctor.user
+    )
     with pytest.raises(ValidationError, match="already has a decision"):
-        services.decide_screening(
+        screening_services.decide_screening(
             screening=result,
             decision="overridden",
             justification="Changing my mind after the fact.",
@@ -138,7 +143,7 @@ def decided(doctor, decision="accepted", **answers):
     justification = (
         "Discussed at length; the risk is understood." if decision == "overridden" else ""
     )
-    return services.decide_screening(
+    return screening_services.decide_screening(
         screening=result, decision=decision, justification=justification, decided_by=doctor.user
     )
 

@@ -9,8 +9,8 @@ from tests.recipes import (
     build_clinic,
     sign_in_page,
 )
-from treatments import services
 from treatments.models import PlacedThreads, SignedConsent, StockLot, TreatmentSession
+from treatments.services import consent as consent_services
 from treatments.session_forms import lot_label
 
 
@@ -91,7 +91,7 @@ def test_a_practitioner_takes_consent_then_records_the_session(page, clinic):
     expect(page.get_by_test_id("fingerprint-status")).to_contain_text("Fingerprint verified")
     consent = SignedConsent.objects.get()
     assert consent.photo_consents == {"clinical": True, "teaching": False, "marketing": False}
-    assert consent.rendered_text == services.fill_consent_text(clinic["template"], plan)
+    assert consent.rendered_text == consent_services.fill_consent_text(clinic["template"], plan)
     assert consent.user_agent  # the device is recorded
     expect(page.get_by_test_id("fingerprint")).to_have_text(consent.fingerprint)
     expect(page.get_by_test_id("patient-signature")).to_be_visible()

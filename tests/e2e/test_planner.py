@@ -11,8 +11,8 @@ from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
 from tests.factories import TEST_PASSWORD, StaffMemberFactory, ThreadProductFactory, UserFactory
 from tests.recipes import receive, screened_patient, sign_in_page
-from treatments import services
 from treatments.models import ProtocolPreset, ThreadProduct, TreatmentPlan
+from treatments.services import plans as plan_services
 
 ROWS = '[data-testid="vector-table"] tbody tr[data-uid]'
 # What the vector table's editable rows hold, read from the form controls themselves.
@@ -43,7 +43,7 @@ def plan(practitioner_user, location):
         unit_price="40.00",
     )
     receive(product, location, quantity=20, days=365)
-    return services.create_plan(
+    return plan_services.create_plan(
         patient=screened_patient(
             doctor,
             areas={"midface": {"concern": "Flat cheeks", "goal": "Lift", "laxity": 2}},

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from consultations import services
 from consultations.models import Screening
-from consultations.screening import BODY_IMAGE_QUESTIONS
+from consultations.screening.rules import BODY_IMAGE_QUESTIONS
 from tests.factories import TEST_PASSWORD, PatientFactory
 from tests.recipes import sign_in_page
 

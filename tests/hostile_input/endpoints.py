@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consultations.booking.forms import BookingForm
-from consultations.consultation_forms import AreaForm, AssessmentForm, BodyImageForm, DecisionForm
+from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.forms import (
     ArchiveForm,
     MedicalHistoryForm,
@@ -18,6 +18,7 @@ from consultations.forms import (
     PreviousTreatmentForm,
 )
 from consultations.models import CONSULTATION_AREAS
+from consultations.screening.forms import BodyImageForm, DecisionForm
 from tests.factories import TEST_PASSWORD
 from tests.hostile_input.harness import (
     CHOICE,

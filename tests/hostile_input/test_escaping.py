@@ -31,7 +31,7 @@ from tests.hostile_input.payloads import (
     SCRIPT,
     SQL,
 )
-from treatments import services
+from treatments.services import stock as stock_services
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_hostile_text_that_is_accepted_is_shown_escaped_wherever_it_appears(worl
         absorption_months=6,
         unit_price="6.50",
     )
-    services.receive_stock(
+    stock_services.receive_stock(
         product=product,
         location=world.location,
         lot_number="HOSTILE-1",

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from consultations import services as consultation_services
 from consultations.models import Patient
+from consultations.screening import services as screening_services
 from tests.hostile_input.endpoints import (
     vector_payloads,
 )
@@ -26,8 +26,9 @@ from tests.hostile_input.payloads import (
 from tests.hostile_input.world import (
     World,
 )
-from treatments import services
 from treatments.models import TreatmentPlan
+from treatments.services import consent as consent_services
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -61,16 +62,18 @@ def make_hostile(world: World) -> None:
     draft = TreatmentPlan.objects.get(pk=world.draft_plan.pk)
     vectors = vector_payloads(draft)
     vectors[0]["notes"] = PDF_STYLE
-    services.save_plan(
+    plan_services.save_plan(
         plan=draft, revision=draft.revision, vectors=vectors, notes=EVERY_PAYLOAD, saved_by=user
     )
-    consultation_services.decide_screening(
+    screening_services.decide_screening(
         screening=world.screening,
         decision="overridden",
         justification=f"Seen by her psychologist: {EVERY_PAYLOAD}",
         decided_by=user,
     )
-    services.withdraw_consent(consent=world.consent, reason=EVERY_PAYLOAD, withdrawn_by=user)
+    consent_services.withdraw_consent(
+        consent=world.consent, reason=EVERY_PAYLOAD, withdrawn_by=user
+    )
 
 
 @pytest.mark.parametrize("document", PRINTED, ids=list(PRINTED))

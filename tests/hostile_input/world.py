@@ -24,10 +24,12 @@ from clinic.models import Role, Room
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
+from consultations.screening import services as screening_services
 from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
 from tests.recipes import CALM, accept, build_clinic, sign, start
-from treatments import services
 from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
+from treatments.services import plans as plan_services
+from treatments.services import sessions as session_services
 
 # -- the clinic ------------------------------------------------------------------------------
 
@@ -75,7 +77,7 @@ def jpeg_upload(name: str = "face.jpg") -> SimpleUploadedFile:
 
 
 def complete(session: TreatmentSession, lot: StockLot, by) -> TreatmentSession:
-    return services.complete_session(
+    return session_services.complete_session(
         session=session,
         placements=[
             {"vector": vector.pk, "lot": lot.pk, "count": vector.count, "deviation": ""}
@@ -118,13 +120,13 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         )
 
     done_appointment = book(clinic["treatment"], 2)
-    done_session = services.start_session(
+    done_session = session_services.start_session(
         appointment=done_appointment, plan=accepted, started_by=user
     )
     done_session = complete(done_session, clinic["lot"], user)
     treatment_appointment = book(clinic["treatment"], 4)
     consultation_appointment = book(consultation_type, 5, hour=14)
-    draft = services.revise_plan(plan=accepted, revised_by=user)
+    draft = plan_services.revise_plan(plan=accepted, revised_by=user)
     # After the revision: an undecided screening would close the planning gate.
     consultation = consultation_services.start_consultation(
         patient=patient, practitioner=doctor, started_by=user
@@ -135,7 +137,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         areas={"jawline": {"concern": "Jowls", "goal": "Lift", "laxity": 2}},
         saved_by=user,
     )
-    screening = consultation_services.run_screening(
+    screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=user
     )
     photo = consultation_services.add_patient_photos(

@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import ThreadProductFactory
 from tests.recipes import screened_patient
-from treatments import services
+from treatments.services import plans as plan_services
 
 # The planner's tests assess the midface for flat cheeks (the planner shows the concern).
 PLANNER_AREAS = {"midface": {"concern": "Flat cheeks", "goal": "Lift", "laxity": 2}}
@@ -47,6 +47,6 @@ def mono_product(db):
 
 @pytest.fixture
 def draft_plan(gated_patient, doctor, location):
-    return services.create_plan(
+    return plan_services.create_plan(
         patient=gated_patient, practitioner=doctor, location=location, created_by=doctor.user
     )

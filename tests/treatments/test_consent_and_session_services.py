@@ -19,7 +19,6 @@ from tests.recipes import (
     signature_png,
     start,
 )
-from treatments import services
 from treatments.models import (
     DEFAULT_RISKS,
     PlacedThreads,
@@ -27,6 +26,9 @@ from treatments.models import (
     StockLot,
     TreatmentSession,
 )
+from treatments.services import consent as consent_services
+from treatments.services import sessions as session_services
+from treatments.services import stock as stock_services
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +44,7 @@ def test_a_signed_consent_keeps_the_exact_text_signatures_and_a_valid_fingerprin
     assert consent.rendered_text.startswith(f"I, {patient.full_name}, agree to Thread lift")
     assert "Midface / cheek" in consent.rendered_text and "PDO Cog 19G 100" in consent.rendered_text
     assert len(consent.fingerprint) == 64
-    assert services.verify_consent(consent)
+    assert consent_services.verify_consent(consent)
     with consent.patient_signature.open("rb") as stored:
         image = Image.open(stored)
         assert image.format == "PNG" and image.mode == "L"  # flattened, re-encoded
@@ -85,7 +87,7 @@ def test_a_signed_consent_cannot_be_changed_or_deleted_through_the_orm(clinic):
         SignedConsent.objects.all().delete()
     stored = SignedConsent.objects.get(pk=consent.pk)
     assert stored.rendered_text != "Something else"
-    assert services.verify_consent(stored)
+    assert consent_services.verify_consent(stored)
 
 
 @pytest.mark.skipif(
@@ -103,14 +105,14 @@ def test_postgresql_refuses_raw_changes_to_a_signed_consent(clinic):
             connection.cursor() as cursor,
         ):
             cursor.execute(sql, [consent.pk])
-    assert services.verify_consent(SignedConsent.objects.get(pk=consent.pk))
+    assert consent_services.verify_consent(SignedConsent.objects.get(pk=consent.pk))
 
 
 def test_tampering_with_a_stored_signature_breaks_the_fingerprint(clinic):
     consent = sign(clinic, accept(clinic))
     with consent.patient_signature.storage.open(consent.patient_signature.name, "wb") as stored:
         stored.write(signature_png(strokes=1))
-    assert not services.verify_consent(SignedConsent.objects.get(pk=consent.pk))
+    assert not consent_services.verify_consent(SignedConsent.objects.get(pk=consent.pk))
 
 
 def test_a_session_needs_a_signed_consent_to_that_plan_version(clinic):
@@ -128,8 +130,10 @@ def test_a_withdrawn_consent_blocks_the_session(clinic):
     plan = accept(clinic)
     consent = sign(clinic, plan)
     with pytest.raises(ValidationError, match="reason"):
-        services.withdraw_consent(consent=consent, reason=" ", withdrawn_by=clinic["doctor"].user)
-    services.withdraw_consent(
+        consent_services.withdraw_consent(
+            consent=consent, reason=" ", withdrawn_by=clinic["doctor"].user
+        )
+    consent_services.withdraw_consent(
         consent=consent, reason="Changed her mind", withdrawn_by=clinic["doctor"].user
     )
     with pytest.raises(ValidationError, match="withdrawn"):
@@ -138,7 +142,7 @@ def test_a_withdrawn_consent_blocks_the_session(clinic):
 
 
 def complete(clinic, session, rows=None):
-    return services.complete_session(
+    return session_services.complete_session(
         session=session,
         placements=rows if rows is not None else placements(clinic, session),
         details={
@@ -229,7 +233,7 @@ def test_bad_placements_are_refused_and_stock_never_moves(clinic, problem, messa
             expires_on=timezone.localdate() - timedelta(days=1)
         )
     elif problem == "other_location":
-        elsewhere = services.receive_stock(
+        elsewhere = stock_services.receive_stock(
             product=clinic["cog"],
             location=LocationFactory(name="Elsewhere"),
             lot_number="LOT-B",
@@ -269,9 +273,9 @@ def test_corrections_after_completion_are_addenda_with_who_and_when(clinic):
     sign(clinic, plan)
     session = start(clinic, plan)
     with pytest.raises(ValidationError, match="still open"):
-        services.add_addendum(session=session, text="x", added_by=clinic["doctor"].user)
+        session_services.add_addendum(session=session, text="x", added_by=clinic["doctor"].user)
     complete(clinic, session)
-    addendum = services.add_addendum(
+    addendum = session_services.add_addendum(
         session=session,
         text="Lot for the right side was LOT-A, confirmed.",
         added_by=clinic["doctor"].user,
@@ -282,7 +286,7 @@ def test_corrections_after_completion_are_addenda_with_who_and_when(clinic):
 
 def test_publishing_consent_wording_makes_a_new_version_and_keeps_the_old(clinic):
     first = clinic["template"]
-    second = services.publish_consent_template(
+    second = consent_services.publish_consent_template(
         code="thread-lift",
         title="Consent to a thread lift",
         body="New wording for {patient}.",

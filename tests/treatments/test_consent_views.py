@@ -24,7 +24,6 @@ from tests.recipes import (
     sign,
     signature_png,
 )
-from treatments import services
 from treatments.models import (
     DEFAULT_RISKS,
     ConsentTemplate,
@@ -32,6 +31,8 @@ from treatments.models import (
     SignedConsent,
     TreatmentSession,
 )
+from treatments.services import consent as consent_services
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +149,7 @@ def test_the_signing_page_keeps_to_the_content_security_policy(client, clinic):
 def test_a_practitioner_signs_with_drawn_signatures_and_the_exact_text_is_stored(client, clinic):
     plan = accept(clinic)
     client.force_login(clinic["user"])
-    shown = services.fill_consent_text(clinic["template"], plan)
+    shown = consent_services.fill_consent_text(clinic["template"], plan)
     response = client.post(
         sign_url(plan),
         consent_form(clinic, photo_teaching="yes"),
@@ -165,7 +166,7 @@ def test_a_practitioner_signs_with_drawn_signatures_and_the_exact_text_is_stored
     assert (consent.ip_address, consent.user_agent) == ("10.1.2.3", "Tablet browser 1.0")
     with consent.patient_signature.open("rb") as stored:
         assert Image.open(stored).format == "PNG"
-    assert services.verify_consent(consent)
+    assert consent_services.verify_consent(consent)
 
     page = client.get(response["Location"])
     html = page_text(page)
@@ -258,7 +259,7 @@ def test_wording_published_while_the_patient_reads_is_not_signed_unseen(client, 
     plan = accept(clinic)
     client.force_login(clinic["user"])
     shown = consent_form(clinic)  # the form as the page showed it
-    services.publish_consent_template(
+    consent_services.publish_consent_template(
         code="thread-lift",
         title="Consent to a thread lift",
         body="New wording for {patient}.",
@@ -293,8 +294,8 @@ def plan_elsewhere(clinic):
         location=elsewhere,
         product=ThreadProductFactory(name="PCL Mono 27G 50"),
     )
-    plan = services.set_plan_status(plan=plan, status="accepted", changed_by=other.user)
-    consent = services.sign_consent(
+    plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=other.user)
+    consent = consent_services.sign_consent(
         plan=plan,
         template=clinic["template"],
         risks_initialled=list(clinic["template"].risks),
@@ -330,7 +331,7 @@ def test_no_request_edits_or_deletes_a_signed_consent(client, clinic, method):
     assert response.status_code == 405
     stored = SignedConsent.objects.get(pk=consent.pk)
     assert stored.rendered_text == consent.rendered_text
-    assert services.verify_consent(stored)
+    assert consent_services.verify_consent(stored)
 
 
 def test_no_url_edits_or_deletes_a_consent(clinic):
@@ -364,7 +365,7 @@ def test_a_reprint_shows_the_same_text_and_fingerprint(client, clinic):
         assert consent.fingerprint in html
         assert "Fingerprint verified" in html
     # Publishing new wording later does not change what was signed.
-    services.publish_consent_template(
+    consent_services.publish_consent_template(
         code="thread-lift",
         title="Consent to a thread lift",
         body="Entirely new wording for {patient}.",

@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Location
 from clinic.site.demo import load_demo_clinic
-from treatments import services
 from treatments.demo import load_demo_treatments
 from treatments.models import (
     DIAGRAM_MM_PER_UNIT,
@@ -16,6 +15,7 @@ from treatments.models import (
     ThreadProduct,
     ThreadVector,
 )
+from treatments.services import plans as plan_services
 from treatments.views.stock import EXPIRING_WITHIN_DAYS, LOW_STOCK_THRESHOLD
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_the_presets_pass_the_planners_vector_check_and_fit_their_products(demo_
     assert set(presets) == {"Midface lift, 4 cogs per side", "Jawline definition, 3 cogs per side"}
     per_side = {"Midface lift, 4 cogs per side": 4, "Jawline definition, 3 cogs per side": 3}
     for name, preset in presets.items():
-        cleaned = services.clean_vectors(preset.vectors)
+        cleaned = plan_services.clean_vectors(preset.vectors)
         for side in ("left", "right"):
             assert sum(v["count"] for v in cleaned if v["side"] == side) == per_side[name]
         for vector in cleaned:
@@ -107,7 +107,7 @@ def test_the_demo_presets_draw_vectors_their_threads_can_reach(demo_clinic):
     """No length warning: each preset vector suits its product at the average face's scale."""
     load_demo_treatments()
     for preset in ProtocolPreset.objects.all():
-        for vector in services.clean_vectors(preset.vectors):
+        for vector in plan_services.clean_vectors(preset.vectors):
             drawn = ThreadVector(
                 area=vector["area"],
                 side=vector["side"],
@@ -118,7 +118,7 @@ def test_the_demo_presets_draw_vectors_their_threads_can_reach(demo_clinic):
                 end_x=vector["end"][0],
                 end_y=vector["end"][1],
             )
-            assert services.vector_warnings(drawn, DIAGRAM_MM_PER_UNIT) == [], preset.name
+            assert plan_services.vector_warnings(drawn, DIAGRAM_MM_PER_UNIT) == [], preset.name
 
 
 def test_the_demo_command_loads_the_treatments_once(settings, private_media, capsys):

@@ -17,8 +17,8 @@ from tests.recipes import (
     screened_patient,
     vector,
 )
-from treatments import services
 from treatments.models import PlanStatus, TreatmentPlan
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +253,7 @@ def test_a_plan_at_another_location_answers_404(client, practitioner_user, cog_p
     elsewhere = LocationFactory(name="Elsewhere Clinic")
     colleague = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
     patient = screened_patient(colleague)
-    plan = services.create_plan(
+    plan = plan_services.create_plan(
         patient=patient, practitioner=colleague, location=elsewhere, created_by=colleague.user
     )
     client.force_login(practitioner_user)
@@ -300,10 +300,14 @@ def test_a_stale_revision_gets_409_with_the_plan_as_the_server_has_it(
 def test_an_accepted_or_superseded_plan_is_frozen(
     client, practitioner_user, saved_plan, cog_product, doctor, status
 ):
-    services.set_plan_status(plan=saved_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user)
+    plan_services.set_plan_status(
+        plan=saved_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user
+    )
     if status == PlanStatus.SUPERSEDED:
-        newer = services.revise_plan(plan=saved_plan, revised_by=doctor.user)
-        services.set_plan_status(plan=newer, status=PlanStatus.ACCEPTED, changed_by=doctor.user)
+        newer = plan_services.revise_plan(plan=saved_plan, revised_by=doctor.user)
+        plan_services.set_plan_status(
+            plan=newer, status=PlanStatus.ACCEPTED, changed_by=doctor.user
+        )
     saved_plan.refresh_from_db()
     assert saved_plan.status == status
     before = saved_payload(saved_plan)

@@ -18,7 +18,6 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import screened_patient
-from treatments import services
 from treatments.documents import (
     DIAGRAM_UNITS,
     FACE_DRAWINGS,
@@ -27,6 +26,7 @@ from treatments.documents import (
     face_drawing,
 )
 from treatments.models import DiagramView, ThreadVector
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -80,13 +80,13 @@ def vector(product, area, side, count, entry, end, view="front", notes=""):
 
 def make_plan(doctor, location, vectors, notes="", **patient):
     patient.setdefault("date_of_birth", date(1981, 3, 14))
-    plan = services.create_plan(
+    plan = plan_services.create_plan(
         patient=screened_patient(doctor, **ASSESSMENT, **patient),
         practitioner=doctor,
         location=location,
         created_by=doctor.user,
     )
-    return services.save_plan(
+    return plan_services.save_plan(
         plan=plan, revision=plan.revision, vectors=vectors, notes=notes, saved_by=doctor.user
     )
 
@@ -341,7 +341,7 @@ def test_an_unknown_plan_is_not_found(client, doctor):
 
 
 def test_an_empty_plan_prints_saying_so(client, doctor, location):
-    plan = services.create_plan(
+    plan = plan_services.create_plan(
         patient=screened_patient(
             doctor, **ASSESSMENT, date_of_birth=timezone.localdate() - timedelta(days=15000)
         ),

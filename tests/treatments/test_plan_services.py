@@ -14,8 +14,9 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import screened_patient
-from treatments import services
 from treatments.models import PlanStatus, ThreadProduct, TreatmentPlan
+from treatments.services import plans as plan_services
+from treatments.services import stock as stock_services
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def cog():
 @pytest.fixture
 def plan(doctor, location):
     patient = screened_patient(doctor)
-    return services.create_plan(
+    return plan_services.create_plan(
         patient=patient, practitioner=doctor, location=location, created_by=doctor.user
     )
 
@@ -56,12 +57,12 @@ def vector(product, *, side="left", entry=(0.30, 0.55), end=(0.30, 0.15), count=
 def test_a_plan_starts_only_through_the_screening_gate(doctor, location):
     unscreened = PatientFactory()
     with pytest.raises(ValidationError, match="not been screened"):
-        services.create_plan(
+        plan_services.create_plan(
             patient=unscreened, practitioner=doctor, location=location, created_by=doctor.user
         )
     undecided = screened_patient(doctor, decision=None)
     with pytest.raises(ValidationError, match="no decision"):
-        services.create_plan(
+        plan_services.create_plan(
             patient=undecided, practitioner=doctor, location=location, created_by=doctor.user
         )
     assert TreatmentPlan.objects.count() == 0
@@ -74,7 +75,7 @@ def test_a_new_plan_is_a_draft_version_one_tied_to_its_screening(plan):
 
 
 def test_saving_replaces_the_vectors_and_bumps_the_revision(plan, cog, doctor):
-    saved = services.save_plan(
+    saved = plan_services.save_plan(
         plan=plan,
         revision=1,
         vectors=[vector(cog), vector(cog, side="right")],
@@ -82,14 +83,16 @@ def test_saving_replaces_the_vectors_and_bumps_the_revision(plan, cog, doctor):
     )
     assert saved.revision == 2
     assert [(v.side, v.count) for v in saved.vectors.all()] == [("left", 2), ("right", 2)]
-    saved = services.save_plan(plan=saved, revision=2, vectors=[vector(cog)], saved_by=doctor.user)
+    saved = plan_services.save_plan(
+        plan=saved, revision=2, vectors=[vector(cog)], saved_by=doctor.user
+    )
     assert saved.vectors.count() == 1
 
 
 def test_a_stale_revision_is_a_conflict_and_changes_nothing(plan, cog, doctor):
-    services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
-    with pytest.raises(services.PlanConflict) as conflict:
-        services.save_plan(
+    plan_services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    with pytest.raises(plan_services.PlanConflict) as conflict:
+        plan_services.save_plan(
             plan=plan, revision=1, vectors=[vector(cog), vector(cog)], saved_by=doctor.user
         )
     assert conflict.value.plan.revision == 2
@@ -136,11 +139,11 @@ def bad_input(kind, product):
 def test_bad_vectors_are_refused_with_a_message_and_nothing_is_saved(
     plan, cog, doctor, kind, message
 ):
-    services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    plan_services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
     if kind == "INACTIVE_PRODUCT":
         ThreadProduct.objects.filter(pk=cog.pk).update(is_active=False)
     with pytest.raises(ValidationError, match=message):
-        services.save_plan(
+        plan_services.save_plan(
             plan=plan, revision=2, vectors=bad_input(kind, cog), saved_by=doctor.user
         )
     stored = TreatmentPlan.objects.get(pk=plan.pk)
@@ -149,50 +152,50 @@ def test_bad_vectors_are_refused_with_a_message_and_nothing_is_saved(
 
 
 def test_accepting_freezes_the_plan(plan, cog, doctor):
-    services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
-    services.set_plan_status(plan=plan, status="proposed", changed_by=doctor.user)
-    accepted = services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    plan_services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    plan_services.set_plan_status(plan=plan, status="proposed", changed_by=doctor.user)
+    accepted = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
     assert accepted.is_frozen
     with pytest.raises(ValidationError, match="frozen"):
-        services.save_plan(
+        plan_services.save_plan(
             plan=accepted, revision=accepted.revision, vectors=[], saved_by=doctor.user
         )
     with pytest.raises(ValidationError, match="cannot become"):
-        services.set_plan_status(plan=accepted, status="draft", changed_by=doctor.user)
+        plan_services.set_plan_status(plan=accepted, status="draft", changed_by=doctor.user)
 
 
 def test_an_empty_plan_cannot_be_accepted(plan, doctor):
     with pytest.raises(ValidationError, match="empty plan"):
-        services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+        plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
 
 
 def test_a_new_version_copies_the_vectors_and_supersedes_the_old_one_when_accepted(
     plan, cog, doctor
 ):
-    services.save_plan(
+    plan_services.save_plan(
         plan=plan,
         revision=1,
         vectors=[vector(cog), vector(cog, side="right")],
         saved_by=doctor.user,
     )
-    v1 = services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
-    v2 = services.revise_plan(plan=v1, revised_by=doctor.user)
+    v1 = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    v2 = plan_services.revise_plan(plan=v1, revised_by=doctor.user)
     assert (v2.version, v2.status, v2.series_id) == (2, PlanStatus.DRAFT, v1.pk)
     assert v2.vectors.count() == 2
-    assert services.revise_plan(plan=v1, revised_by=doctor.user) == v2  # one draft at a time
+    assert plan_services.revise_plan(plan=v1, revised_by=doctor.user) == v2  # one draft at a time
     v1.refresh_from_db()
     assert v1.status == PlanStatus.ACCEPTED  # still valid until v2 is accepted
-    services.save_plan(
+    plan_services.save_plan(
         plan=v2, revision=v2.revision, vectors=[vector(cog, count=4)], saved_by=doctor.user
     )
-    services.set_plan_status(plan=v2, status="accepted", changed_by=doctor.user)
+    plan_services.set_plan_status(plan=v2, status="accepted", changed_by=doctor.user)
     v1.refresh_from_db()
     assert v1.status == PlanStatus.SUPERSEDED
     assert [v.count for v in v1.vectors.all()] == [2, 2]  # the old version stays readable
 
 
 def test_lengths_use_the_diagram_scale_and_warn_beyond_reach_or_far_too_short(plan, cog, doctor):
-    plan = services.save_plan(
+    plan = plan_services.save_plan(
         plan=plan,
         revision=1,
         vectors=[
@@ -204,7 +207,7 @@ def test_lengths_use_the_diagram_scale_and_warn_beyond_reach_or_far_too_short(pl
     )
     lengths = [round(v.length_mm(plan.mm_per_unit)) for v in plan.vectors.all()]
     assert lengths == [92, 161, 23]
-    warnings = services.summarise_plan(plan).warnings
+    warnings = plan_services.summarise_plan(plan).warnings
     assert any("161 mm is longer than PDO Cog 19G 100 can reach (100 mm)" in w for w in warnings)
     assert any("23 mm is much shorter than the 100 mm thread" in w for w in warnings)
     assert not any("92 mm" in w for w in warnings)
@@ -225,7 +228,7 @@ def test_a_calibrated_photo_gives_the_scale_from_the_pupils(plan, doctor, privat
         taken_on=timezone.localdate(),
         uploaded_by=doctor.user,
     )[0]
-    calibrated = services.calibrate_plan(
+    calibrated = plan_services.calibrate_plan(
         plan=plan,
         photo=photo,
         left_pupil=[0.4, 0.4],
@@ -234,7 +237,7 @@ def test_a_calibrated_photo_gives_the_scale_from_the_pupils(plan, doctor, privat
     )
     assert calibrated.mm_per_unit == pytest.approx(63 / 0.2)
     with pytest.raises(ValidationError, match="further apart"):
-        services.calibrate_plan(
+        plan_services.calibrate_plan(
             plan=plan,
             photo=photo,
             left_pupil=[0.5, 0.4],
@@ -244,7 +247,7 @@ def test_a_calibrated_photo_gives_the_scale_from_the_pupils(plan, doctor, privat
 
 
 def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, doctor, location):
-    services.receive_stock(
+    stock_services.receive_stock(
         product=cog,
         location=location,
         lot_number="L-1",
@@ -260,13 +263,13 @@ def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, d
         quantity_received=50,
         quantity_on_hand=50,
     )
-    plan = services.save_plan(
+    plan = plan_services.save_plan(
         plan=plan,
         revision=1,
         vectors=[vector(cog, count=2), vector(cog, side="right", count=2)],
         saved_by=doctor.user,
     )
-    summary = services.summarise_plan(plan)
+    summary = plan_services.summarise_plan(plan)
     assert summary.total_threads == 4
     assert summary.by_side == {"Left": 2, "Right": 2}
     assert summary.by_area == {"Midface / cheek": 4}
@@ -275,7 +278,7 @@ def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, d
 
 
 def test_receiving_stock_books_the_lot_and_audits_it(cog, location, doctor):
-    lot = services.receive_stock(
+    lot = stock_services.receive_stock(
         product=cog,
         location=location,
         lot_number=" A123 ",

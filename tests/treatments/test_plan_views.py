@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
+from consultations.screening import services as screening_services
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -30,8 +31,8 @@ from tests.recipes import (
     screened_patient,
     vector,
 )
-from treatments import services
 from treatments.models import PlanStatus, TreatmentPlan
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_a_screening_without_a_decision_keeps_the_gate_closed(client, practition
         areas={"midface": {"laxity": 2}},
         saved_by=doctor.user,
     )
-    consultation_services.run_screening(
+    screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=doctor.user
     )
     client.force_login(practitioner_user)
@@ -123,8 +124,10 @@ def test_the_plan_list_shows_every_version_newest_first(
     client, practitioner_user, draft_plan, cog_product, doctor
 ):
     save_vectors(draft_plan, two_vectors(cog_product), doctor.user)
-    services.set_plan_status(plan=draft_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user)
-    services.revise_plan(plan=draft_plan, revised_by=doctor.user)
+    plan_services.set_plan_status(
+        plan=draft_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user
+    )
+    plan_services.revise_plan(plan=draft_plan, revised_by=doctor.user)
     client.force_login(practitioner_user)
 
     page = client.get(reverse("treatments:plan_list", args=[draft_plan.patient_id])).content
@@ -265,7 +268,7 @@ def test_a_manager_sees_the_planner_read_only(
 def test_a_plan_at_another_location_is_not_found(client, practitioner_user):
     elsewhere = LocationFactory(name="Far Away Clinic")
     colleague = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
-    plan = services.create_plan(
+    plan = plan_services.create_plan(
         patient=screened_patient(colleague),
         practitioner=colleague,
         location=elsewhere,
@@ -479,7 +482,9 @@ def test_a_new_version_is_refused_when_the_gate_has_closed_since(
     client, practitioner_user, draft_plan, cog_product, doctor
 ):
     save_vectors(draft_plan, two_vectors(cog_product), doctor.user)
-    services.set_plan_status(plan=draft_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user)
+    plan_services.set_plan_status(
+        plan=draft_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user
+    )
     # A new medical history means the screening must be looked at again.
     consultation_services.submit_medical_history(
         patient=draft_plan.patient, answers={}, submitted_by=doctor.user

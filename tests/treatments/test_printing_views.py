@@ -29,7 +29,6 @@ from tests.recipes import (
     sign,
     start,
 )
-from treatments import services
 from treatments.aftercare import aftercare_for
 from treatments.documents import AftercareSheet, ConsentCopy
 from treatments.models import (
@@ -39,6 +38,9 @@ from treatments.models import (
     StockLot,
     TreatmentSession,
 )
+from treatments.services import consent as consent_services
+from treatments.services import plans as plan_services
+from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +76,7 @@ def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lo
         date_of_birth=timezone.localdate() - timedelta(days=50 * 365),
     )
     plan = screened_plan(patient=patient, doctor=doctor, location=location, product=clinic["cog"])
-    plan = services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
     sign(clinic, plan)
     tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
     appointment = booking.book_appointment(
@@ -85,7 +87,9 @@ def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lo
         starts_at=datetime.combine(tomorrow, time(hour), tzinfo=location.zone),
         booked_by=doctor.user,
     )
-    session = services.start_session(appointment=appointment, plan=plan, started_by=doctor.user)
+    session = session_services.start_session(
+        appointment=appointment, plan=plan, started_by=doctor.user
+    )
     return complete(session, lot or clinic["lot"], doctor.user)
 
 
@@ -186,7 +190,7 @@ def test_a_reprint_shows_the_same_text_and_fingerprint_even_after_the_record_cha
     client.force_login(clinic["user"])
     first = pdf_text(client.get(consent_url(consent)).content)
     # The wording is republished and the patient's name corrected: the signed text stays.
-    services.publish_consent_template(
+    consent_services.publish_consent_template(
         code="thread-lift",
         title="Consent to a thread lift",
         body="Entirely new wording for {patient}.",
@@ -205,7 +209,7 @@ def test_a_reprint_shows_the_same_text_and_fingerprint_even_after_the_record_cha
 
 
 def test_a_withdrawn_consent_prints_the_withdrawal(client, clinic, consent):
-    services.withdraw_consent(
+    consent_services.withdraw_consent(
         consent=consent, reason="Wants to think it over", withdrawn_by=clinic["user"]
     )
     client.force_login(clinic["user"])
@@ -416,6 +420,6 @@ def test_a_consent_copy_that_fails_to_render_shows_an_error_page_and_the_consent
     assert not prints().exists()
     stored = SignedConsent.objects.get(pk=consent.pk)
     assert stored.fingerprint == consent.fingerprint
-    assert services.verify_consent(stored)
+    assert consent_services.verify_consent(stored)
     monkeypatch.undo()
     assert client.get(consent_url(consent)).status_code == 200  # printing again just works

@@ -27,8 +27,10 @@ from tests.recipes import (
     sign,
     start,
 )
-from treatments import services
 from treatments.models import AdverseEvent, TreatmentSession
+from treatments.services import outcomes as outcome_services
+from treatments.services import plans as plan_services
+from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +56,7 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
         date_of_birth=timezone.localdate() - timedelta(days=45 * 365),
     )
     plan = screened_plan(patient=patient, doctor=doctor, location=location, product=lot.product)
-    plan = services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
     sign(clinic, plan)
     day = timezone.localdate(timezone=location.zone) + timedelta(days=days)
     appointment = booking.book_appointment(
@@ -65,12 +67,14 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
         starts_at=datetime.combine(day, time(hour), tzinfo=location.zone),
         booked_by=doctor.user,
     )
-    session = services.start_session(appointment=appointment, plan=plan, started_by=doctor.user)
+    session = session_services.start_session(
+        appointment=appointment, plan=plan, started_by=doctor.user
+    )
     return complete(session, lot, doctor.user)
 
 
 def report_event(session, event_type, lots=(), severity="mild", **extra):
-    return services.report_adverse_event(
+    return outcome_services.report_adverse_event(
         session=session,
         event_type=event_type,
         severity=severity,

@@ -28,7 +28,6 @@ from tests.recipes import (
     sign,
     start,
 )
-from treatments import services
 from treatments.models import (
     PlacedThreads,
     SessionAddendum,
@@ -36,6 +35,9 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services import consent as consent_services
+from treatments.services import plans as plan_services
+from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +158,7 @@ def far_session(clinic):
         )
     RoomFactory(location=elsewhere, name="Far room")
     # The patient's plan held at that location, accepted and consented there.
-    local_plan = services.create_plan(
+    local_plan = plan_services.create_plan(
         patient=clinic["patient"], practitioner=other, location=elsewhere, created_by=other.user
     )
     vectors = [
@@ -173,10 +175,10 @@ def far_session(clinic):
         }
         for v in clinic["plan"].vectors.all()
     ]
-    local_plan = services.save_plan(
+    local_plan = plan_services.save_plan(
         plan=local_plan, revision=local_plan.revision, vectors=vectors, saved_by=other.user
     )
-    plan = services.set_plan_status(plan=local_plan, status="accepted", changed_by=other.user)
+    plan = plan_services.set_plan_status(plan=local_plan, status="accepted", changed_by=other.user)
     sign(clinic, plan)
     day = timezone.localdate(timezone=elsewhere.zone) + timedelta(days=2)
     appointment = booking.book_appointment(
@@ -187,7 +189,7 @@ def far_session(clinic):
         starts_at=datetime.combine(day, time(10), tzinfo=elsewhere.zone),
         booked_by=other.user,
     )
-    return services.start_session(appointment=appointment, plan=plan, started_by=other.user)
+    return session_services.start_session(appointment=appointment, plan=plan, started_by=other.user)
 
 
 def test_a_session_or_appointment_at_another_location_is_not_found(client, clinic, far_session):
@@ -244,8 +246,8 @@ def test_the_patients_own_plan_held_at_another_location_is_out_of_reach(client, 
     sign(clinic)
     elsewhere = LocationFactory(name="Elsewhere")
     other = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
-    plan_there = services.set_plan_status(
-        plan=services.revise_plan(plan=clinic["plan"], revised_by=other.user),
+    plan_there = plan_services.set_plan_status(
+        plan=plan_services.revise_plan(plan=clinic["plan"], revised_by=other.user),
         status="accepted",
         changed_by=other.user,
     )
@@ -501,7 +503,7 @@ def test_another_products_lot_can_be_used_with_a_reason(client, clinic, session)
 
 
 def test_a_withdrawn_consent_stops_the_completion(client, clinic, session):
-    services.withdraw_consent(
+    consent_services.withdraw_consent(
         consent=session.consent, reason="Too anxious today", withdrawn_by=clinic["user"]
     )
     client.force_login(clinic["user"])

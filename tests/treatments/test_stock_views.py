@@ -16,8 +16,9 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import screened_patient
-from treatments import services
 from treatments.models import StockLot
+from treatments.services import plans as plan_services
+from treatments.services import stock as stock_services
 from treatments.views.stock import EXPIRING_WITHIN_DAYS, LOW_STOCK_THRESHOLD
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def receive(product, location, lot_number, days, quantity=20, user=None):
             quantity_received=quantity,
             quantity_on_hand=quantity,
         )
-    return services.receive_stock(
+    return stock_services.receive_stock(
         product=product,
         location=location,
         lot_number=lot_number,
@@ -291,7 +292,7 @@ def doctor(location, elsewhere):
 
 def plan_with(doctor, location, product, **names):
     patient = screened_patient(doctor, **names)
-    plan = services.create_plan(
+    plan = plan_services.create_plan(
         patient=patient, practitioner=doctor, location=location, created_by=doctor.user
     )
     vector = {
@@ -304,7 +305,7 @@ def plan_with(doctor, location, product, **names):
         "end": [0.6, 0.68],
         "depth": "subcutaneous",
     }
-    return services.save_plan(
+    return plan_services.save_plan(
         plan=plan, revision=plan.revision, vectors=[vector], saved_by=doctor.user
     )
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from consultations.models import FacialArea
-from treatments import services
 from treatments.models import ThreadProduct, ThreadVector
+from treatments.services import plans as plan_services
 
 CASES = json.loads((Path(__file__).parents[1] / "vector_warning_cases.json").read_text())
 
@@ -45,12 +45,12 @@ def vector_of(case: dict) -> ThreadVector:
 @pytest.mark.parametrize("case", CASES["cases"], ids=[case["name"] for case in CASES["cases"]])
 def test_the_server_warns_of_each_shared_case_as_written(case):
     expected = [case["warning"]] if case["warning"] else []
-    assert services.vector_warnings(vector_of(case), case["mm_per_unit"]) == expected
+    assert plan_services.vector_warnings(vector_of(case), case["mm_per_unit"]) == expected
 
 
 def test_the_shared_cases_hold_what_the_server_sends_the_page():
     """The script gets the share, the area names and each reach from the server: the same."""
-    assert CASES["short_share"] == services.SHORT_VECTOR_SHARE
+    assert CASES["short_share"] == plan_services.SHORT_VECTOR_SHARE
     assert CASES["area_labels"] == {area: FacialArea(area).label for area in CASES["area_labels"]}
     for case in CASES["cases"]:
         assert case["vector"]["area"] in CASES["area_labels"]

@@ -27,7 +27,6 @@ from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
-from treatments import services
 from treatments.documents import DIAGRAM_UNITS, LABEL_RADIUS, diagrams, vector_rows
 from treatments.models import (
     ConsentTemplate,
@@ -37,6 +36,7 @@ from treatments.models import (
     SignedConsent,
     TreatmentPlan,
 )
+from treatments.services import consent as consent_services
 from treatments.session_forms import WithdrawalForm
 
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"
@@ -104,7 +104,7 @@ def sign_context(
     errors: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     vectors = list(plan.vectors.select_related("product"))
-    text = services.fill_consent_text(template, plan) if template else ""
+    text = consent_services.fill_consent_text(template, plan) if template else ""
     posted = request.method == "POST"
     answers = {use: request.POST.get(f"photo_{use}", "") if posted else "" for use in PhotoUse}
     ticked = set(request.POST.getlist("risks")) if posted else set()
@@ -125,7 +125,7 @@ def sign_context(
         "diagrams": diagrams(vectors),
         "diagram_units": DIAGRAM_UNITS,
         "label_radius": LABEL_RADIUS,
-        "existing": services.valid_consent_for(plan),
+        "existing": consent_services.valid_consent_for(plan),
         "errors": errors or {},
         "all_errors": [message for values in (errors or {}).values() for message in values],
     }
@@ -165,7 +165,7 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
         ]
     elif not hmac.compare_digest(
         request.POST.get("text_sha256", "").encode(),
-        text_digest(services.fill_consent_text(template, plan)).encode(),
+        text_digest(consent_services.fill_consent_text(template, plan)).encode(),
     ):
         errors["template"] = [
             "The consent text changed while this page was open: read the new text and sign again."
@@ -187,7 +187,7 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
             photo_consents[use] = answer == "yes"
     if not errors:
         try:
-            consent = services.sign_consent(
+            consent = consent_services.sign_consent(
                 plan=plan,
                 template=template,
                 risks_initialled=request.POST.getlist("risks"),
@@ -220,7 +220,7 @@ def signature_data_url(field) -> str:
 
 def fingerprint_holds(consent: SignedConsent) -> bool:
     try:
-        return services.verify_consent(consent)
+        return consent_services.verify_consent(consent)
     except OSError:  # a signature file is missing: the record no longer matches
         return False
 
@@ -311,7 +311,7 @@ def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     form = WithdrawalForm(request.POST)
     if form.is_valid():
         try:
-            services.withdraw_consent(
+            consent_services.withdraw_consent(
                 consent=consent,
                 reason=form.cleaned_data["reason"],
                 withdrawn_by=request.user,

@@ -32,9 +32,9 @@ from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
 from consultations.booking.services import day_bounds
 from consultations.forms import DateInput
-from treatments import services
 from treatments.models import AdverseEvent, AdverseEventType, TreatmentSession
 from treatments.outcome_forms import AdverseEventForm, OutcomeForm
+from treatments.services import outcomes as outcome_services
 
 # The report's default period: the last 90 days, today included.
 DEFAULT_REPORT_DAYS = 90
@@ -95,7 +95,7 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.record_outcome(
+            outcome_services.record_outcome(
                 session=session,
                 gais_practitioner=data["gais_practitioner"],
                 gais_patient=data["gais_patient"],
@@ -140,7 +140,7 @@ def adverse_event_new(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.report_adverse_event(
+            outcome_services.report_adverse_event(
                 session=session,
                 event_type=data["event_type"],
                 severity=data["severity"],

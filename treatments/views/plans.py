@@ -35,7 +35,6 @@ from clinic.models import AuditAction
 from clinic.permissions import deny, require_permission
 from consultations.models import FacialArea, Patient, PatientPhoto, PhotoStage, PhotoView
 from consultations.selectors import check_planning_gate
-from treatments import services
 from treatments.models import (
     Depth,
     DiagramView,
@@ -47,6 +46,7 @@ from treatments.models import (
     ThreadVector,
     TreatmentPlan,
 )
+from treatments.services import plans as plan_services
 
 # A plan of 200 vectors with long notes is about 60 KB of JSON: 256 KB is ample.
 MAX_BODY_BYTES = 256 * 1024
@@ -147,7 +147,7 @@ def vector_payload(vector: ThreadVector) -> dict[str, Any]:
     }
 
 
-def summary_payload(summary: services.PlanSummary) -> dict[str, Any]:
+def summary_payload(summary: plan_services.PlanSummary) -> dict[str, Any]:
     return {
         "total_threads": summary.total_threads,
         "by_area": summary.by_area,
@@ -210,7 +210,7 @@ def start_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
         messages.error(request, "This record is archived: restore it before planning.")
         return redirect("treatments:plan_list", pk=patient.pk)
     try:
-        plan = services.create_plan(
+        plan = plan_services.create_plan(
             patient=patient,
             practitioner=staff,
             location=location,
@@ -283,7 +283,7 @@ def preset_vectors(preset: ProtocolPreset, active_ids: set[int]) -> tuple[list[d
             and vector["view"] in DiagramView.values
             and vector["depth"] in Depth.values
             and whole_number(vector["count"])
-            and 1 <= vector["count"] <= services.MAX_COUNT
+            and 1 <= vector["count"] <= plan_services.MAX_COUNT
             and isinstance(vector["notes"], str)
             and len(vector["notes"]) <= 300
             and points_ok
@@ -360,7 +360,7 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
         .only("pk", "version", "status", "series_id")
     )
     series_draft = next((v for v in versions if v.status == PlanStatus.DRAFT), None)
-    summary = services.summarise_plan(plan, vectors)
+    summary = plan_services.summarise_plan(plan, vectors)
 
     product_rows = [
         product_payload(product, index % PRODUCT_COLOURS, on_hand.get(product.pk, 0))
@@ -387,8 +387,8 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
         "sides": Side.choices,
         "depths": Depth.choices,
         "views": DiagramView.choices,
-        "limits": {"vectors": services.MAX_VECTORS, "count": services.MAX_COUNT},
-        "short_share": services.SHORT_VECTOR_SHARE,
+        "limits": {"vectors": plan_services.MAX_VECTORS, "count": plan_services.MAX_COUNT},
+        "short_share": plan_services.SHORT_VECTOR_SHARE,
         "urls": {
             "save": reverse("treatments:plan_save", args=[plan.pk]),
             "calibrate": reverse("treatments:plan_calibrate", args=[plan.pk]),
@@ -420,7 +420,7 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
             "areas": FacialArea.choices,
             "sides": Side.choices,
             "depths": Depth.choices,
-            "max_count": services.MAX_COUNT,
+            "max_count": plan_services.MAX_COUNT,
             "PlanStatus": PlanStatus,
         },
     )
@@ -453,7 +453,7 @@ def plan_save(request: HttpRequest, pk: int) -> JsonResponse:
             raise BadRequest("vectors is missing.")
         if "notes" in data and not isinstance(data["notes"], str):
             raise BadRequest("notes must be text.")
-        saved = services.save_plan(
+        saved = plan_services.save_plan(
             plan=plan,
             revision=data["revision"],
             vectors=data["vectors"],
@@ -465,7 +465,7 @@ def plan_save(request: HttpRequest, pk: int) -> JsonResponse:
         return json_error(str(error))
     except ValidationError as error:
         return json_error(" ".join(error.messages))
-    except services.PlanConflict as conflict:
+    except plan_services.PlanConflict as conflict:
         current = conflict.plan
         return json_error(
             str(conflict),
@@ -475,7 +475,7 @@ def plan_save(request: HttpRequest, pk: int) -> JsonResponse:
             notes=current.notes,
         )
     vectors = list(saved.vectors.select_related("product"))
-    summary = services.summarise_plan(saved, vectors)
+    summary = plan_services.summarise_plan(saved, vectors)
     return JsonResponse(
         {
             "revision": saved.revision,
@@ -506,7 +506,7 @@ def plan_calibrate(request: HttpRequest, pk: int) -> JsonResponse:
             )
         if photo is None:
             raise BadRequest("Choose one of this patient's photos.")
-        calibrated = services.calibrate_plan(
+        calibrated = plan_services.calibrate_plan(
             plan=plan,
             photo=photo,
             left_pupil=data["left_pupil"],
@@ -536,7 +536,7 @@ def plan_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose propose, accept or back to draft.")
         return redirect("treatments:planner", pk=plan.pk)
     try:
-        services.set_plan_status(
+        plan_services.set_plan_status(
             plan=plan, status=status, changed_by=request.user, actor=Actor.from_request(request)
         )
     except ValidationError as error:
@@ -555,7 +555,7 @@ def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
         series_id=plan.series_id, status=PlanStatus.DRAFT
     ).first()
     try:
-        new = services.revise_plan(
+        new = plan_services.revise_plan(
             plan=plan, revised_by=request.user, actor=Actor.from_request(request)
         )
     except ValidationError as error:

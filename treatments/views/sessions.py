@@ -29,7 +29,6 @@ from consultations.models import (
     AppointmentKind,
     AppointmentStatus,
 )
-from treatments import services
 from treatments.models import (
     ConsentWithdrawal,
     PlanStatus,
@@ -37,6 +36,7 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services import sessions as session_services
 from treatments.session_forms import (
     AddendumForm,
     PlacementForm,
@@ -102,7 +102,7 @@ def session_start(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("consultations:appointment_detail", pk=appointment.pk)
     try:
-        session = services.start_session(
+        session = session_services.start_session(
             appointment=appointment,
             plan=plan,
             started_by=request.user,
@@ -285,7 +285,7 @@ def session_complete(request: HttpRequest, pk: int) -> HttpResponse:
         errors.append("The plan has no vectors to record.")
     if not errors:
         try:
-            services.complete_session(
+            session_services.complete_session(
                 session=session,
                 placements=[form.placement() for form in forms],
                 details=details.cleaned_data,
@@ -312,7 +312,7 @@ def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            services.add_addendum(
+            session_services.add_addendum(
                 session=session,
                 text=form.cleaned_data["text"],
                 added_by=request.user,

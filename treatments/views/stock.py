@@ -24,7 +24,6 @@ from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
-from treatments import services
 from treatments.models import (
     PlacedThreads,
     StockLot,
@@ -32,6 +31,7 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services import stock as stock_services
 from treatments.stock_forms import LotTraceForm, ReceiveLotForm
 
 # A product is low on stock at a location when fewer unexpired threads than this are on hand.
@@ -121,7 +121,7 @@ def receive_lot(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         details = form.cleaned_data
         try:
-            lot = services.receive_stock(
+            lot = stock_services.receive_stock(
                 product=details["product"],
                 location=location,
                 lot_number=details["lot_number"],

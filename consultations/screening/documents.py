@@ -14,7 +14,7 @@ from django.utils import timezone
 from clinic.models import Location
 from clinic.pdf import PdfDocument
 from consultations.models import Consultation, Screening, ScreeningDecision
-from consultations.screening import BODY_IMAGE_QUESTIONS, SCALE_LABELS, Level
+from consultations.screening.rules import BODY_IMAGE_QUESTIONS, SCALE_LABELS, Level
 
 UTC = zoneinfo.ZoneInfo("UTC")
 

@@ -51,7 +51,7 @@ class PreviousTreatmentFact:
 
 @dataclass(frozen=True)
 class Facts:
-    """Everything the rules may read, gathered once (consultations.services.run_screening)."""
+    """Everything the rules may read, gathered once (screening.services.run_screening)."""
 
     today: date
     age: int

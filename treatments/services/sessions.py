@@ -1,0 +1,279 @@
+"""Treatment sessions: started against a signed consent, completed with the lots placed.
+
+Completing a session takes the threads out of stock once (even on a double
+click), locks the record and books the follow-up reviews; later notes are addenda.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from clinic.actors import Actor, on_behalf_of
+from clinic.audit import record_event
+from clinic.models import AuditAction
+from consultations.booking import services as booking
+from consultations.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    AppointmentType,
+    FacialArea,
+)
+from treatments.models import (
+    ConsentWithdrawal,
+    PlacedThreads,
+    PlanStatus,
+    SessionAddendum,
+    Side,
+    StockLot,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from treatments.services.consent import valid_consent_for
+from treatments.services.plans import MAX_COUNT, checked_choice
+
+FOLLOW_UPS = [
+    ("2 weeks", timedelta(days=14)),
+    ("3 months", timedelta(days=91)),
+    ("6 months", timedelta(days=182)),
+]
+
+
+@transaction.atomic
+def start_session(
+    *, appointment: Appointment, plan: TreatmentPlan, started_by, actor: Actor | None = None
+) -> TreatmentSession:
+    """Open the session of a treatment appointment: needs a valid consent to this plan version."""
+    if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
+        raise ValidationError("Sessions are recorded from treatment appointments.")
+    if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        raise ValidationError("That appointment was cancelled or missed.")
+    if plan.patient_id != appointment.patient_id:
+        raise ValidationError("That plan is another patient's.")
+    if plan.location_id != appointment.location_id:
+        raise ValidationError("That plan is held at another location.")
+    existing = TreatmentSession.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return existing
+    if plan.status != PlanStatus.ACCEPTED:
+        raise ValidationError(f"Plan version {plan.version} is not accepted.")
+    consent = valid_consent_for(plan)
+    if consent is None:
+        raise ValidationError(
+            f"No signed consent to plan version {plan.version} (or it was withdrawn): "
+            "take consent first."
+        )
+    session = TreatmentSession.objects.create(
+        appointment=appointment,
+        patient=appointment.patient,
+        plan=plan,
+        consent=consent,
+        practitioner=appointment.practitioner,
+        location=appointment.location,
+    )
+    if appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED):
+        booking.set_appointment_status(
+            appointment=appointment,
+            status=AppointmentStatus.IN_PROGRESS,
+            changed_by=started_by,
+        )
+    record_event(
+        action=AuditAction.CREATE,
+        actor=on_behalf_of(started_by, actor),
+        obj=session,
+        patient_id=session.patient_id,
+        summary=f"Started the session for plan v{plan.version}",
+    )
+    return session
+
+
+SESSION_DETAIL_FIELDS = [
+    "anaesthesia",
+    "anaesthetic_agent",
+    "anaesthetic_volume_ml",
+    "immediate_outcome",
+    "complications",
+]
+
+
+@transaction.atomic
+def complete_session(
+    *,
+    session: TreatmentSession,
+    placements: list[dict[str, Any]],
+    details: dict[str, Any],
+    completed_by,
+    actor: Actor | None = None,
+) -> TreatmentSession:
+    """Record what was placed and close the session, all in one transaction.
+
+    Each placement names a lot at this location, in date and with enough on
+    hand, and a deviation reason wherever it differs from the plan. Stock is
+    decremented per lot, the session locks, the appointment completes and the
+    2-week, 3-month and 6-month reviews are booked through the booking service.
+    A second completion (double click, second tab) is refused and changes nothing.
+    """
+    locked = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    if locked.is_locked:
+        raise ValidationError("This session is already completed: add an addendum instead.")
+    if ConsentWithdrawal.objects.filter(consent_id=locked.consent_id).exists():
+        raise ValidationError("The consent was withdrawn: the session cannot be completed.")
+    if not placements:
+        raise ValidationError({"placements": ["Record at least one placement."]})
+    vectors = {v.pk: v for v in locked.plan.vectors.select_related("product")}
+    lot_ids = {p.get("lot") for p in placements}
+    lots = StockLot.objects.select_for_update().in_bulk([i for i in lot_ids if isinstance(i, int)])
+    today = timezone.localdate(timezone=locked.location.zone)
+    used: dict[int, int] = defaultdict(int)
+    rows = []
+    for number, placement in enumerate(placements, start=1):
+        lot = lots.get(placement.get("lot"))
+        count = placement.get("count")
+        vector = vectors.get(placement.get("vector"))
+        deviation = (placement.get("deviation") or "").strip()
+        where = f"Placement {number}"
+        if lot is None or lot.location_id != locked.location_id:
+            raise ValidationError({"placements": [f"{where}: choose a lot held at this location."]})
+        if lot.expires_on < today:
+            raise ValidationError({"placements": [f"{where}: lot {lot.lot_number} has expired."]})
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+            raise ValidationError({"placements": [f"{where}: count must be 1 to {MAX_COUNT}."]})
+        used[lot.pk] += count
+        if used[lot.pk] > lot.quantity_on_hand:
+            raise ValidationError(
+                {
+                    "placements": [
+                        f"{where}: lot {lot.lot_number} has only {lot.quantity_on_hand} left."
+                    ]
+                }
+            )
+        if placement.get("vector") is not None and vector is None:
+            raise ValidationError({"placements": [f"{where}: that vector is not in this plan."]})
+        differs = vector is None or vector.product_id != lot.product_id or vector.count != count
+        if differs and not deviation:
+            raise ValidationError(
+                {"placements": [f"{where}: this differs from the plan; say why in the deviation."]}
+            )
+        rows.append(
+            PlacedThreads(
+                session=locked,
+                vector=vector,
+                area=vector.area
+                if vector
+                else checked_choice(placement.get("area"), FacialArea, "area"),
+                side=vector.side if vector else checked_choice(placement.get("side"), Side, "side"),
+                product_id=lot.product_id,
+                lot=lot,
+                count=count,
+                deviation=deviation[:300],
+            )
+        )
+    for name in SESSION_DETAIL_FIELDS:
+        if name in details:
+            setattr(locked, name, details[name])
+    locked.completed_at = timezone.now()
+    locked.completed_by = completed_by
+    locked.full_clean()
+    locked.save()
+    PlacedThreads.objects.bulk_create(rows)
+    for lot_id, count in used.items():
+        # Conditional update: stock can never go below zero, whatever else runs.
+        changed = StockLot.objects.filter(pk=lot_id, quantity_on_hand__gte=count).update(
+            quantity_on_hand=F("quantity_on_hand") - count
+        )
+        if changed != 1:
+            raise ValidationError({"placements": ["Stock changed meanwhile; reload and retry."]})
+    appointment = locked.appointment
+    if appointment.status != AppointmentStatus.COMPLETED:
+        if appointment.status != AppointmentStatus.IN_PROGRESS:
+            booking.set_appointment_status(
+                appointment=appointment,
+                status=AppointmentStatus.IN_PROGRESS,
+                changed_by=completed_by,
+            )
+        booking.set_appointment_status(
+            appointment=appointment,
+            status=AppointmentStatus.COMPLETED,
+            changed_by=completed_by,
+        )
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=on_behalf_of(completed_by, actor),
+        obj=locked,
+        patient_id=locked.patient_id,
+        summary=f"Completed the session: {sum(r.count for r in rows)} threads from "
+        f"{len(used)} lots",
+    )
+    book_follow_ups(session=locked, booked_by=completed_by, actor=actor)
+    return locked
+
+
+def book_follow_ups(
+    *, session: TreatmentSession, booked_by, actor: Actor | None = None
+) -> list[Appointment]:
+    """Book the review appointments at the first free slot from each due date."""
+    review = (
+        AppointmentType.objects.filter(kind=AppointmentKind.REVIEW, is_active=True)
+        .order_by("duration_minutes")
+        .first()
+    )
+    if review is None:
+        return []
+    booked = []
+    for _label, after in FOLLOW_UPS:
+        slots = booking.next_free_slots(
+            appointment_type=review,
+            location=session.location,
+            practitioner=session.practitioner,
+            after=session.completed_at + after,
+            limit=1,
+        )
+        if not slots:
+            continue
+        try:
+            booked.append(
+                booking.book_appointment(
+                    patient=session.patient,
+                    practitioner=slots[0].practitioner,
+                    location=session.location,
+                    appointment_type=review,
+                    starts_at=slots[0].starts_at,
+                    room=slots[0].room,
+                    notes="Review after the thread lift of "
+                    f"{timezone.localtime(session.completed_at, session.location.zone):%d %b %Y}",
+                    booked_by=booked_by,
+                    actor=actor,
+                )
+            )
+        except (booking.SlotUnavailable, ValidationError):
+            continue  # the desk books this one by hand; the session is complete regardless
+    return booked
+
+
+@transaction.atomic
+def add_addendum(
+    *, session: TreatmentSession, text: str, added_by, actor: Actor | None = None
+) -> SessionAddendum:
+    """Correct a completed session by adding to it; the record itself is never edited."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": ["Write the correction."]})
+    session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    if not session.is_locked:
+        raise ValidationError("The session is still open: change it directly.")
+    addendum = SessionAddendum.objects.create(session=session, text=text, added_by=added_by)
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=on_behalf_of(added_by, actor),
+        obj=session,
+        patient_id=session.patient_id,
+        summary=f"Addendum: {text[:200]}",
+    )
+    return addendum
