@@ -16,14 +16,15 @@ import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 
@@ -41,6 +42,7 @@ from consultations.models import (
     PatientPhoto,
     PhotoStage,
     PhotoView,
+    Screening,
 )
 from consultations.selectors import check_planning_gate
 from treatments.models import (
@@ -80,11 +82,12 @@ class PlanConflict(Exception):
         self.plan = plan
 
 
-def _gate_or_refuse(patient: Patient):
+def _gate_or_refuse(patient: Patient) -> Screening:
+    """The screening that opens planning for the patient, or ValidationError saying why not."""
     gate = check_planning_gate(patient=patient)
-    if not gate.allowed:
+    if not gate.allowed or gate.screening is None:
         raise ValidationError(f"{gate.reason} {gate.next_step}".strip())
-    return gate
+    return gate.screening
 
 
 @transaction.atomic
@@ -93,16 +96,16 @@ def create_plan(
     patient: Patient,
     practitioner: StaffMember,
     location: Location,
-    created_by,
+    created_by: User,
     actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Start a draft plan, version 1: only through the screening gate."""
-    gate = _gate_or_refuse(patient)
+    screening = _gate_or_refuse(patient)
     plan = TreatmentPlan.objects.create(
         patient=patient,
         practitioner=practitioner,
         location=location,
-        screening=gate.screening,
+        screening=screening,
         created_by=created_by,
     )
     plan.series = plan
@@ -134,10 +137,10 @@ def _point(value: Any, name: str) -> tuple[float, float]:
     return point[0], point[1]
 
 
-def _choice(value: Any, choices, name: str) -> str:
+def _choice(value: Any, choices: type[models.TextChoices], name: str) -> str:
     if value not in choices.values:
         raise ValidationError(f"{name} must be one of: {', '.join(choices.values)}.")
-    return value
+    return str(value)
 
 
 def clean_vectors(raw: Any) -> list[dict[str, Any]]:
@@ -204,7 +207,7 @@ def save_plan(
     revision: int,
     vectors: Any,
     notes: str | None = None,
-    saved_by,
+    saved_by: User,
     actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Replace the plan's vectors (and notes) if nobody saved since `revision`.
@@ -260,11 +263,11 @@ def save_plan(
 
 @transaction.atomic
 def set_plan_status(
-    *, plan: TreatmentPlan, status: str, changed_by, actor: Actor | None = None
+    *, plan: TreatmentPlan, status: str, changed_by: User, actor: Actor | None = None
 ) -> TreatmentPlan:
     """Propose or accept a plan. Accepting freezes it and supersedes the series' older versions."""
     locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
-    allowed = {
+    allowed: dict[str, set[str]] = {
         PlanStatus.DRAFT: {PlanStatus.PROPOSED, PlanStatus.ACCEPTED},
         PlanStatus.PROPOSED: {PlanStatus.DRAFT, PlanStatus.ACCEPTED},
     }
@@ -294,19 +297,22 @@ def set_plan_status(
 
 
 @transaction.atomic
-def revise_plan(*, plan: TreatmentPlan, revised_by, actor: Actor | None = None) -> TreatmentPlan:
+def revise_plan(
+    *, plan: TreatmentPlan, revised_by: User, actor: Actor | None = None
+) -> TreatmentPlan:
     """Start a new draft version from this one, copying its vectors; the old one stays as it is."""
-    series = TreatmentPlan.objects.select_for_update().get(pk=plan.series_id)
+    # A saved plan always has a series: its first version's (its own, for version 1).
+    series = TreatmentPlan.objects.select_for_update().get(pk=plan.series_id or plan.pk)
     draft = TreatmentPlan.objects.filter(series=series, status=PlanStatus.DRAFT).first()
     if draft is not None:
         return draft  # one draft at a time: continue it
-    _gate_or_refuse(plan.patient)
+    screening = _gate_or_refuse(plan.patient)
     latest = TreatmentPlan.objects.filter(series=series).aggregate(v=Max("version"))["v"]
     new = TreatmentPlan.objects.create(
         patient=plan.patient,
         practitioner=plan.practitioner,
         location=plan.location,
-        screening=check_planning_gate(patient=plan.patient).screening,
+        screening=screening,
         series=series,
         version=latest + 1,
         notes=plan.notes,
@@ -342,7 +348,7 @@ def calibrate_plan(
     photo: PatientPhoto,
     left_pupil: Any,
     right_pupil: Any,
-    calibrated_by,
+    calibrated_by: User,
     actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Use a frontal baseline photo's pupils (about 63 mm apart) as the plan's scale."""
@@ -445,9 +451,9 @@ def receive_stock(
     product: ThreadProduct,
     location: Location,
     lot_number: str,
-    expires_on,
+    expires_on: date,
     quantity: int,
-    received_by,
+    received_by: User,
     actor: Actor | None = None,
 ) -> StockLot:
     """Book a delivered lot into a location's stock (in date, of a product still in use)."""
@@ -567,7 +573,7 @@ def sign_consent(
     patient_signature: bytes,
     practitioner_signature: bytes,
     practitioner: StaffMember,
-    recorded_by,
+    recorded_by: User,
     actor: Actor | None = None,
 ) -> SignedConsent:
     """Store a signed consent with its exact text, signatures and fingerprint.
@@ -661,7 +667,7 @@ def sign_consent(
 
 @transaction.atomic
 def withdraw_consent(
-    *, consent: SignedConsent, reason: str, withdrawn_by, actor: Actor | None = None
+    *, consent: SignedConsent, reason: str, withdrawn_by: User, actor: Actor | None = None
 ) -> ConsentWithdrawal:
     """Record that the patient withdrew consent; the signed record itself never changes."""
     reason = reason.strip()
@@ -704,7 +710,7 @@ FOLLOW_UPS = [
 
 @transaction.atomic
 def start_session(
-    *, appointment: Appointment, plan: TreatmentPlan, started_by, actor: Actor | None = None
+    *, appointment: Appointment, plan: TreatmentPlan, started_by: User, actor: Actor | None = None
 ) -> TreatmentSession:
     """Open the session of a treatment appointment: needs a valid consent to this plan version."""
     if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
@@ -765,7 +771,7 @@ def complete_session(
     session: TreatmentSession,
     placements: list[dict[str, Any]],
     details: dict[str, Any],
-    completed_by,
+    completed_by: User,
     actor: Actor | None = None,
 ) -> TreatmentSession:
     """Record what was placed and close the session, all in one transaction.
@@ -783,52 +789,7 @@ def complete_session(
         raise ValidationError("The consent was withdrawn: the session cannot be completed.")
     if not placements:
         raise ValidationError({"placements": ["Record at least one placement."]})
-    vectors = {v.pk: v for v in locked.plan.vectors.select_related("product")}
-    lot_ids = {p.get("lot") for p in placements}
-    lots = StockLot.objects.select_for_update().in_bulk([i for i in lot_ids if isinstance(i, int)])
-    today = timezone.localdate(timezone=locked.location.zone)
-    used: dict[int, int] = defaultdict(int)
-    rows = []
-    for number, placement in enumerate(placements, start=1):
-        lot = lots.get(placement.get("lot"))
-        count = placement.get("count")
-        vector = vectors.get(placement.get("vector"))
-        deviation = (placement.get("deviation") or "").strip()
-        where = f"Placement {number}"
-        if lot is None or lot.location_id != locked.location_id:
-            raise ValidationError({"placements": [f"{where}: choose a lot held at this location."]})
-        if lot.expires_on < today:
-            raise ValidationError({"placements": [f"{where}: lot {lot.lot_number} has expired."]})
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-            raise ValidationError({"placements": [f"{where}: count must be 1 to {MAX_COUNT}."]})
-        used[lot.pk] += count
-        if used[lot.pk] > lot.quantity_on_hand:
-            raise ValidationError(
-                {
-                    "placements": [
-                        f"{where}: lot {lot.lot_number} has only {lot.quantity_on_hand} left."
-                    ]
-                }
-            )
-        if placement.get("vector") is not None and vector is None:
-            raise ValidationError({"placements": [f"{where}: that vector is not in this plan."]})
-        differs = vector is None or vector.product_id != lot.product_id or vector.count != count
-        if differs and not deviation:
-            raise ValidationError(
-                {"placements": [f"{where}: this differs from the plan; say why in the deviation."]}
-            )
-        rows.append(
-            PlacedThreads(
-                session=locked,
-                vector=vector,
-                area=vector.area if vector else _choice(placement.get("area"), FacialArea, "area"),
-                side=vector.side if vector else _choice(placement.get("side"), Side, "side"),
-                product_id=lot.product_id,
-                lot=lot,
-                count=count,
-                deviation=deviation[:300],
-            )
-        )
+    rows, used = _checked_placements(locked, placements)
     for name in SESSION_DETAIL_FIELDS:
         if name in details:
             setattr(locked, name, details[name])
@@ -844,19 +805,7 @@ def complete_session(
         )
         if changed != 1:
             raise ValidationError({"placements": ["Stock changed meanwhile; reload and retry."]})
-    appointment = locked.appointment
-    if appointment.status != AppointmentStatus.COMPLETED:
-        if appointment.status != AppointmentStatus.IN_PROGRESS:
-            booking.set_appointment_status(
-                appointment=appointment,
-                status=AppointmentStatus.IN_PROGRESS,
-                changed_by=completed_by,
-            )
-        booking.set_appointment_status(
-            appointment=appointment,
-            status=AppointmentStatus.COMPLETED,
-            changed_by=completed_by,
-        )
+    _complete_appointment(locked.appointment, completed_by=completed_by)
     record_event(
         action=AuditAction.UPDATE,
         actor=on_behalf_of(completed_by, actor),
@@ -869,8 +818,98 @@ def complete_session(
     return locked
 
 
+def _checked_placements(
+    session: TreatmentSession, placements: list[dict[str, Any]]
+) -> tuple[list[PlacedThreads], dict[int, int]]:
+    """The rows to record and the threads used per lot, or a ValidationError naming the
+    first placement that cannot be: a lot elsewhere, expired or short, a bad count, a
+    vector from another plan, or a difference from the plan with no reason given."""
+    # Keyed by what the JSON body may send, which need not be a whole number.
+    vectors: dict[Any, ThreadVector] = {
+        v.pk: v for v in session.plan.vectors.select_related("product")
+    }
+    lot_ids = {p.get("lot") for p in placements}
+    lots: dict[Any, StockLot] = StockLot.objects.select_for_update().in_bulk(
+        [i for i in lot_ids if isinstance(i, int)]
+    )
+    today = timezone.localdate(timezone=session.location.zone)
+    used: dict[int, int] = defaultdict(int)
+    rows = []
+    for number, placement in enumerate(placements, start=1):
+        lot = lots.get(placement.get("lot"))
+        count = placement.get("count")
+        vector = vectors.get(placement.get("vector"))
+        deviation = (placement.get("deviation") or "").strip()
+        where = f"Placement {number}"
+        if lot is None or lot.location_id != session.location_id:
+            raise ValidationError({"placements": [f"{where}: choose a lot held at this location."]})
+        if lot.expires_on < today:
+            raise ValidationError({"placements": [f"{where}: lot {lot.lot_number} has expired."]})
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+            raise ValidationError({"placements": [f"{where}: count must be 1 to {MAX_COUNT}."]})
+        used[lot.pk] += count
+        if used[lot.pk] > lot.quantity_on_hand:
+            raise ValidationError(
+                {
+                    "placements": [
+                        f"{where}: lot {lot.lot_number} has only {lot.quantity_on_hand} left."
+                    ]
+                }
+            )
+        _check_against_plan(placement, vector=vector, lot=lot, count=count, where=where)
+        rows.append(
+            PlacedThreads(
+                session=session,
+                vector=vector,
+                area=vector.area if vector else _choice(placement.get("area"), FacialArea, "area"),
+                side=vector.side if vector else _choice(placement.get("side"), Side, "side"),
+                product_id=lot.product_id,
+                lot=lot,
+                count=count,
+                deviation=deviation[:300],
+            )
+        )
+    return rows, used
+
+
+def _check_against_plan(
+    placement: dict[str, Any],
+    *,
+    vector: ThreadVector | None,
+    lot: StockLot,
+    count: int,
+    where: str,
+) -> None:
+    """A placement names a vector of this plan, if any, and says why it differs from it."""
+    if placement.get("vector") is not None and vector is None:
+        raise ValidationError({"placements": [f"{where}: that vector is not in this plan."]})
+    deviation = (placement.get("deviation") or "").strip()
+    differs = vector is None or vector.product_id != lot.product_id or vector.count != count
+    if differs and not deviation:
+        raise ValidationError(
+            {"placements": [f"{where}: this differs from the plan; say why in the deviation."]}
+        )
+
+
+def _complete_appointment(appointment: Appointment, *, completed_by: User) -> None:
+    """Move the session's appointment to completed, through in progress if it is not there yet."""
+    if appointment.status == AppointmentStatus.COMPLETED:
+        return
+    if appointment.status != AppointmentStatus.IN_PROGRESS:
+        booking.set_appointment_status(
+            appointment=appointment,
+            status=AppointmentStatus.IN_PROGRESS,
+            changed_by=completed_by,
+        )
+    booking.set_appointment_status(
+        appointment=appointment,
+        status=AppointmentStatus.COMPLETED,
+        changed_by=completed_by,
+    )
+
+
 def book_follow_ups(
-    *, session: TreatmentSession, booked_by, actor: Actor | None = None
+    *, session: TreatmentSession, booked_by: User | None, actor: Actor | None = None
 ) -> list[Appointment]:
     """Book the review appointments at the first free slot from each due date."""
     review = (
@@ -880,13 +919,16 @@ def book_follow_ups(
     )
     if review is None:
         return []
+    completed_at = session.completed_at
+    if completed_at is None:
+        raise ValueError("Reviews are booked from a completed session; this one is still open.")
     booked = []
     for _label, after in FOLLOW_UPS:
         slots = booking.next_free_slots(
             appointment_type=review,
             location=session.location,
             practitioner=session.practitioner,
-            after=session.completed_at + after,
+            after=completed_at + after,
             limit=1,
         )
         if not slots:
@@ -901,7 +943,7 @@ def book_follow_ups(
                     starts_at=slots[0].starts_at,
                     room=slots[0].room,
                     notes="Review after the thread lift of "
-                    f"{timezone.localtime(session.completed_at, session.location.zone):%d %b %Y}",
+                    f"{timezone.localtime(completed_at, session.location.zone):%d %b %Y}",
                     booked_by=booked_by,
                     actor=actor,
                 )
@@ -913,7 +955,7 @@ def book_follow_ups(
 
 @transaction.atomic
 def add_addendum(
-    *, session: TreatmentSession, text: str, added_by, actor: Actor | None = None
+    *, session: TreatmentSession, text: str, added_by: User, actor: Actor | None = None
 ) -> SessionAddendum:
     """Correct a completed session by adding to it; the record itself is never edited."""
     text = text.strip()
@@ -941,7 +983,7 @@ def publish_consent_template(
     body: str,
     risks: list[str],
     alternatives: str,
-    published_by,
+    published_by: User | None,
     actor: Actor | None = None,
 ) -> ConsentTemplate:
     """Publish consent wording as the next version of `code`; earlier versions stay as signed."""
@@ -985,7 +1027,7 @@ def record_outcome(
     notes: str = "",
     photos: list[PatientPhoto] | None = None,
     appointment: Appointment | None = None,
-    recorded_by,
+    recorded_by: User,
     actor: Actor | None = None,
 ) -> Outcome:
     """A review's result: GAIS from both sides (1 very much improved … 5 worse) and satisfaction."""
@@ -1031,13 +1073,13 @@ def report_adverse_event(
     session: TreatmentSession,
     event_type: str,
     severity: str,
-    onset_on,
+    onset_on: date,
     lots: list[StockLot] | None = None,
     management: str = "",
     threads_removed: bool = False,
-    resolved_on=None,
+    resolved_on: date | None = None,
     description: str = "",
-    reported_by,
+    reported_by: User,
     actor: Actor | None = None,
 ) -> AdverseEvent:
     """Record a complication after a session, naming the lots involved (for recalls)."""
