@@ -10,6 +10,7 @@ under templates/pdf/ and supply its context; `render()` is the same for all.
 
 import logging
 import mimetypes
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -82,7 +83,7 @@ def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     return html_to_pdf(render_to_string(template_name, context))
 
 
-def render_documents(documents: list["PdfDocument"]) -> bytes:
+def render_documents(documents: Sequence["PdfDocument"]) -> bytes:
     """Several documents in one PDF, each starting on a new page (e.g. the day's aftercare)."""
     if not documents:
         raise ValueError("Nothing to print.")

@@ -453,7 +453,7 @@ def receive_stock(
     lot_number: str,
     expires_on: date,
     quantity: int,
-    received_by: User,
+    received_by: User | None,
     actor: Actor | None = None,
 ) -> StockLot:
     """Book a delivered lot into a location's stock (in date, of a product still in use)."""

@@ -117,7 +117,8 @@ def record_erasure_request(
     marketing_was_on = locked.marketing_consent
     if marketing_was_on:
         locked.marketing_consent = False
-        locked._history_user = received_by  # the change history names who did it
+        # simple_history reads _history_user, set at run time: the change history names who did it.
+        locked._history_user = received_by  # type: ignore[attr-defined]
         locked.save(update_fields=["marketing_consent"])
         record_event(
             action=AuditAction.UPDATE,
