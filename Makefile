@@ -46,6 +46,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy clinic consultations treatments
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .

@@ -19,7 +19,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.shortcuts import get_object_or_404
 
-from clinic.models import Location, Role
+from clinic.models import Location
+from clinic.roles import Role
 
 # Whoever asks: a signed-in account, or (before the login check) an anonymous visitor.
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -40,7 +41,7 @@ def reachable_locations(user: AnyUser) -> models.QuerySet[Location]:
     return active.filter(staff=staff)
 
 
-class LocationHeldQuerySet(models.QuerySet):
+class LocationHeldQuerySet(models.QuerySet[M]):
     """Rows held at a location: reachable by the people who work there (and managers)."""
 
     # The path from the row to its location, for rows that hold it through another row.
@@ -67,4 +68,5 @@ def get_for_user_or_404(
     if for_user is None:
         name = queryset.model.__name__
         raise TypeError(f"{name} has no for_user(user): say in its queryset who may reach it.")
-    return get_object_or_404(for_user(user), **lookup)
+    found: M = get_object_or_404(for_user(user), **lookup)
+    return found

@@ -14,7 +14,7 @@ from clinic.locations import current_location
 from clinic.models import Location
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
     from django.http import HttpRequest
 
 USER_AGENT_LENGTH = 300
@@ -25,7 +25,7 @@ class Actor:
     """The signed-in user (None for the system or an anonymous caller), the location
     they work at now, and the client's address and user agent (empty outside a request)."""
 
-    user: AbstractBaseUser | None
+    user: User | None
     location: Location | None = None
     ip_address: str | None = None
     user_agent: str = ""
@@ -44,18 +44,16 @@ class Actor:
         )
 
     @classmethod
-    def system(
-        cls, *, user: AbstractBaseUser | None = None, location: Location | None = None
-    ) -> Actor:
+    def system(cls, *, user: User | None = None, location: Location | None = None) -> Actor:
         """A command, a background task or the demo data: no client, perhaps on someone's behalf."""
         return cls(user=user, location=location)
 
-    def acting_as(self, user: AbstractBaseUser | None) -> Actor:
+    def acting_as(self, user: User | None) -> Actor:
         """The same context with `user` recorded as acting."""
         return replace(self, user=user)
 
 
-def on_behalf_of(user: AbstractBaseUser | None, actor: Actor | None) -> Actor:
+def on_behalf_of(user: User | None, actor: Actor | None) -> Actor:
     """Who a service records as acting: the user it was asked to act for, in the
     caller's context (address, user agent, location) if it has one."""
     return (actor or Actor.system()).acting_as(user)

@@ -1,10 +1,11 @@
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.models import AuditEvent, Location, Room, StaffMember, TimeOff, WorkingHours
 
 
-class RoomInline(admin.TabularInline):
+class RoomInline(admin.TabularInline[Room, Location]):
     model = Room
     extra = 0
 
@@ -16,7 +17,7 @@ class LocationAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "address"]
     inlines = [RoomInline]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Location | None = None) -> bool:
         return False  # Appointments and stock hang off locations: deactivate instead.
 
 
@@ -25,11 +26,11 @@ class RoomAdmin(SimpleHistoryAdmin):
     list_display = ["name", "location", "is_active"]
     list_filter = ["location", "is_active"]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
         return False
 
 
-class WorkingHoursInline(admin.TabularInline):
+class WorkingHoursInline(admin.TabularInline[WorkingHours, StaffMember]):
     model = WorkingHours
     extra = 0
 
@@ -42,7 +43,7 @@ class StaffMemberAdmin(SimpleHistoryAdmin):
     filter_horizontal = ["locations"]
     inlines = [WorkingHoursInline]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: StaffMember | None = None) -> bool:
         return False  # Clinical records name their practitioner: deactivate the user instead.
 
 
@@ -59,7 +60,7 @@ class TimeOffAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     """Read-only: the audit trail is append-only everywhere."""
 
     list_display = [
@@ -76,11 +77,11 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_name", "summary", "object_id"]
     date_hierarchy = "occurred_at"
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False

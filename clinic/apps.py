@@ -1,8 +1,10 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def sync_role_groups_after_migrate(sender, **kwargs) -> None:
+def sync_role_groups_after_migrate(sender: AppConfig, **kwargs: Any) -> None:
     from clinic.roles import sync_role_groups
 
     sync_role_groups()

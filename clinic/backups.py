@@ -13,16 +13,17 @@ import subprocess
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connections
 
 
-def _database(alias: str = "default") -> dict:
+def _database(alias: str = "default") -> dict[str, Any]:
     return connections[alias].settings_dict
 
 
-def _pg_env(db: dict) -> dict[str, str]:
+def _pg_env(db: dict[str, Any]) -> dict[str, str]:
     env = {"PATH": "/usr/bin:/bin:/usr/local/bin"}
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
@@ -37,7 +38,7 @@ def _tool(name: str) -> str:
     return path
 
 
-def _pg_args(db: dict) -> list[str]:
+def _pg_args(db: dict[str, Any]) -> list[str]:
     args = ["--host", db.get("HOST") or "127.0.0.1", "--port", str(db.get("PORT") or 5432)]
     if db.get("USER"):
         args += ["--username", db["USER"]]

@@ -1,6 +1,7 @@
 """The clinic's shared core: locations, rooms, staff, hours and the audit trail."""
 
 import zoneinfo
+from typing import Any, NoReturn, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -114,7 +115,7 @@ class StaffMember(models.Model):
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
         sync_role_group(self.user, self.role)
 
@@ -211,13 +212,16 @@ class AuditAction(models.TextChoices):
     DENIED = "denied", "Permission denied"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class AppendOnlyQuerySet(models.QuerySet[_M]):
     """For records that are written once and never changed: audit events, signed consents."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionError(f"{self.model._meta.verbose_name_plural} are append-only.")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise PermissionError(f"{self.model._meta.verbose_name_plural} are append-only.")
 
 
@@ -233,12 +237,12 @@ class WrittenOnceModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise PermissionError(f"{self._meta.verbose_name_plural} cannot be changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError(f"{self._meta.verbose_name_plural} cannot be deleted.")
 
 

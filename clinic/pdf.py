@@ -10,6 +10,7 @@ under templates/pdf/ and supply its context; `render()` is the same for all.
 
 import logging
 import mimetypes
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -55,7 +56,7 @@ class StaticOnlyURLFetcher(URLFetcher):
     def __init__(self) -> None:
         super().__init__(allowed_protocols=["data", "https"], allow_redirects=False)
 
-    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         if url.startswith("data:"):
             return super().fetch(url, headers)
         path = find_static_file(url)
@@ -73,7 +74,8 @@ def _laid_out(html: str) -> HTML:
 
 def html_to_pdf(html: str) -> bytes:
     """Lay out an HTML string as a PDF."""
-    return _laid_out(html).write_pdf()
+    pdf: bytes = _laid_out(html).write_pdf()
+    return pdf
 
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
@@ -81,7 +83,7 @@ def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     return html_to_pdf(render_to_string(template_name, context))
 
 
-def render_documents(documents: list["PdfDocument"]) -> bytes:
+def render_documents(documents: Sequence["PdfDocument"]) -> bytes:
     """Several documents in one PDF, each starting on a new page (e.g. the day's aftercare)."""
     if not documents:
         raise ValueError("Nothing to print.")
@@ -90,7 +92,8 @@ def render_documents(documents: list["PdfDocument"]) -> bytes:
         for doc in documents
     ]
     pages = [page for document in rendered for page in document.pages]
-    return rendered[0].copy(pages).write_pdf()
+    pdf: bytes = rendered[0].copy(pages).write_pdf()
+    return pdf
 
 
 class PdfDocument:

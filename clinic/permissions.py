@@ -7,10 +7,11 @@ that may use the page.
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from clinic.actors import Actor
 from clinic.audit import record_event
@@ -40,17 +41,21 @@ def deny(request: HttpRequest, permission: str) -> PermissionDenied:
     return PermissionDenied(f"This page is for the {needed} role.")
 
 
-def require_permission(permission: str) -> Callable:
+View = Callable[..., HttpResponseBase]
+
+
+def require_permission(permission: str) -> Callable[[View], View]:
     """View decorator: let the request through only if the user holds `permission`."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.has_perm(permission):
                 raise deny(request, permission)
             return view(request, *args, **kwargs)
 
-        wrapped.required_permission = permission
+        # Read by the access-control suite; a function's attributes live in its __dict__.
+        wrapped.__dict__["required_permission"] = permission
         return wrapped
 
     return decorator

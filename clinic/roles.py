@@ -6,8 +6,11 @@ them back in line through a post_migrate hook, so a new app adds its
 permissions here and nowhere else.
 """
 
+from typing import Any
+
 from django.apps import apps as global_apps
-from django.contrib.auth.models import Group
+from django.apps.registry import Apps
+from django.contrib.auth.models import Group, User
 from django.db import models
 
 
@@ -78,7 +81,7 @@ def group_name(role: str) -> str:
     return Role(role).label
 
 
-def sync_role_groups(apps=global_apps) -> None:
+def sync_role_groups(apps: Apps = global_apps) -> None:
     """Create the role groups and give each exactly the permissions in the table.
 
     Permissions of models not migrated yet are skipped; the post_migrate run
@@ -91,7 +94,8 @@ def sync_role_groups(apps=global_apps) -> None:
         # would skip; mark them as having models for the duration of the call.
         is_stub = getattr(app_config, "models_module", None) is None
         if is_stub:
-            app_config.models_module = True
+            # Any true value will do; the real one is a module.
+            app_config.models_module = True  # type: ignore[assignment]
         create_permissions(app_config, apps=apps, verbosity=0)
         if is_stub:
             app_config.models_module = None
@@ -100,7 +104,8 @@ def sync_role_groups(apps=global_apps) -> None:
     permission_model = apps.get_model("auth", "Permission")
     for role, codes in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=group_name(role))
-        wanted = []
+        # Historical models inside a migration: not the Permission class itself.
+        wanted: list[Any] = []
         for code in codes:
             app_label, codename = code.split(".")
             wanted.extend(
@@ -111,7 +116,7 @@ def sync_role_groups(apps=global_apps) -> None:
         group.permissions.set(wanted)
 
 
-def sync_role_group(user, role: str) -> None:
+def sync_role_group(user: User, role: str) -> None:
     """Put the user in the group of their role, and in no other role's group."""
     wanted = group_name(role)
     others = [group_name(r) for r in Role if group_name(r) != wanted]

@@ -24,7 +24,8 @@ def _read_secret(name: str) -> str:
     """A secret from NAME, or from the file named by NAME_FILE (Docker/K8s secrets)."""
     if path := env.str(f"{name}_FILE", default=""):
         return Path(path).read_text().strip()
-    return env.str(name, default="")
+    secret: str = env.str(name, default="")
+    return secret
 
 
 SECRET_KEY = _read_secret("SECRET_KEY")

@@ -16,6 +16,8 @@ from the staff list (`clinic.staff_views`); the user then enrols again.
 
 import re
 from base64 import b32encode
+from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
 import qrcode
@@ -23,6 +25,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import rotate_token
@@ -39,8 +42,9 @@ from qrcode.image.svg import SvgPathFillImage
 
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.models import AuditAction, Role
+from clinic.models import AuditAction
 from clinic.redirects import safe_next_url
+from clinic.roles import Role
 
 MAX_FAILURES = 5
 BACKUP_CODE_COUNT = 10
@@ -63,12 +67,15 @@ OPEN_BEFORE_SECOND_FACTOR = {
 
 # Who needs what --------------------------------------------------------------
 
+# request.user: a signed-in account, or an anonymous visitor.
+AnyUser = User | AnonymousUser
 
-def has_authenticator(user) -> bool:
-    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+
+def has_authenticator(user: AnyUser) -> bool:
+    return bool(TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists())
 
 
-def second_factor_required(user) -> bool:
+def second_factor_required(user: AnyUser) -> bool:
     """Whether this signed-in user must type a code before using Threadline."""
     required = set(settings.TWO_FACTOR_REQUIRED_ROLES)
     staff = getattr(user, "staff", None)
@@ -79,13 +86,13 @@ def second_factor_required(user) -> bool:
     return has_authenticator(user)
 
 
-def remove_second_factor(user) -> None:
+def remove_second_factor(user: AnyUser) -> None:
     """Delete the user's authenticator apps and backup codes: they enrol again."""
     TOTPDevice.objects.filter(user_id=user.pk).delete()
     StaticDevice.objects.filter(user_id=user.pk).delete()
 
 
-def new_backup_codes(user) -> list[str]:
+def new_backup_codes(user: AnyUser) -> list[str]:
     """Replace the user's backup codes with fresh ones; each works once."""
     StaticDevice.objects.filter(user_id=user.pk).delete()
     device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
@@ -94,8 +101,15 @@ def new_backup_codes(user) -> list[str]:
     return codes
 
 
-def backup_codes_left(user) -> int:
-    return StaticToken.objects.filter(device__user_id=user.pk).count()
+def second_factor_given(user: AnyUser) -> bool:
+    """Whether this session's user has typed a code (or needs none yet)."""
+    # django-otp's OTPMiddleware gives request.user its is_verified() at run time.
+    verified: bool = user.is_verified()  # type: ignore[union-attr]
+    return verified
+
+
+def backup_codes_left(user: AnyUser) -> int:
+    return int(StaticToken.objects.filter(device__user_id=user.pk).count())
 
 
 # The middleware --------------------------------------------------------------
@@ -109,20 +123,26 @@ class RequireSecondFactorMiddleware:
     shows them until they confirm they have saved them.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[object, ...],
+        view_kwargs: dict[str, object],
+    ) -> HttpResponse | None:
         user = request.user
         if not user.is_authenticated:
             return None
         match = request.resolver_match
         if match is not None and match.view_name in OPEN_BEFORE_SECOND_FACTOR:
             return None
-        if user.is_verified():
+        if second_factor_given(user):
             if BACKUP_CODES_SESSION_KEY in request.session:
                 return _send_to(request, "two_factor_backup_codes")
             return None
@@ -166,7 +186,7 @@ def _normalise(code: str) -> str:
     return re.sub(r"[\s-]", "", code).lower()
 
 
-def _second_factor_given(request: HttpRequest, device, summary: str) -> None:
+def _second_factor_given(request: HttpRequest, device: object, summary: str) -> None:
     """Mark the session verified by `device`, with a new session key and CSRF token."""
     request.session.cycle_key()
     rotate_token(request)
@@ -175,7 +195,7 @@ def _second_factor_given(request: HttpRequest, device, summary: str) -> None:
     record_event(action=AuditAction.LOGIN, actor=Actor.from_request(request), summary=summary)
 
 
-def _check_code(user, code: str):
+def _check_code(user: AnyUser, code: str) -> tuple[object | None, datetime | None]:
     """The device that accepts `code` (six digits: the app; else a backup code), or None,
     and until when throttling refuses to check it, if it does."""
     model = TOTPDevice if re.fullmatch(r"\d{6}", code) else StaticDevice
@@ -191,7 +211,7 @@ def _check_code(user, code: str):
     return None, locked_until
 
 
-def _wait_message(locked_until) -> str:
+def _wait_message(locked_until: datetime) -> str:
     seconds = max(1, round((locked_until - timezone.now()).total_seconds()))
     return f"Too many wrong codes: wait {seconds} seconds, then type the newest code."
 
@@ -199,7 +219,8 @@ def _wait_message(locked_until) -> str:
 def qr_code_svg(text: str) -> str:
     """The QR code of `text` as inline SVG markup (no script, no style)."""
     image = qrcode.make(text, image_factory=SvgPathFillImage, box_size=15, border=4)
-    return mark_safe(image.to_string(encoding="unicode"))  # noqa: S308 (our own markup)
+    markup: str = image.to_string(encoding="unicode")
+    return mark_safe(markup)  # noqa: S308 (our own markup)
 
 
 def _grouped(secret: str) -> str:
@@ -255,7 +276,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     """The second step of signing in: a code from the app, or a backup code."""
     user = request.user
     next_url = _next_url(request)
-    if user.is_verified() or not second_factor_required(user):
+    if second_factor_given(user) or not second_factor_required(user):
         return redirect(next_url)
     if not has_authenticator(user):
         return redirect(_with_next("two_factor_setup", next_url))
@@ -305,7 +326,8 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 
 def _failures(request: HttpRequest) -> int:
-    return request.session.get(FAILURES_SESSION_KEY, 0)
+    failures: int = request.session.get(FAILURES_SESSION_KEY, 0)
+    return failures
 
 
 @never_cache
@@ -317,7 +339,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     if has_authenticator(user):
         messages.info(request, "Two-factor sign-in is already set up for your account.")
         return redirect(
-            next_url if user.is_verified() else _with_next("two_factor_verify", next_url)
+            next_url if second_factor_given(user) else _with_next("two_factor_verify", next_url)
         )
 
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).first()
@@ -406,7 +428,7 @@ def manage(request: HttpRequest) -> HttpResponse:
 @require_POST
 def replace_backup_codes(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not (has_authenticator(user) and user.is_verified()):
+    if not (has_authenticator(user) and second_factor_given(user)):
         messages.error(request, "Set up two-factor sign-in first.")
         return redirect("two_factor_settings")
     with transaction.atomic():

@@ -4,10 +4,12 @@ They only check input; consultations.services writes it (and checks again).
 """
 
 from datetime import date
+from typing import Any
 
 from django import forms
+from django.forms.boundfield import BoundWidget
 
-from clinic.form_fields import IdChoiceField
+from clinic.form_fields import IdChoiceField, declared_field
 from consultations.forms import DateInput
 from consultations.models import Consultation, Patient, PatientPhoto, PhotoStage
 from consultations.services import ASSESSMENT_FIELDS
@@ -59,20 +61,22 @@ class AssessmentForm(forms.ModelForm):
             ("fitzpatrick", "Fitzpatrick skin type"),
             ("glogau", "Glogau photo-ageing type"),
         ):
-            field = self.fields[name]
+            field = declared_field(self, name, forms.ChoiceField)
             field.required = True
             field.error_messages["required"] = f"Choose the {label}."
-            field.choices = [("", "Choose…"), *field.choices[1:]]
-        thickness = self.fields["skin_thickness"]
-        thickness.choices = [("", "Not assessed"), *thickness.choices[1:]]
-        self.fields["baseline_photos"].queryset = PatientPhoto.objects.filter(
+            field.choices = [("", "Choose…"), *_without_blank(field)]
+        thickness = declared_field(self, "skin_thickness", forms.ChoiceField)
+        thickness.choices = [("", "Not assessed"), *_without_blank(thickness)]
+        declared_field(
+            self, "baseline_photos", forms.ModelChoiceField
+        ).queryset = PatientPhoto.objects.filter(
             patient=patient, stage=PhotoStage.BASELINE, is_archived=False
         ).order_by("taken_on", "pk")
         if self.instance.pk and "baseline_photos" not in self.initial:
             self.initial["baseline_photos"] = [p.pk for p in self.instance.baseline_photos.all()]
         if read_only:
-            for field in self.fields.values():
-                field.disabled = True
+            for each in self.fields.values():
+                each.disabled = True
 
     def clean_wanted_by(self):
         day = self.cleaned_data.get("wanted_by")
@@ -83,13 +87,24 @@ class AssessmentForm(forms.ModelForm):
             )
         return day
 
-    def photo_options(self) -> list[tuple[PatientPhoto, forms.BoundField]]:
+    def photo_options(self) -> list[tuple[PatientPhoto, BoundWidget]]:
         """(photo, its checkbox) pairs, for a list with thumbnails."""
-        photos = {photo.pk: photo for photo in self.fields["baseline_photos"].queryset}
+        photos = {
+            photo.pk: photo
+            for photo in declared_field(self, "baseline_photos", forms.ModelChoiceField).queryset
+            or []
+        }
         return [
             (photos[option.data["value"].value], option)
             for option in self["baseline_photos"].subwidgets
         ]
+
+
+def _without_blank(field: forms.ChoiceField) -> list[Any]:
+    """The field's choices after the model's blank one."""
+    # Django has made the model's choices a list by now; the stubs allow any choices source.
+    choices: list[Any] = field.choices  # type: ignore[assignment]
+    return choices[1:]
 
 
 class AreaForm(forms.Form):
@@ -107,7 +122,8 @@ class AreaForm(forms.Form):
     )
 
     def __init__(self, *args, area: str, area_label: str, read_only: bool = False, **kwargs):
-        super().__init__(*args, prefix=f"area-{area}", **kwargs)
+        kwargs["prefix"] = f"area-{area}"
+        super().__init__(*args, **kwargs)
         self.area = area
         self.area_label = area_label
         if read_only:

@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from clinic.actors import Actor
-from clinic.models import Location, Role, StaffMember
+from clinic.models import Location, StaffMember
+from clinic.roles import Role
 from consultations import services
 from consultations.booking import services as booking
 from consultations.demo_photos import demo_photo_jpeg
@@ -245,6 +246,8 @@ def load_demo_appointments(seed: int = 2026) -> int:
             break
         patient = rng.choice(patients)
         location = patient.preferred_location or Location.objects.first()
+        if location is None:
+            break  # no clinic to book at
         after = timezone.now() + timedelta(hours=rng.randint(1, 6 * 24))
         slots = booking.next_free_slots(
             appointment_type=(kind := rng.choice(types)), location=location, after=after, limit=1

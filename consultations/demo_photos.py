@@ -15,7 +15,7 @@ WIDTH, HEIGHT = 1200, 1600
 SCALE = 4  # drawn at 300 x 400, then scaled up
 
 # How far the face turns for each view: 0 is frontal, ±1 a full profile.
-TURN = {
+TURN: dict[str, float] = {
     PhotoView.FRONTAL: 0.0,
     PhotoView.LEFT_OBLIQUE: -0.5,
     PhotoView.RIGHT_OBLIQUE: 0.5,
@@ -25,7 +25,7 @@ TURN = {
 }
 
 # A later stage shows a slightly tighter jawline: the point of the comparison.
-LIFT = {
+LIFT: dict[str, int] = {
     PhotoStage.BASELINE: 0,
     PhotoStage.IMMEDIATE: 5,
     PhotoStage.TWO_WEEKS: 4,

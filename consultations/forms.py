@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
+from clinic.form_fields import declared_field
 from clinic.models import Location
 from consultations.models import ANSWER_FIELD_NAMES, MedicalHistory, Patient, PreviousTreatment
 from consultations.services import DEMOGRAPHIC_FIELDS
@@ -36,7 +37,9 @@ class PatientForm(forms.ModelForm):
                 label=self.fields[name].label,
                 help_text="As you would dial it here, or with the country code.",
             )
-        self.fields["preferred_location"].queryset = Location.objects.filter(is_active=True)
+        declared_field(
+            self, "preferred_location", forms.ModelChoiceField
+        ).queryset = Location.objects.filter(is_active=True)
         if location and not self.instance.pk:
             self.initial.setdefault("preferred_location", location.pk)
 

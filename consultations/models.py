@@ -2,8 +2,8 @@
 
 import unicodedata
 import uuid
-from datetime import date
-from typing import Self
+from datetime import date, datetime
+from typing import Any, Self, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,7 +34,10 @@ def validate_date_of_birth(value: date) -> None:
         raise ValidationError(f"The date of birth is more than {MAX_AGE_YEARS} years ago.")
 
 
-class PatientRecordQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class PatientRecordQuerySet(models.QuerySet[_M]):
     """A patient and their own records (history, photos, consultations, screenings).
 
     Patients are the clinic's, not one location's: a patient seen in London may
@@ -119,7 +122,7 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.full_name} ({self.record_number})"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.search_name = fold_text(f"{self.first_name} {self.last_name} {self.preferred_name}")
         self.phone_digits = "".join(ch for ch in str(self.phone or "") if ch.isdigit())
         super().save(*args, **kwargs)
@@ -217,7 +220,7 @@ class MedicalHistory(models.Model):
         return f"Medical history v{self.version} of {self.patient}"
 
     @classmethod
-    def answer_fields(cls) -> list[models.Field]:
+    def answer_fields(cls) -> list[models.Field[Any, Any]]:
         """The questionnaire's fields, in the order the form asks them."""
         return [f for f in cls._meta.concrete_fields if f.name in ANSWER_FIELD_NAMES]
 
@@ -235,7 +238,7 @@ class MedicalHistory(models.Model):
         return changed
 
 
-def _treatment_set(history: MedicalHistory) -> set[tuple]:
+def _treatment_set(history: MedicalHistory) -> set[tuple[object, ...]]:
     return {(t.kind, t.treated_on, t.area, t.details) for t in history.previous_treatments.all()}
 
 
@@ -473,11 +476,11 @@ class Appointment(models.Model):
         return self.status in FREEING_STATUSES
 
     @property
-    def local_starts_at(self):
+    def local_starts_at(self) -> datetime:
         return timezone.localtime(self.starts_at, self.location.zone)
 
     @property
-    def local_ends_at(self):
+    def local_ends_at(self) -> datetime:
         return timezone.localtime(self.ends_at, self.location.zone)
 
 

@@ -96,7 +96,8 @@ def to_srgb(image: Image.Image) -> Image.Image:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         target = ImageCms.createProfile("sRGB")
         output_mode = "RGBA" if image.mode == "RGBA" else "RGB"
-        return ImageCms.profileToProfile(image, source, target, outputMode=output_mode)
+        converted = ImageCms.profileToProfile(image, source, target, outputMode=output_mode)
+        return converted if converted is not None else image  # None only when done in place
     except (ImageCms.PyCMSError, OSError, ValueError):
         # A broken profile: keep the pixels as they are rather than refuse the photo.
         return image

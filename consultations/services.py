@@ -11,15 +11,17 @@ from collections.abc import Iterable
 from datetime import date
 from typing import IO, Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
 from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
-from clinic.models import AuditAction
+from clinic.models import AuditAction, StaffMember
 from consultations.models import (
     CONSULTATION_AREAS,
     FREEING_STATUSES,
@@ -73,7 +75,7 @@ def next_record_number() -> str:
 
 @transaction.atomic
 def register_patient(
-    *, details: dict[str, Any], registered_by, actor: Actor | None = None
+    *, details: dict[str, Any], registered_by: User, actor: Actor | None = None
 ) -> Patient:
     """Create a patient record with a new record number."""
     patient = Patient(**{k: v for k, v in details.items() if k in DEMOGRAPHIC_FIELDS})
@@ -93,7 +95,7 @@ def register_patient(
 
 @transaction.atomic
 def update_patient_details(
-    *, patient: Patient, details: dict[str, Any], updated_by, actor: Actor | None = None
+    *, patient: Patient, details: dict[str, Any], updated_by: User, actor: Actor | None = None
 ) -> list[str]:
     """Change demographics; returns the names of the fields that changed."""
     changed = []
@@ -117,7 +119,7 @@ def update_patient_details(
 
 @transaction.atomic
 def archive_patient(
-    *, patient: Patient, reason: str, archived_by, actor: Actor | None = None
+    *, patient: Patient, reason: str, archived_by: User, actor: Actor | None = None
 ) -> Patient:
     """Take a patient out of search and lists. The record itself is kept for good."""
     if patient.is_archived:
@@ -137,7 +139,7 @@ def archive_patient(
 
 
 @transaction.atomic
-def restore_patient(*, patient: Patient, restored_by, actor: Actor | None = None) -> Patient:
+def restore_patient(*, patient: Patient, restored_by: User, actor: Actor | None = None) -> Patient:
     """Bring an archived patient back into search."""
     if not patient.is_archived:
         return patient
@@ -160,7 +162,7 @@ def submit_medical_history(
     patient: Patient,
     answers: dict[str, Any],
     previous_treatments: Iterable[dict[str, Any]] = (),
-    submitted_by,
+    submitted_by: User,
     completed_by_patient: bool = False,
     actor: Actor | None = None,
 ) -> MedicalHistory:
@@ -209,7 +211,7 @@ def add_patient_photos(
     view: str,
     stage: str,
     taken_on: date,
-    uploaded_by,
+    uploaded_by: User,
     actor: Actor | None = None,
 ) -> list[PatientPhoto]:
     """Store one or more photos of a patient, all with the same view, stage and date.
@@ -223,31 +225,12 @@ def add_patient_photos(
     here: call this outside one.)
     """
     files = list(files)
-    errors: dict[str, list[str]] = {}
-    if view not in PhotoView.values:
-        errors["view"] = ["Choose a view from the list."]
-    if stage not in PhotoStage.values:
-        errors["stage"] = ["Choose a stage from the list."]
-    if taken_on > photo_today(actor):
-        errors["taken_on"] = ["The date taken is in the future."]
-    elif taken_on < patient.date_of_birth:
-        errors["taken_on"] = ["The date taken is before the patient's date of birth."]
-    if not files:
-        errors["files"] = ["Choose at least one photo."]
-    if errors:
-        raise ValidationError(errors)
+    _check_photo_details(
+        patient=patient, files=files, view=view, stage=stage, taken_on=taken_on, actor=actor
+    )
+    processed = _processed_photos(files)
 
-    processed: list[ProcessedPhoto] = []
-    rejected: list[str] = []
-    for upload in files:
-        try:
-            processed.append(process_photo(upload))
-        except PhotoRejected as refusal:
-            rejected.append(str(refusal))
-    if rejected:
-        raise ValidationError({"files": rejected})
-
-    written: list[tuple] = []  # (storage, name) of every file saved so far
+    written: list[tuple[Storage, str | None]] = []  # (storage, name) of every file saved so far
     try:
         with transaction.atomic():
             photos = []
@@ -277,9 +260,49 @@ def add_patient_photos(
                 photos.append(photo)
     except BaseException:
         for storage, name in written:
-            storage.delete(name)
+            if name is not None:  # save() has named every file it wrote
+                storage.delete(name)
         raise
     return photos
+
+
+def _check_photo_details(
+    *,
+    patient: Patient,
+    files: list[IO[bytes]],
+    view: str,
+    stage: str,
+    taken_on: date,
+    actor: Actor | None,
+) -> None:
+    """Refuse, naming each field, a view, stage or date that cannot be, or no file at all."""
+    errors: dict[str, list[str]] = {}
+    if view not in PhotoView.values:
+        errors["view"] = ["Choose a view from the list."]
+    if stage not in PhotoStage.values:
+        errors["stage"] = ["Choose a stage from the list."]
+    if taken_on > photo_today(actor):
+        errors["taken_on"] = ["The date taken is in the future."]
+    elif taken_on < patient.date_of_birth:
+        errors["taken_on"] = ["The date taken is before the patient's date of birth."]
+    if not files:
+        errors["files"] = ["Choose at least one photo."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _processed_photos(files: list[IO[bytes]]) -> list[ProcessedPhoto]:
+    """Every file checked and re-encoded without metadata, or a refusal naming each bad one."""
+    processed: list[ProcessedPhoto] = []
+    rejected: list[str] = []
+    for upload in files:
+        try:
+            processed.append(process_photo(upload))
+        except PhotoRejected as refusal:
+            rejected.append(str(refusal))
+    if rejected:
+        raise ValidationError({"files": rejected})
+    return processed
 
 
 # Consultation and suitability screening -------------------------------------
@@ -289,9 +312,9 @@ def add_patient_photos(
 def start_consultation(
     *,
     patient: Patient,
-    practitioner,
+    practitioner: StaffMember,
     appointment: Appointment | None = None,
-    started_by,
+    started_by: User,
     actor: Actor | None = None,
 ) -> Consultation:
     """Open the consultation for a consultation appointment (or return the one already open)."""
@@ -332,7 +355,7 @@ def save_assessment(
     details: dict[str, Any],
     areas: dict[str, dict[str, Any]],
     baseline_photos: Iterable[PatientPhoto] = (),
-    saved_by,
+    saved_by: User,
     actor: Actor | None = None,
 ) -> Consultation:
     """Store the concerns, goals and assessment; photos must be this patient's baselines."""

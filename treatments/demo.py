@@ -19,7 +19,8 @@ from typing import Any
 from django.utils import timezone
 
 from clinic.actors import Actor
-from clinic.models import Location, Role, StaffMember
+from clinic.models import Location, StaffMember
+from clinic.roles import Role
 from consultations.models import FacialArea
 from treatments.models import (
     DEFAULT_RISKS,

@@ -52,7 +52,7 @@ from treatments.services.plans import PlanSummary, summarise_plan, vector_warnin
 logger = logging.getLogger(__name__)
 
 # The planner's drawings of the face, one per diagram view, in the same 0–1000 square.
-FACE_DRAWINGS = {
+FACE_DRAWINGS: dict[str, str] = {
     DiagramView.FRONT: "img/face-front.svg",
     DiagramView.PROFILE: "img/face-profile.svg",
 }
@@ -74,7 +74,7 @@ ARROW_HALF_WIDTH = 11
 LABEL_RADIUS = 21
 LABEL_OFFSET = 36
 # One colour per side; in grey print the numbers still tell the vectors apart.
-SIDE_COLOURS = {
+SIDE_COLOURS: dict[str, tuple[str, str]] = {
     Side.RIGHT: ("#0b4f8a", "blue"),
     Side.LEFT: ("#a3280f", "red"),
     Side.MIDLINE: ("#2d6a2d", "green"),
@@ -163,7 +163,7 @@ def _markup(element: ET.Element) -> str:
     if name in ("g", "text") and element.get("font-family"):
         attributes += f' font-family="{PDF_FONT}"'
     if name == "text":  # a label such as "hairline": its words, escaped
-        inner = escape("".join(element.itertext()))
+        inner: str = escape("".join(element.itertext()))
     else:
         inner = "".join(_markup(child) for child in element)
     return f"<{name}{attributes}>{inner}</{name}>"
@@ -296,11 +296,12 @@ class PlanSummaryDocument(PdfDocument):
 # Aftercare sheets and consent copies: what the patient takes home ------------------
 
 
-def local_moment(moment: datetime, location: Location) -> datetime:
+def local_moment(moment: datetime | None, location: Location) -> datetime:
+    # None (a session not completed yet) is now, as timezone.localtime has it.
     return timezone.localtime(moment, location.zone)
 
 
-def format_day(moment: datetime, location: Location) -> str:
+def format_day(moment: datetime | None, location: Location) -> str:
     """A day written out as people at the location write it.
 
     "Tuesday 14 May 2025", or "Tuesday, May 14, 2025" where the month comes first.
@@ -423,7 +424,7 @@ class AftercareSheet(PdfDocument):
 
 
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"
-PHOTO_USE_TEXT = {
+PHOTO_USE_TEXT: dict[str, str] = {
     PhotoUse.CLINICAL: "Photographs for my clinical record",
     PhotoUse.TEACHING: "Photographs for teaching other clinicians, without my identity",
     PhotoUse.MARKETING: "Photographs in the clinic's marketing",

@@ -1,6 +1,7 @@
 """Products and stock, treatment plans and their thread vectors."""
 
 import math
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -113,7 +114,7 @@ class StockLot(models.Model):
         if on_hand is not None and received is not None and on_hand > received:
             raise ValidationError({"quantity_on_hand": "More on hand than was received."})
 
-    def is_usable_on(self, day) -> bool:
+    def is_usable_on(self, day: date) -> bool:
         return self.expires_on >= day and self.quantity_on_hand > 0
 
 
@@ -305,7 +306,11 @@ class ConsentTemplate(models.Model):
         return f"{self.title} (v{self.version})"
 
 
-class SignedConsentQuerySet(AppendOnlyQuerySet, LocationHeldQuerySet):
+# django-stubs gives each queryset class an as_manager() returning its own generated
+# manager type, so two queryset bases can never agree on it: not a fault of ours.
+class SignedConsentQuerySet(  # type: ignore[override]
+    AppendOnlyQuerySet["SignedConsent"], LocationHeldQuerySet["SignedConsent"]
+):
     """Written once; reachable where the consented plan is held."""
 
     location_path = "plan__location"
@@ -335,7 +340,9 @@ class SignedConsent(WrittenOnceModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
-    objects = SignedConsentQuerySet.as_manager()
+    # The append-only manager of WrittenOnceModel, narrowed to where the plan is held; the
+    # generated manager types of the two cannot be related for the type checker.
+    objects = SignedConsentQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["-signed_at"]

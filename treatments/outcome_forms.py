@@ -16,7 +16,7 @@ from django import forms
 from django.utils import timezone
 
 from clinic.access import AnyUser
-from clinic.form_fields import IdChoiceField
+from clinic.form_fields import IdChoiceField, declared_field
 from consultations.forms import DateInput
 from consultations.models import (
     FREEING_STATUSES,
@@ -84,7 +84,7 @@ class SatisfactionField(forms.Field):
             raise forms.ValidationError(SATISFACTION_MESSAGE, code="range")
 
 
-class ReviewChoiceField(forms.ModelChoiceField):
+class ReviewChoiceField(forms.ModelChoiceField[Appointment]):
     def __init__(self, *args, zone, **kwargs):
         self.zone = zone
         super().__init__(*args, **kwargs)
@@ -163,12 +163,14 @@ class OutcomeForm(forms.Form):
     def __init__(self, *args, session: TreatmentSession, user: AnyUser, **kwargs):
         super().__init__(*args, **kwargs)
         self.session = session
-        self.fields["appointment"].queryset = review_appointments(session, user)
-        self.fields["appointment"].zone = session.location.zone
-        self.fields["photos"].queryset = follow_up_photos(session)
+        declared_field(self, "appointment", forms.ModelChoiceField).queryset = review_appointments(
+            session, user
+        )
+        declared_field(self, "appointment", ReviewChoiceField).zone = session.location.zone
+        declared_field(self, "photos", forms.ModelChoiceField).queryset = follow_up_photos(session)
 
 
-class LotChoiceField(IdChoiceField):
+class LotChoiceField(IdChoiceField[StockLot]):
     def label_from_instance(self, obj: StockLot) -> str:
         return f"{obj.product.name}, lot {obj.lot_number} (exp. {obj.expires_on:%d %b %Y})"
 
@@ -235,7 +237,7 @@ class AdverseEventForm(forms.Form):
     def __init__(self, *args, session: TreatmentSession, **kwargs):
         super().__init__(*args, **kwargs)
         self.session = session
-        self.fields["lots"].queryset = (
+        declared_field(self, "lots", forms.ModelChoiceField).queryset = (
             StockLot.objects.filter(placements__session=session)
             .select_related("product")
             .distinct()
@@ -258,7 +260,7 @@ class AdverseEventForm(forms.Form):
         return resolved
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         onset, resolved = cleaned.get("onset_on"), cleaned.get("resolved_on")
         if onset is not None and resolved is not None and resolved < onset:
             self.add_error("resolved_on", "It cannot resolve before it began.")

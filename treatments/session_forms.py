@@ -131,7 +131,7 @@ class SessionDetailsForm(forms.Form):
         return [
             f"{self.fields[name].label or name.replace('_', ' ').capitalize()}: {message}"
             if name != "__all__"
-            else message
+            else str(message)
             for name, messages in self.errors.items()
             for message in messages
         ]

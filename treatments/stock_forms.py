@@ -6,10 +6,12 @@ They only check input; treatments.services.receive_stock writes the lot (and che
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
 
+from clinic.form_fields import declared_field
 from clinic.models import Location
 from consultations.forms import DateInput
 from treatments.models import StockLot, ThreadProduct
@@ -74,9 +76,9 @@ class ReceiveLotForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.location = location
         self.today = today
-        self.fields["product"].queryset = ThreadProduct.objects.filter(is_active=True).order_by(
-            "manufacturer", "name"
-        )
+        declared_field(
+            self, "product", forms.ModelChoiceField
+        ).queryset = ThreadProduct.objects.filter(is_active=True).order_by("manufacturer", "name")
 
     def clean_expires_on(self) -> date:
         expires_on = self.cleaned_data["expires_on"]
@@ -86,8 +88,8 @@ class ReceiveLotForm(forms.Form):
             )
         return expires_on
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
         if self.location is None:
             raise forms.ValidationError("Choose the location you are receiving stock at first.")
         product, lot_number = cleaned.get("product"), cleaned.get("lot_number")

@@ -8,7 +8,8 @@ from datetime import time
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from clinic.models import Location, Role, Room, StaffMember, WorkingHours
+from clinic.models import Location, Room, StaffMember, WorkingHours
+from clinic.roles import Role
 from consultations.demo import (
     load_demo_appointment_types,
     load_demo_appointments,

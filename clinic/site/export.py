@@ -30,8 +30,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Prefetch
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from clinic.actors import Actor, on_behalf_of
@@ -173,7 +175,7 @@ def collect_patient_record(patient: Patient) -> PatientRecord:
 # record.json --------------------------------------------------------------------------
 
 
-def person_name(user) -> str:
+def person_name(user: User | None) -> str:
     return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
@@ -191,7 +193,10 @@ def _lot_label(lot: StockLot) -> dict[str, str]:
 
 
 # Related records named rather than numbered: (queryset, label) per model.
-LABELLERS: dict[type[models.Model], tuple[Callable[[], models.QuerySet], Callable]] = {
+LABELLERS: dict[
+    type[models.Model],
+    tuple[Callable[[], models.QuerySet[Any]], Callable[[Any], str | dict[str, str]]],
+] = {
     get_user_model(): (lambda: get_user_model().objects.all(), person_name),
     StaffMember: (lambda: StaffMember.objects.select_related("user"), _staff_label),
     Location: (lambda: Location.objects.all(), lambda location: location.name),
@@ -268,7 +273,9 @@ def as_data(obj: models.Model, labels: Labels, *, skip: Iterable[str] = ()) -> d
     return data
 
 
-def record_data(record: PatientRecord, *, exported_by, exported_at: datetime) -> dict[str, Any]:
+def record_data(
+    record: PatientRecord, *, exported_by: User, exported_at: datetime
+) -> dict[str, Any]:
     """The whole record as plain data, for record.json."""
     nested: list[models.Model] = [
         record.patient,
@@ -396,7 +403,8 @@ def record_data(record: PatientRecord, *, exported_by, exported_at: datetime) ->
 
 
 def _pk(obj: models.Model) -> int:
-    return obj.pk
+    pk: int = obj.pk
+    return pk
 
 
 def _withdrawal(consent: SignedConsent) -> ConsentWithdrawal | None:
@@ -433,12 +441,13 @@ def _optional_layouts() -> tuple[type | None, type | None]:
     return getattr(documents, "ConsentCopy", None), getattr(documents, "AftercareSheet", None)
 
 
-def _stored_bytes(field_file) -> bytes | None:
-    if not field_file:
+def _stored_bytes(field_file: FieldFile) -> bytes | None:
+    if not field_file.name:  # what `not field_file` asks, in words the type checker follows
         return None
     try:
         with field_file.storage.open(field_file.name, "rb") as stored:
-            return stored.read()
+            content: bytes = stored.read()
+            return content
     except OSError:
         logger.error("Stored file %s is missing from the export", field_file.name)
         return None
@@ -450,7 +459,9 @@ def export_location(patient: Patient, actor: Actor | None) -> Location | None:
     return location or patient.preferred_location
 
 
-def export_patient_record(*, patient: Patient, exported_by, actor: Actor | None = None) -> bytes:
+def export_patient_record(
+    *, patient: Patient, exported_by: User, actor: Actor | None = None
+) -> bytes:
     """The patient's whole record as ZIP bytes; the export is written to the audit trail."""
     exported_at = timezone.now()
     record = collect_patient_record(patient)

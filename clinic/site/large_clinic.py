@@ -17,6 +17,7 @@ import random
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from io import TextIOBase
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -26,7 +27,8 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from clinic.models import Location, Role, Room, StaffMember, WorkingHours
+from clinic.models import Location, Room, StaffMember, WorkingHours
+from clinic.roles import Role
 from consultations.models import (
     Appointment,
     AppointmentStatus,
@@ -148,7 +150,13 @@ class ClinicSize:
         return ClinicSize(*(int(n * factor) for n in astuple(self)))
 
 
-def seed_large_clinic(*, stdout=None, seed: int = 11, scale: float = 1.0) -> dict[str, int]:
+# A completed treatment appointment: pk, patient, practitioner, location, start.
+TreatmentRow = tuple[int, int, int, int, datetime]
+
+
+def seed_large_clinic(
+    *, stdout: TextIOBase | None = None, seed: int = 11, scale: float = 1.0
+) -> dict[str, int]:
     """Fill the database; returns row counts. Refuses a database that already has patients.
 
     `scale` shrinks every count alike (tests seed a hundredth of the clinic).
@@ -194,7 +202,7 @@ def seed_large_clinic(*, stdout=None, seed: int = 11, scale: float = 1.0) -> dic
     }
 
 
-def _staff_and_rooms():
+def _staff_and_rooms() -> tuple[list[StaffMember], dict[int, Room], list[Location]]:
     locations = [
         Location.objects.get_or_create(
             name=name,
@@ -227,7 +235,8 @@ def _staff_and_rooms():
         ]
     ]
     user_model = get_user_model()
-    staff, rooms = [], {}
+    staff: list[StaffMember] = []
+    rooms: dict[int, Room] = {}
     for n in range(PRACTITIONERS):
         location = locations[n % 2]
         user, _ = user_model.objects.get_or_create(
@@ -255,7 +264,7 @@ def _staff_and_rooms():
     return staff, rooms, locations
 
 
-def _appointment_types():
+def _appointment_types() -> dict[str, AppointmentType]:
     specs = [
         ("Consultation", "consultation", 20, 0, False),
         ("Thread lift", "treatment", 20, 0, True),  # kept short so the seeded grid packs evenly
@@ -275,7 +284,9 @@ def _appointment_types():
     }
 
 
-def _products_and_lots(locations):
+def _products_and_lots(
+    locations: list[Location],
+) -> tuple[list[ThreadProduct], dict[int, StockLot]]:
     product, _ = ThreadProduct.objects.get_or_create(
         manufacturer="Seed Sutures",
         name="Seed PDO Cog 19G 100",
@@ -290,7 +301,7 @@ def _products_and_lots(locations):
             "unit_price": Decimal("45.00"),
         },
     )
-    lots = {}
+    lots: dict[int, StockLot] = {}
     for location in locations:
         lots[location.pk] = StockLot.objects.get_or_create(
             product=product,
@@ -305,7 +316,7 @@ def _products_and_lots(locations):
     return [product], lots
 
 
-def _consent_template():
+def _consent_template() -> ConsentTemplate:
     return ConsentTemplate.objects.filter(
         is_current=True
     ).first() or ConsentTemplate.objects.create(
@@ -317,8 +328,8 @@ def _consent_template():
     )
 
 
-def _patients(rng, count: int) -> list[int]:
-    rows = []
+def _patients(rng: random.Random, count: int) -> list[int]:
+    rows: list[Patient] = []
     for n in range(count):
         first = rng.choice(FIRST)
         last = rng.choice(SURNAME_STARTS) + rng.choice(SURNAME_ENDS)
@@ -343,14 +354,24 @@ def _patients(rng, count: int) -> list[int]:
     return list(Patient.objects.order_by("pk").values_list("pk", flat=True))
 
 
-def _appointments(rng, staff, rooms, types, patients, first_day, now, count):
+def _appointments(
+    rng: random.Random,
+    staff: list[StaffMember],
+    rooms: dict[int, Room],
+    types: dict[str, AppointmentType],
+    patients: list[int],
+    first_day: date,
+    now: datetime,
+    count: int,
+) -> list[TreatmentRow]:
     """Every practitioner's day packed with 20-minute slots, in (day, slot, practitioner) order.
 
     Patient = index modulo the patient count, so one patient's bookings are
     hundreds of days apart: nobody is ever booked twice at once.
     """
     location_of = {member.pk: member.locations.get() for member in staff}
-    rows, index = [], 0
+    rows: list[Appointment] = []
+    index = 0
     per_day = SLOTS_PER_DAY * len(staff)
     days = count // per_day + 1
     for day_offset in range(days):
@@ -407,7 +428,12 @@ def _appointments(rng, staff, rooms, types, patients, first_day, now, count):
     )
 
 
-def _plans(rng, staff, products, chosen):
+def _plans(
+    rng: random.Random,
+    staff: list[StaffMember],
+    products: list[ThreadProduct],
+    chosen: list[int],
+) -> list[tuple[int, int]]:
     """Screened, accepted plans for 20,000 patients, each with 4–8 vectors."""
     practitioner_of = {p: staff[i % len(staff)] for i, p in enumerate(chosen)}
     location_of = dict(
@@ -485,7 +511,7 @@ def _plans(rng, staff, products, chosen):
     )
     TreatmentPlan.objects.filter(series__isnull=True).update(series_id=F("id"))
     product = products[0]
-    vectors = []
+    vectors: list[ThreadVector] = []
     for plan_id, _patient in plans:
         for n in range(rng.randint(2, 4)):
             for side, x in (("left", 0.35), ("right", 0.65)):
@@ -512,7 +538,14 @@ def _plans(rng, staff, products, chosen):
     return plans
 
 
-def _sessions(rng, plans, treatments, lots, template, count):
+def _sessions(
+    rng: random.Random,
+    plans: list[tuple[int, int]],
+    treatments: list[TreatmentRow],
+    lots: dict[int, StockLot],
+    template: ConsentTemplate,
+    count: int,
+) -> int:
     """15,000 completed sessions on completed treatment appointments of planned patients."""
     plan_of = {patient: plan for plan, patient in plans}
     patient_sig, practitioner_sig = signature_png(1), signature_png(2)
@@ -521,14 +554,15 @@ def _sessions(rng, plans, treatments, lots, template, count):
         "signatures/seed-practitioner.png", ContentFile(practitioner_sig)
     )
     plan_objects = TreatmentPlan.objects.in_bulk([plan for plan, _ in plans])
-    chosen, used_patients = [], set()
+    chosen: list[TreatmentRow] = []
+    used_patients: set[int] = set()
     for appointment_id, patient_id, practitioner_id, location_id, starts_at in treatments:
         if patient_id in plan_of and patient_id not in used_patients:
             chosen.append((appointment_id, patient_id, practitioner_id, location_id, starts_at))
             used_patients.add(patient_id)
         if len(chosen) == count:
             break
-    consents = []
+    consents: list[SignedConsent] = []
     for _appointment, patient_id, practitioner_id, _location, starts_at in chosen:
         plan = plan_objects[plan_of[patient_id]]
         signed_at = (starts_at - timedelta(minutes=30)).replace(microsecond=0)
@@ -582,12 +616,13 @@ def _sessions(rng, plans, treatments, lots, template, count):
         batch_size=BATCH,
     )
     sessions = list(TreatmentSession.objects.values_list("pk", "plan_id", "location_id"))
-    vectors_of: dict[int, list[tuple]] = {}
+    vectors_of: dict[int, list[tuple[int, str, str, int, int]]] = {}
     for vector_id, plan_id, area, side, product_id, count in ThreadVector.objects.filter(
         plan_id__in=[s[1] for s in sessions]
     ).values_list("pk", "plan_id", "area", "side", "product_id", "count"):
         vectors_of.setdefault(plan_id, []).append((vector_id, area, side, product_id, count))
-    placed, used = [], {}
+    placed: list[PlacedThreads] = []
+    used: dict[int, int] = {}
     for session_id, plan_id, location_id in sessions:
         lot = lots[location_id]
         for vector_id, area, side, product_id, count in vectors_of.get(plan_id, []):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -104,7 +105,7 @@ def erasure_outcome(*, last_contact: datetime | None, marketing_was_on: bool) ->
 
 @transaction.atomic
 def record_erasure_request(
-    *, patient: Patient, received_by, actor: Actor | None = None
+    *, patient: Patient, received_by: User, actor: Actor | None = None
 ) -> ErasureRequest:
     """Record a patient's request to be erased, and carry out what the law allows at once.
 
@@ -116,7 +117,8 @@ def record_erasure_request(
     marketing_was_on = locked.marketing_consent
     if marketing_was_on:
         locked.marketing_consent = False
-        locked._history_user = received_by  # the change history names who did it
+        # simple_history reads _history_user, set at run time: the change history names who did it.
+        locked._history_user = received_by  # type: ignore[attr-defined]
         locked.save(update_fields=["marketing_consent"])
         record_event(
             action=AuditAction.UPDATE,

@@ -5,6 +5,8 @@ erasure request are written to the audit trail by their services
 (clinic.site.export, clinic.site.privacy).
 """
 
+from datetime import date
+
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,6 +17,7 @@ from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.locations import current_location
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from clinic.site.export import export_filename, export_patient_record
 from clinic.site.privacy import RETENTION_REASON, record_erasure_request
 from consultations.models import Patient
@@ -32,14 +35,14 @@ class IdentityCheckForm(forms.Form):
     )
 
 
-def _today(request: HttpRequest):
+def _today(request: HttpRequest) -> date:
     location = current_location(request)
     return timezone.localdate(timezone=location.zone) if location else timezone.localdate()
 
 
 @require_permission(PRIVACY_PERMISSION)
 @require_http_methods(["GET", "POST"])
-def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_export(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: what the export holds. POST: the patient's whole record as a ZIP download."""
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)
@@ -65,7 +68,7 @@ def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission(PRIVACY_PERMISSION)
 @require_http_methods(["GET", "POST"])
-def patient_erasure(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_erasure(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: what an erasure request will and will not do. POST: record it and show the outcome."""
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)

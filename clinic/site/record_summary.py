@@ -1,8 +1,10 @@
 """The patient's whole record in words: the summary.pdf of a subject access export."""
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
+from django.db import models
 from django.utils import timezone
 
 from clinic.models import Location
@@ -16,12 +18,16 @@ from consultations.screening.documents import (
 )
 from treatments.models import ConsentWithdrawal, PhotoUse
 
+if TYPE_CHECKING:
+    from clinic.site.export import PatientRecord
 
-def answer_text(history, field) -> str:
+
+def answer_text(history: MedicalHistory, field: models.Field[Any, Any]) -> str:
     """One medical-history answer in words, as the history page shows it."""
     value = getattr(history, field.name)
     if field.choices:
-        return getattr(history, f"get_{field.name}_display")()
+        display: str = getattr(history, f"get_{field.name}_display")()
+        return display
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if value is None or value == "":
@@ -41,7 +47,13 @@ class PatientRecordSummary(PdfDocument):
     template_name = "pdf/patient_record.html"
     title = "Patient record"
 
-    def __init__(self, record, *, location: Location | None = None, exported_by=None):
+    def __init__(
+        self,
+        record: "PatientRecord",
+        *,
+        location: Location | None = None,
+        exported_by: User | None = None,
+    ) -> None:
         self.record = record
         self.location = location
         self.zone = location_zone(location)

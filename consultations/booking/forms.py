@@ -16,7 +16,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from clinic.models import Location, Role, Room, StaffMember
+from clinic.form_fields import declared_field
+from clinic.models import Location, Room, StaffMember
+from clinic.roles import Role
 from consultations.models import AppointmentKind, AppointmentType, Patient
 
 LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -137,9 +139,13 @@ class BookingForm(forms.Form):
     def __init__(self, *args, location: Location, **kwargs):
         super().__init__(*args, **kwargs)
         self.location = location
-        self.fields["practitioner"].queryset = practitioners_at(location)
-        self.fields["appointment_type"].queryset = AppointmentType.objects.filter(is_active=True)
-        self.fields["room"].queryset = Room.objects.filter(
+        declared_field(self, "practitioner", forms.ModelChoiceField).queryset = practitioners_at(
+            location
+        )
+        declared_field(
+            self, "appointment_type", forms.ModelChoiceField
+        ).queryset = AppointmentType.objects.filter(is_active=True)
+        declared_field(self, "room", forms.ModelChoiceField).queryset = Room.objects.filter(
             location=location, is_active=True
         ).order_by("name")
         # Crispy renders help text unescaped: the location's name goes through format_html.

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.models import Location, Role, Room, StaffMember, TimeOff, WorkingHours
+from clinic.models import Location, Room, StaffMember, TimeOff, WorkingHours
+from clinic.roles import Role
 from consultations.booking.services import day_bounds
 from consultations.models import FREEING_STATUSES, Appointment, AppointmentStatus
 
@@ -227,7 +228,8 @@ class Schedule:
     def column_items(self) -> list[tuple[Column, list[Cell | Block]]]:
         """Each column with its cells and appointments in time order (the keyboard's order)."""
         items: dict[str, list[Cell | Block]] = {column.key: [] for column in self.columns}
-        for item in [*self.blocks, *self.cells]:
+        everything: list[Cell | Block] = [*self.blocks, *self.cells]
+        for item in everything:
             items[item.column.key].append(item)
         return [
             (
@@ -407,10 +409,12 @@ def day_schedule(
     ).order_by("starts_at"):
         staffing.setdefault(row.staff_id, _Staffing()).hours.append(_hours_minutes(row))
     working = set(staffing)
-    for row in TimeOff.objects.filter(
+    for time_off in TimeOff.objects.filter(
         staff__in=list(staff), starts_at__lt=day_end, ends_at__gt=day_start
     ):
-        staffing.setdefault(row.staff_id, _Staffing()).away.append((row.starts_at, row.ends_at))
+        staffing.setdefault(time_off.staff_id, _Staffing()).away.append(
+            (time_off.starts_at, time_off.ends_at)
+        )
 
     appointments = _appointments(location=location, staff_ids=staff, start=day_start, end=day_end)
     here = [a for a in appointments if a.location_id == location.pk]
@@ -443,11 +447,14 @@ def day_schedule(
             Column(index=i, day=day, label=str(member), practitioner=member)
             for i, member in enumerate(members)
         ]
-        column_of = {column.practitioner.pk: column for column in columns}
+        # By practitioner here; by room (None: no room) below.
+        column_of: dict[int | None, Column] = {
+            member.pk: column for member, column in zip(members, columns, strict=True)
+        }
         blocks = [_block(a, column_of[a.practitioner_id], rows, zone) for a in active_here]
         cells = [
-            _practitioner_cell(column, row, staffing.get(column.practitioner.pk), zone, now)
-            for column in columns
+            _practitioner_cell(column, row, staffing.get(member.pk), zone, now)
+            for member, column in zip(members, columns, strict=True)
             for row in rows
         ]
     else:
@@ -565,10 +572,10 @@ def week_schedule(
     _, week_until = day_bounds(days[-1], location)
 
     hours: dict[int, list[tuple[int, int]]] = {}
-    for row in WorkingHours.objects.filter(staff=practitioner, location=location).order_by(
+    for stretch in WorkingHours.objects.filter(staff=practitioner, location=location).order_by(
         "starts_at"
     ):
-        hours.setdefault(row.weekday, []).append(_hours_minutes(row))
+        hours.setdefault(stretch.weekday, []).append(_hours_minutes(stretch))
     away = [
         (row.starts_at, row.ends_at)
         for row in TimeOff.objects.filter(

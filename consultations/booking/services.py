@@ -18,17 +18,19 @@ check-and-insert. The loser gets `SlotUnavailable` with the next free slots.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import partial
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
-from clinic.models import AuditAction, Location, Role, Room, StaffMember, TimeOff, WorkingHours
+from clinic.models import AuditAction, Location, Room, StaffMember, TimeOff, WorkingHours
+from clinic.roles import Role
 from consultations.booking.reminders import schedule_reminder
 from consultations.models import (
     FREEING_STATUSES,
@@ -68,6 +70,10 @@ NEXT_STATUSES = {
 }
 
 
+# A stretch of time, [start, end).
+Span = tuple[datetime, datetime]
+
+
 @dataclass(frozen=True)
 class Slot:
     """A bookable time: start and end (UTC), with whom and, if needed, which room."""
@@ -90,11 +96,13 @@ class SlotUnavailable(Exception):
         self.next_slots = next_slots
 
 
-def active(appointments):
+def active(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
     return appointments.exclude(status__in=FREEING_STATUSES)
 
 
-def overlapping(appointments, starts_at: datetime, until: datetime):
+def overlapping(
+    appointments: QuerySet[Appointment], starts_at: datetime, until: datetime
+) -> QuerySet[Appointment]:
     """Appointments whose blocked span [starts_at, blocked_until) meets [starts_at, until)."""
     return appointments.filter(starts_at__lt=until, blocked_until__gt=starts_at)
 
@@ -108,7 +116,7 @@ def _plausible_start(starts_at: datetime) -> datetime:
     return starts_at.astimezone(UTC)
 
 
-def _local_span(location: Location, starts_at: datetime, ends_at: datetime):
+def _local_span(location: Location, starts_at: datetime, ends_at: datetime) -> Span:
     zone = location.zone
     return timezone.localtime(starts_at, zone), timezone.localtime(ends_at, zone)
 
@@ -125,15 +133,10 @@ def _check_rules(
 ) -> None:
     """Raise ValidationError for anything wrong with the request itself."""
     errors: dict[str, list[str]] = {}
-    now = timezone.now()
     duration = timedelta(minutes=appointment_type.duration_minutes)
     ends_at = starts_at + duration
-    if practitioner.role != Role.PRACTITIONER:
-        errors.setdefault("practitioner", []).append("Only practitioners can be booked.")
-    elif not practitioner.user.is_active:
-        errors.setdefault("practitioner", []).append(f"{practitioner} no longer works here.")
-    elif not practitioner.locations.filter(pk=location.pk).exists():
-        errors.setdefault("practitioner", []).append(f"{practitioner} does not work at {location}.")
+    if problem := _practitioner_problem(practitioner, location):
+        errors.setdefault("practitioner", []).append(problem)
     if room is not None and room.location_id != location.pk:
         errors.setdefault("room", []).append(f"{room.name} is at another location.")
     if room is not None and not room.is_active:
@@ -142,18 +145,41 @@ def _check_rules(
         errors.setdefault("appointment_type", []).append("This appointment type is retired.")
     if patient.is_archived:
         errors.setdefault("patient", []).append("This patient's record is archived.")
-    if walk_in:
-        if not (now - duration < starts_at <= now + timedelta(minutes=5)):
-            errors.setdefault("starts_at", []).append(
-                "A walk-in is recorded from the time it started, within its length."
-            )
-    elif starts_at < now:
-        errors.setdefault("starts_at", []).append("This time has passed: choose a later one.")
-    if starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
-        errors.setdefault("starts_at", []).append("That is more than two years ahead.")
+    if problems := _start_problems(starts_at, duration=duration, walk_in=walk_in):
+        errors.setdefault("starts_at", []).extend(problems)
     if errors:
         raise ValidationError(errors)
+    _check_practitioner_free(practitioner, location, starts_at, ends_at)
 
+
+def _practitioner_problem(practitioner: StaffMember, location: Location) -> str | None:
+    if practitioner.role != Role.PRACTITIONER:
+        return "Only practitioners can be booked."
+    if not practitioner.user.is_active:
+        return f"{practitioner} no longer works here."
+    if not practitioner.locations.filter(pk=location.pk).exists():
+        return f"{practitioner} does not work at {location}."
+    return None
+
+
+def _start_problems(starts_at: datetime, *, duration: timedelta, walk_in: bool) -> list[str]:
+    """What is wrong with the start time itself: in the past, or too far ahead."""
+    now = timezone.now()
+    problems = []
+    if walk_in:
+        if not (now - duration < starts_at <= now + timedelta(minutes=5)):
+            problems.append("A walk-in is recorded from the time it started, within its length.")
+    elif starts_at < now:
+        problems.append("This time has passed: choose a later one.")
+    if starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
+        problems.append("That is more than two years ahead.")
+    return problems
+
+
+def _check_practitioner_free(
+    practitioner: StaffMember, location: Location, starts_at: datetime, ends_at: datetime
+) -> None:
+    """Refuse a time outside the practitioner's hours there, or during their time off."""
     local_start, local_end = _local_span(location, starts_at, ends_at)
     if (
         local_start.date() != local_end.date()
@@ -205,7 +231,12 @@ def _conflict(
     return None
 
 
-def _free_room(location: Location, starts_at: datetime, blocked_until: datetime, ignore=None):
+def _free_room(
+    location: Location,
+    starts_at: datetime,
+    blocked_until: datetime,
+    ignore: Appointment | None = None,
+) -> Room | None:
     busy = active(Appointment.objects.filter(room__location=location))
     if ignore is not None:
         busy = busy.exclude(pk=ignore.pk)
@@ -218,25 +249,35 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
 
 
 def _unavailable(
-    message: str, *, appointment_type, location, practitioner, after, patient, ignore=None
-):
+    message: str,
+    *,
+    appointment_type: AppointmentType,
+    location: Location,
+    practitioner: StaffMember,
+    after: datetime,
+    patient: Patient,
+    ignore: Appointment | None = None,
+) -> SlotUnavailable:
     """SlotUnavailable with the next free slots with this practitioner, else anyone.
 
     The slots are free for the patient too, and an appointment being moved does
     not count against its own new time.
     """
-    search = {
-        "appointment_type": appointment_type,
-        "location": location,
-        "after": after,
-        "patient": patient,
-        "ignore": ignore,
-    }
-    slots = next_free_slots(practitioner=practitioner, **search) or next_free_slots(**search)
+    search = partial(
+        next_free_slots,
+        appointment_type=appointment_type,
+        location=location,
+        after=after,
+        patient=patient,
+        ignore=ignore,
+    )
+    slots = search(practitioner=practitioner) or search()
     return SlotUnavailable(message, slots)
 
 
-def _record_status(appointment: Appointment, from_status: str, changed_by, note: str = "") -> None:
+def _record_status(
+    appointment: Appointment, from_status: str, changed_by: User | None, note: str = ""
+) -> None:
     AppointmentStatusChange.objects.create(
         appointment=appointment,
         from_status=from_status,
@@ -255,7 +296,7 @@ def book_appointment(
     starts_at: datetime,
     room: Room | None = None,
     notes: str = "",
-    booked_by,
+    booked_by: User | None,
     walk_in: bool = False,
     actor: Actor | None = None,
 ) -> Appointment:
@@ -343,7 +384,7 @@ def reschedule_appointment(
     starts_at: datetime,
     practitioner: StaffMember | None = None,
     room: Room | None = None,
-    changed_by,
+    changed_by: User,
     actor: Actor | None = None,
 ) -> Appointment:
     """Move a booked appointment (and optionally to another practitioner or room)."""
@@ -441,7 +482,7 @@ def set_appointment_status(
     *,
     appointment: Appointment,
     status: str,
-    changed_by,
+    changed_by: User,
     reason: str = "",
 ) -> Appointment:
     """Move an appointment along booked → arrived → in progress → completed, or end it.
@@ -472,14 +513,17 @@ def set_appointment_status(
     locked.status = status
     if status == AppointmentStatus.CANCELLED:
         locked.cancel_reason = reason[:200]
-    locked.save_without_historical_record(update_fields=["status", "cancel_reason"])
+    # Added by simple_history at run time: the status change is recorded once, below.
+    locked.save_without_historical_record(  # type: ignore[attr-defined]
+        update_fields=["status", "cancel_reason"]
+    )
     _record_status(locked, previous, changed_by, reason)
     if status in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
         Patient.objects.filter(pk=locked.patient_id).update(last_visit_at=timezone.now())
     return locked
 
 
-def cancel_appointment(*, appointment: Appointment, reason: str, cancelled_by) -> Appointment:
+def cancel_appointment(*, appointment: Appointment, reason: str, cancelled_by: User) -> Appointment:
     """Cancel with a reason; the slot is free again at once."""
     return set_appointment_status(
         appointment=appointment,
@@ -515,29 +559,95 @@ def next_free_slots(
     window_start = datetime.combine(first_day, time.min, tzinfo=zone)
     window_end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
 
-    staff = StaffMember.objects.filter(
-        role=Role.PRACTITIONER, locations=location, user__is_active=True
-    )
-    if practitioner is not None:
-        staff = staff.filter(pk=practitioner.pk)
-    staff = {member.pk: member for member in staff.select_related("user")}
+    staff = _bookable_practitioners(location, practitioner)
     hours: dict[int, list[WorkingHours]] = {}
     for row in WorkingHours.objects.filter(location=location, staff__in=staff.keys()):
         hours.setdefault(row.staff_id, []).append(row)
-    away: dict[int, list[tuple[datetime, datetime]]] = {}
-    for row in TimeOff.objects.filter(
-        staff__in=staff.keys(), starts_at__lt=window_end, ends_at__gt=window_start
-    ):
-        away.setdefault(row.staff_id, []).append((row.starts_at, row.ends_at))
     rooms = (
         list(Room.objects.filter(location=location, is_active=True))
         if appointment_type.needs_room
         else []
     )
-    busy_staff: dict[int, list[tuple[datetime, datetime]]] = {}
-    busy_room: dict[int, list[tuple[datetime, datetime]]] = {}
-    busy_patient: list[tuple[datetime, datetime]] = []
-    who = Q(practitioner__in=staff.keys()) | Q(room__in=rooms)
+    busy = _busy_spans(
+        staff_ids=list(staff.keys()),
+        rooms=rooms,
+        patient=patient,
+        ignore=ignore,
+        window_start=window_start,
+        window_end=window_end,
+    )
+    found: list[Slot] = []
+    for offset in range(days + 1):
+        day = first_day + timedelta(days=offset)
+        todays: list[Slot] = []
+        for staff_id, rows in hours.items():
+            for row in rows:
+                if row.weekday == day.weekday():
+                    todays.extend(
+                        _free_slots_in_hours(
+                            day=day,
+                            hours=row,
+                            practitioner=staff[staff_id],
+                            appointment_type=appointment_type,
+                            zone=zone,
+                            after=after,
+                            rooms=rooms,
+                            busy=busy,
+                        )
+                    )
+        todays.sort(key=lambda slot: (slot.starts_at, str(slot.practitioner)))
+        found.extend(todays[: limit - len(found)])
+        if len(found) >= limit:
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class _BusySpans:
+    """What is taken in the search window: per practitioner (time off and bookings,
+    buffers included), per room, and the patient's own appointments."""
+
+    away: dict[int, list[Span]]
+    staff: dict[int, list[Span]]
+    rooms: dict[int, list[Span]]
+    patient: list[Span]
+
+
+def _clashes(spans: list[Span], start: datetime, until: datetime) -> bool:
+    return any(s < until and start < e for s, e in spans)
+
+
+def _bookable_practitioners(
+    location: Location, practitioner: StaffMember | None
+) -> dict[int, StaffMember]:
+    """The active practitioners at the location (only `practitioner`, if given), by id."""
+    staff = StaffMember.objects.filter(
+        role=Role.PRACTITIONER, locations=location, user__is_active=True
+    )
+    if practitioner is not None:
+        staff = staff.filter(pk=practitioner.pk)
+    return {member.pk: member for member in staff.select_related("user")}
+
+
+def _busy_spans(
+    *,
+    staff_ids: list[int],
+    rooms: list[Room],
+    patient: Patient | None,
+    ignore: Appointment | None,
+    window_start: datetime,
+    window_end: datetime,
+) -> _BusySpans:
+    """Time off and active bookings meeting the window, in two queries."""
+    away: dict[int, list[Span]] = {}
+    for time_off in TimeOff.objects.filter(
+        staff__in=staff_ids, starts_at__lt=window_end, ends_at__gt=window_start
+    ):
+        away.setdefault(time_off.staff_id, []).append((time_off.starts_at, time_off.ends_at))
+    busy_staff: dict[int, list[Span]] = {}
+    busy_room: dict[int, list[Span]] = {}
+    busy_patient: list[Span] = []
+    who = Q(practitioner__in=staff_ids) | Q(room__in=rooms)
     if patient is not None:
         who |= Q(patient=patient)
     bookings = active(Appointment.objects.all()).filter(
@@ -553,54 +663,51 @@ def next_free_slots(
             busy_room.setdefault(room_id, []).append((start, until))
         if patient is not None and patient_id == patient.pk:
             busy_patient.append((start, end))
+    return _BusySpans(away=away, staff=busy_staff, rooms=busy_room, patient=busy_patient)
 
-    def clashes(spans, start, until) -> bool:
-        return any(s < until and start < e for s, e in spans)
 
+def _free_slots_in_hours(
+    *,
+    day: date,
+    hours: WorkingHours,
+    practitioner: StaffMember,
+    appointment_type: AppointmentType,
+    zone: tzinfo,
+    after: datetime,
+    rooms: list[Room],
+    busy: _BusySpans,
+) -> list[Slot]:
+    """The free quarter-hour starts in one stretch of a practitioner's hours on `day`."""
     duration = timedelta(minutes=appointment_type.duration_minutes)
     buffer = timedelta(minutes=appointment_type.buffer_minutes)
-    found: list[Slot] = []
-    for offset in range(days + 1):
-        day = first_day + timedelta(days=offset)
-        todays: list[Slot] = []
-        for staff_id, rows in hours.items():
-            for row in rows:
-                if row.weekday != day.weekday():
-                    continue
-                start = datetime.combine(day, row.starts_at, tzinfo=zone)
-                close = datetime.combine(day, row.ends_at, tzinfo=zone)
-                while start + duration <= close:
-                    starts_utc = start.astimezone(UTC)
-                    until = starts_utc + duration + buffer
-                    if (
-                        exists_on_wall_clock(start)
-                        and starts_utc >= after
-                        and not (
-                            clashes(away.get(staff_id, []), starts_utc, starts_utc + duration)
-                            or clashes(busy_staff.get(staff_id, []), starts_utc, until)
-                            or clashes(busy_patient, starts_utc, starts_utc + duration)
-                        )
-                    ):
-                        room = None
-                        if rooms:
-                            room = next(
-                                (
-                                    r
-                                    for r in rooms
-                                    if not clashes(busy_room.get(r.pk, []), starts_utc, until)
-                                ),
-                                None,
-                            )
-                        if room is not None or not rooms:
-                            todays.append(
-                                Slot(starts_utc, starts_utc + duration, staff[staff_id], room)
-                            )
-                    start += SLOT_STEP
-        todays.sort(key=lambda slot: (slot.starts_at, str(slot.practitioner)))
-        found.extend(todays[: limit - len(found)])
-        if len(found) >= limit:
-            break
-    return found
+    slots: list[Slot] = []
+    start = datetime.combine(day, hours.starts_at, tzinfo=zone)
+    close = datetime.combine(day, hours.ends_at, tzinfo=zone)
+    while start + duration <= close:
+        starts_utc = start.astimezone(UTC)
+        until = starts_utc + duration + buffer
+        if (
+            exists_on_wall_clock(start)
+            and starts_utc >= after
+            and not (
+                _clashes(busy.away.get(practitioner.pk, []), starts_utc, starts_utc + duration)
+                or _clashes(busy.staff.get(practitioner.pk, []), starts_utc, until)
+                or _clashes(busy.patient, starts_utc, starts_utc + duration)
+            )
+        ):
+            room = _first_free_room(rooms, busy, starts_utc, until)
+            if room is not None or not rooms:
+                slots.append(Slot(starts_utc, starts_utc + duration, practitioner, room))
+        start += SLOT_STEP
+    return slots
+
+
+def _first_free_room(
+    rooms: list[Room], busy: _BusySpans, starts_at: datetime, until: datetime
+) -> Room | None:
+    return next(
+        (r for r in rooms if not _clashes(busy.rooms.get(r.pk, []), starts_at, until)), None
+    )
 
 
 def exists_on_wall_clock(moment: datetime) -> bool:

@@ -29,7 +29,7 @@ LEVELS = [
 
 def consultation_location(consultation: Consultation) -> Location | None:
     """The appointment's location, else the practitioner's first location."""
-    if consultation.appointment_id:
+    if consultation.appointment is not None:
         return consultation.appointment.location
     return consultation.practitioner.locations.first()
 

@@ -149,7 +149,7 @@ def _event_check(facts: Facts):
         ("Dental work", facts.planned_dental_work_on),
         ("Important event", facts.important_event_on),
     ):
-        if _within_two_weeks(day, facts.today):
+        if day is not None and _within_two_weeks(day, facts.today):
             return (f"{label} on {day:%d %b %Y}", day + timedelta(days=1))
     return None
 

@@ -6,8 +6,10 @@ the facts they read, stores the outcome and the practitioner's decision, audited
 
 import json
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +27,7 @@ from consultations.screening import rules as screening_rules
 from consultations.screening.rules import Facts, PreviousTreatmentFact
 
 
-def screening_facts(*, consultation: Consultation, history: MedicalHistory, today) -> Facts:
+def screening_facts(*, consultation: Consultation, history: MedicalHistory, today: date) -> Facts:
     """Gather what the rules read: the medical history, the assessment and the patient's age."""
     areas = list(consultation.areas.all())
     wanted = frozenset(row.area for row in areas if row.wanted) or frozenset(
@@ -69,7 +71,7 @@ def run_screening(
     *,
     consultation: Consultation,
     body_image: dict[str, Any],
-    screened_by,
+    screened_by: User,
     actor: Actor | None = None,
 ) -> Screening:
     """Screen the patient against the current rule set and store the result as it stands.
@@ -85,12 +87,12 @@ def run_screening(
         errors["medical_history"] = ["The patient has no medical history yet: take it first."]
     if consultation.assessed_at is None:
         errors["assessment"] = ["Record the assessment before screening."]
-    if errors:
+    if errors or history is None:  # no history means errors says so
         raise ValidationError(errors)
     # "Today" on the clinic's wall clock: ages and waiting periods change at local midnight.
     location = (
         consultation.appointment.location
-        if consultation.appointment_id
+        if consultation.appointment is not None
         else consultation.practitioner.locations.first()
     )
     today = timezone.localdate(timezone=location.zone if location else None)
@@ -128,7 +130,7 @@ def decide_screening(
     screening: Screening,
     decision: str,
     justification: str = "",
-    decided_by,
+    decided_by: User,
     actor: Actor | None = None,
 ) -> Screening:
     """Record the practitioner's decision: accept the outcome, or override it in writing."""

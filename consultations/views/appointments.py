@@ -24,10 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_fields import declared_field
 from clinic.locations import current_location
-from clinic.models import AuditAction, Role, StaffMember
+from clinic.models import AuditAction, StaffMember
 from clinic.permissions import deny, require_permission
 from clinic.redirects import safe_next_url
+from clinic.roles import Role
+from clinic.signed_in import SignedInRequest
 from consultations.booking import calendar_files
 from consultations.booking import services as booking
 from consultations.models import (
@@ -128,7 +131,7 @@ def day_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             day = form.cleaned_data["date"]
         else:
-            status, error = 400, " ".join(form.errors["date"])
+            status, error = 400, " ".join(str(message) for message in form.errors["date"])
     start, end = booking.day_bounds(day, location)
     appointments = list(
         _related(Appointment.objects)
@@ -203,7 +206,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("clinic.manage_bookings")
 @require_POST
-def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_status(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = _appointment_for(request, pk)
     value = request.POST.get("status", "")
     if value not in S.values:
@@ -256,7 +259,9 @@ class RescheduleForm(forms.Form):
 
     def __init__(self, *args, appointment: Appointment, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = StaffMember.objects.filter(
+        declared_field(
+            self, "practitioner", forms.ModelChoiceField
+        ).queryset = StaffMember.objects.filter(
             role=Role.PRACTITIONER, locations=appointment.location, user__is_active=True
         ).select_related("user")
 
@@ -280,7 +285,7 @@ class RescheduleForm(forms.Form):
 
 @require_permission("clinic.manage_bookings")
 @require_http_methods(["GET", "POST"])
-def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = _appointment_for(request, pk)
     zone = appointment.location.zone
     local_start = timezone.localtime(appointment.starts_at, zone)
@@ -437,7 +442,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         or not feed.staff.user.is_active
         or feed.staff.role != Role.PRACTITIONER
     ):
-        response = HttpResponseNotFound("Not found.\n", content_type="text/plain; charset=utf-8")
+        response: HttpResponse = HttpResponseNotFound(
+            "Not found.\n", content_type="text/plain; charset=utf-8"
+        )
     else:
         now = timezone.now()
         appointments = (

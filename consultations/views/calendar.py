@@ -21,8 +21,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.locations import current_location
-from clinic.models import Location, Role, Room, StaffMember
+from clinic.models import Location, Room, StaffMember
 from clinic.permissions import require_permission
+from clinic.roles import Role
+from clinic.signed_in import SignedInRequest
 from consultations.booking import schedule
 from consultations.booking import services as booking
 from consultations.booking.forms import (
@@ -92,7 +94,8 @@ def day_view(request: HttpRequest) -> HttpResponse:
     day, error = _chosen_day(request, location)
     by = schedule.By.ROOM if request.GET.get("by") == "room" else schedule.By.PRACTITIONER
     day_schedule = schedule.day_schedule(location=location, day=day, by=by)
-    today = day_schedule.now.date()
+    now = day_schedule.now  # always set by day_schedule
+    today = now.date() if now else timezone.localdate(timezone=location.zone)
 
     def day_url(target: date, view_by: str = by) -> str:
         return _calendar_url(
@@ -290,7 +293,7 @@ def _add_service_errors(form: BookingForm, error: ValidationError) -> None:
 
 @require_permission("clinic.manage_bookings")
 @require_http_methods(["GET", "POST"])
-def appointment_book(request: HttpRequest) -> HttpResponse:
+def appointment_book(request: SignedInRequest) -> HttpResponse:
     """Book an appointment; a taken slot answers 409 with the next free ones, saving nothing."""
     location = _location(request)
     status = 200
@@ -367,7 +370,7 @@ def _json_error(message: str, status: int = 400, **extra) -> JsonResponse:
 
 @require_permission("clinic.manage_bookings")
 @require_POST
-def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
+def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
     """Move a booked appointment (the calendar's drag and drop), answering JSON.
 
     Body: {"starts_at": "2026-12-01T10:15" (local wall clock), "practitioner": id, "room": id}.

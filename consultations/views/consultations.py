@@ -22,6 +22,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
 from clinic.permissions import deny, require_permission
+from clinic.signed_in import SignedInRequest
 from consultations import selectors, services
 from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.models import (
@@ -79,7 +80,7 @@ def _staff_member(request: HttpRequest) -> StaffMember | None:
     return getattr(request.user, "staff", None)
 
 
-def _add_service_error(form: forms.Form, error: ValidationError) -> None:
+def _add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
     """Show a service's ValidationError on the form: on its field if the form has one."""
     if hasattr(error, "error_dict"):
         for field, field_messages in error.message_dict.items():
@@ -97,7 +98,7 @@ def _latest_history_version(patient: Patient) -> int | None:
 
 @require_permission(RECORD_CLINICAL)
 @require_POST
-def consultation_start(request: HttpRequest, pk: int) -> HttpResponse:
+def consultation_start(request: SignedInRequest, pk: int) -> HttpResponse:
     """Open an ad-hoc consultation (one not booked as a consultation appointment)."""
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     if patient.is_archived:
@@ -119,7 +120,7 @@ def consultation_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission(RECORD_CLINICAL)
 @require_POST
-def consultation_for_appointment(request: HttpRequest, pk: int) -> HttpResponse:
+def consultation_for_appointment(request: SignedInRequest, pk: int) -> HttpResponse:
     """Open the consultation of a consultation appointment, or go back to the one open."""
     appointment = get_for_user_or_404(
         Appointment.objects.select_related("patient", "appointment_type", "practitioner"),
@@ -211,7 +212,7 @@ def _render_consultation(
 
 @require_permission(VIEW_CLINICAL)
 @require_http_methods(["GET", "POST"])
-def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def consultation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """The patient's concerns and goals per area, and the practitioner's assessment."""
     consultation = _consultation(request, pk)
     can_record = request.user.has_perm(RECORD_CLINICAL)
@@ -271,7 +272,7 @@ def _screening_problems(consultation: Consultation) -> list[str]:
 
 @require_permission(RECORD_CLINICAL)
 @require_http_methods(["GET", "POST"])
-def screening_new(request: HttpRequest, pk: int) -> HttpResponse:
+def screening_new(request: SignedInRequest, pk: int) -> HttpResponse:
     """The body-image questions, then the screening against the current rules."""
     consultation = _consultation(request, pk)
     actor = Actor.from_request(request)
@@ -363,7 +364,7 @@ def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission(RECORD_CLINICAL)
 @require_POST
-def screening_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def screening_decide(request: SignedInRequest, pk: int) -> HttpResponse:
     """Accept the outcome, or override it with a written justification."""
     screening = _screening(request, pk)
     form = DecisionForm(request.POST)

@@ -10,6 +10,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from consultations import services
 from consultations.forms import MedicalHistoryForm, PreviousTreatmentFormSet
 from consultations.models import ANSWER_FIELD_NAMES, MedicalHistory, Patient
@@ -42,7 +43,7 @@ def _display(history: MedicalHistory, field) -> str:
 
 @require_permission("consultations.add_medicalhistory")
 @require_http_methods(["GET", "POST"])
-def intake_form(request: HttpRequest, pk: int) -> HttpResponse:
+def intake_form(request: SignedInRequest, pk: int) -> HttpResponse:
     """The intake questionnaire; usable by the patient on the clinic's tablet."""
     patient = get_for_user_or_404(Patient, request.user, pk=pk, is_archived=False)
     clinician = request.user.has_perm("clinic.view_clinical")

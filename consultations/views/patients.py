@@ -9,6 +9,7 @@ from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from consultations import selectors, services
 from consultations.booking.history import patient_booking_history
 from consultations.forms import ArchiveForm, NewPatientForm, PatientForm
@@ -42,7 +43,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 
 @require_permission("consultations.add_patient")
 @require_http_methods(["GET", "POST"])
-def patient_create(request: HttpRequest) -> HttpResponse:
+def patient_create(request: SignedInRequest) -> HttpResponse:
     location = current_location(request)
     form = NewPatientForm(request.POST if request.method == "POST" else None, location=location)
     matches = []
@@ -72,7 +73,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 @require_permission("consultations.change_patient")
 @require_http_methods(["GET", "POST"])
-def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = PatientForm(
         request.POST if request.method == "POST" else None,
@@ -134,7 +135,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("consultations.archive_patient")
 @require_POST
-def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = ArchiveForm(request.POST)
     if not form.is_valid():
@@ -152,7 +153,7 @@ def patient_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("consultations.archive_patient")
 @require_POST
-def patient_restore(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_restore(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     services.restore_patient(
         patient=patient, restored_by=request.user, actor=Actor.from_request(request)

@@ -19,6 +19,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from consultations import services
 from consultations.models import Patient, PatientPhoto, PhotoStage, PhotoView
 from consultations.photos import ALLOWED_FORMATS_TEXT, max_upload_bytes
@@ -57,7 +58,9 @@ class MultipleFileField(forms.FileField):
 class PhotoUploadForm(forms.Form):
     """One upload: up to MAX_FILES_PER_UPLOAD files sharing one view, stage and date."""
 
-    files = MultipleFileField(
+    # Django's form metaclass takes declared fields off the class, so this does not
+    # replace the form's `files` (the uploads) at run time; the type checker cannot see that.
+    files = MultipleFileField(  # type: ignore[assignment]
         label="Photos",
         help_text=(
             f"{ALLOWED_FORMATS_TEXT}, up to {max_upload_bytes() // (1024 * 1024)} MB each. "
@@ -132,7 +135,7 @@ def photo_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("clinic.record_clinical")
 @require_POST
-def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def photo_upload(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -159,6 +162,8 @@ def serve_photo_file(request: HttpRequest, pk: int, *, thumbnail: bool) -> FileR
     """Stream a stored photo file to an authorised user, and audit that they saw it."""
     photo = get_for_user_or_404(PatientPhoto, request.user, pk=pk, is_archived=False)
     stored = photo.thumbnail if thumbnail else photo.image
+    if not stored.name:  # never so: every photo row is saved with its files
+        raise Http404("The photo file is missing.")
     try:
         file = stored.storage.open(stored.name, "rb")
     except FileNotFoundError:
@@ -222,7 +227,7 @@ def default_after(photos: list, view: str, exclude=None) -> PatientPhoto | None:
 
 def default_pair(photos: list) -> tuple[PatientPhoto | None, PatientPhoto | None]:
     """Baseline and latest later photo of the first view that has both, else any two of one view."""
-    fallback = (None, None)
+    fallback: tuple[PatientPhoto | None, PatientPhoto | None] = (None, None)
     for view in PhotoView.values:
         before = default_before(photos, view)
         after = default_after(photos, view, exclude=before)
@@ -245,9 +250,9 @@ def photo_compare(request: HttpRequest, pk: int) -> HttpResponse:
     after = chosen_photo(request, patient, "after")
     if before is None and after is None:
         before, after = default_pair(photos)
-    elif before is None:
+    elif before is None and after is not None:
         before = default_before(photos, after.view, exclude=after)
-    elif after is None:
+    elif after is None and before is not None:
         after = default_after(photos, before.view, exclude=before)
 
     error = ""

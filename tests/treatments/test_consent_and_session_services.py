@@ -170,6 +170,17 @@ def test_completing_decrements_stock_locks_completes_and_books_the_reviews(clini
     assert 14 <= gaps[0] <= 16 and 91 <= gaps[1] <= 93 and 182 <= gaps[2] <= 184
 
 
+def test_reviews_are_not_booked_for_a_session_still_open(clinic):
+    plan = accept(clinic)
+    sign(clinic, plan)
+    session = start(clinic, plan)
+    with pytest.raises(ValueError, match="completed session"):
+        session_services.book_follow_ups(session=session, booked_by=clinic["doctor"].user)
+    assert not Appointment.objects.filter(
+        patient=clinic["patient"], appointment_type__kind="review"
+    ).exists()
+
+
 def test_completing_twice_decrements_stock_once(clinic):
     plan = accept(clinic)
     sign(clinic, plan)

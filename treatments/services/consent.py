@@ -12,6 +12,7 @@ import json
 import uuid
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -118,7 +119,7 @@ def sign_consent(
     patient_signature: bytes,
     practitioner_signature: bytes,
     practitioner: StaffMember,
-    recorded_by,
+    recorded_by: User,
     actor: Actor | None = None,
 ) -> SignedConsent:
     """Store a signed consent with its exact text, signatures and fingerprint.
@@ -212,7 +213,7 @@ def sign_consent(
 
 @transaction.atomic
 def withdraw_consent(
-    *, consent: SignedConsent, reason: str, withdrawn_by, actor: Actor | None = None
+    *, consent: SignedConsent, reason: str, withdrawn_by: User, actor: Actor | None = None
 ) -> ConsentWithdrawal:
     """Record that the patient withdrew consent; the signed record itself never changes."""
     reason = reason.strip()
@@ -252,7 +253,7 @@ def publish_consent_template(
     body: str,
     risks: list[str],
     alternatives: str,
-    published_by,
+    published_by: User | None,
     actor: Actor | None = None,
 ) -> ConsentTemplate:
     """Publish consent wording as the next version of `code`; earlier versions stay as signed."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -32,7 +35,7 @@ def record_outcome(
     notes: str = "",
     photos: list[PatientPhoto] | None = None,
     appointment: Appointment | None = None,
-    recorded_by,
+    recorded_by: User,
     actor: Actor | None = None,
 ) -> Outcome:
     """A review's result: GAIS from both sides (1 very much improved … 5 worse) and satisfaction."""
@@ -78,13 +81,13 @@ def report_adverse_event(
     session: TreatmentSession,
     event_type: str,
     severity: str,
-    onset_on,
+    onset_on: date,
     lots: list[StockLot] | None = None,
     management: str = "",
     threads_removed: bool = False,
-    resolved_on=None,
+    resolved_on: date | None = None,
     description: str = "",
-    reported_by,
+    reported_by: User,
     actor: Actor | None = None,
 ) -> AdverseEvent:
     """Record a complication after a session, naming the lots involved (for recalls)."""

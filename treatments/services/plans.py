@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ from consultations.models import (
     Patient,
     PatientPhoto,
     PhotoView,
+    Screening,
 )
 from consultations.selectors import check_planning_gate
 from treatments.models import (
@@ -63,11 +65,12 @@ class PlanConflict(Exception):
         self.plan = plan
 
 
-def _gate_or_refuse(patient: Patient):
+def _gate_or_refuse(patient: Patient) -> Screening:
+    """The screening that opens planning for the patient, or ValidationError saying why not."""
     gate = check_planning_gate(patient=patient)
-    if not gate.allowed:
+    if not gate.allowed or gate.screening is None:
         raise ValidationError(f"{gate.reason} {gate.next_step}".strip())
-    return gate
+    return gate.screening
 
 
 @transaction.atomic
@@ -76,16 +79,16 @@ def create_plan(
     patient: Patient,
     practitioner: StaffMember,
     location: Location,
-    created_by,
+    created_by: User,
     actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Start a draft plan, version 1: only through the screening gate."""
-    gate = _gate_or_refuse(patient)
+    screening = _gate_or_refuse(patient)
     plan = TreatmentPlan.objects.create(
         patient=patient,
         practitioner=practitioner,
         location=location,
-        screening=gate.screening,
+        screening=screening,
         created_by=created_by,
     )
     plan.series = plan
@@ -117,10 +120,10 @@ def _point(value: Any, name: str) -> tuple[float, float]:
     return point[0], point[1]
 
 
-def checked_choice(value: Any, choices, name: str) -> str:
+def checked_choice(value: Any, choices: type[models.TextChoices], name: str) -> str:
     if value not in choices.values:
         raise ValidationError(f"{name} must be one of: {', '.join(choices.values)}.")
-    return value
+    return str(value)
 
 
 def clean_vectors(raw: Any) -> list[dict[str, Any]]:
@@ -187,7 +190,7 @@ def save_plan(
     revision: int,
     vectors: Any,
     notes: str | None = None,
-    saved_by,
+    saved_by: User,
     actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Replace the plan's vectors (and notes) if nobody saved since `revision`.
@@ -243,11 +246,11 @@ def save_plan(
 
 @transaction.atomic
 def set_plan_status(
-    *, plan: TreatmentPlan, status: str, changed_by, actor: Actor | None = None
+    *, plan: TreatmentPlan, status: str, changed_by: User, actor: Actor | None = None
 ) -> TreatmentPlan:
     """Propose or accept a plan. Accepting freezes it and supersedes the series' older versions."""
     locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
-    allowed = {
+    allowed: dict[str, set[str]] = {
         PlanStatus.DRAFT: {PlanStatus.PROPOSED, PlanStatus.ACCEPTED},
         PlanStatus.PROPOSED: {PlanStatus.DRAFT, PlanStatus.ACCEPTED},
     }
@@ -277,19 +280,22 @@ def set_plan_status(
 
 
 @transaction.atomic
-def revise_plan(*, plan: TreatmentPlan, revised_by, actor: Actor | None = None) -> TreatmentPlan:
+def revise_plan(
+    *, plan: TreatmentPlan, revised_by: User, actor: Actor | None = None
+) -> TreatmentPlan:
     """Start a new draft version from this one, copying its vectors; the old one stays as it is."""
-    series = TreatmentPlan.objects.select_for_update().get(pk=plan.series_id)
+    # A saved plan always has a series: its first version's (its own, for version 1).
+    series = TreatmentPlan.objects.select_for_update().get(pk=plan.series_id or plan.pk)
     draft = TreatmentPlan.objects.filter(series=series, status=PlanStatus.DRAFT).first()
     if draft is not None:
         return draft  # one draft at a time: continue it
-    _gate_or_refuse(plan.patient)
+    screening = _gate_or_refuse(plan.patient)
     latest = TreatmentPlan.objects.filter(series=series).aggregate(v=Max("version"))["v"]
     new = TreatmentPlan.objects.create(
         patient=plan.patient,
         practitioner=plan.practitioner,
         location=plan.location,
-        screening=check_planning_gate(patient=plan.patient).screening,
+        screening=screening,
         series=series,
         version=latest + 1,
         notes=plan.notes,
@@ -325,7 +331,7 @@ def calibrate_plan(
     photo: PatientPhoto,
     left_pupil: Any,
     right_pupil: Any,
-    calibrated_by,
+    calibrated_by: User,
     actor: Actor | None = None,
 ) -> TreatmentPlan:
     """Use a frontal baseline photo's pupils (about 63 mm apart) as the plan's scale."""

@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -33,6 +34,7 @@ from treatments.models import (
     SessionAddendum,
     Side,
     StockLot,
+    ThreadVector,
     TreatmentPlan,
     TreatmentSession,
 )
@@ -48,7 +50,7 @@ FOLLOW_UPS = [
 
 @transaction.atomic
 def start_session(
-    *, appointment: Appointment, plan: TreatmentPlan, started_by, actor: Actor | None = None
+    *, appointment: Appointment, plan: TreatmentPlan, started_by: User, actor: Actor | None = None
 ) -> TreatmentSession:
     """Open the session of a treatment appointment: needs a valid consent to this plan version."""
     if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
@@ -109,7 +111,7 @@ def complete_session(
     session: TreatmentSession,
     placements: list[dict[str, Any]],
     details: dict[str, Any],
-    completed_by,
+    completed_by: User,
     actor: Actor | None = None,
 ) -> TreatmentSession:
     """Record what was placed and close the session, all in one transaction.
@@ -127,54 +129,7 @@ def complete_session(
         raise ValidationError("The consent was withdrawn: the session cannot be completed.")
     if not placements:
         raise ValidationError({"placements": ["Record at least one placement."]})
-    vectors = {v.pk: v for v in locked.plan.vectors.select_related("product")}
-    lot_ids = {p.get("lot") for p in placements}
-    lots = StockLot.objects.select_for_update().in_bulk([i for i in lot_ids if isinstance(i, int)])
-    today = timezone.localdate(timezone=locked.location.zone)
-    used: dict[int, int] = defaultdict(int)
-    rows = []
-    for number, placement in enumerate(placements, start=1):
-        lot = lots.get(placement.get("lot"))
-        count = placement.get("count")
-        vector = vectors.get(placement.get("vector"))
-        deviation = (placement.get("deviation") or "").strip()
-        where = f"Placement {number}"
-        if lot is None or lot.location_id != locked.location_id:
-            raise ValidationError({"placements": [f"{where}: choose a lot held at this location."]})
-        if lot.expires_on < today:
-            raise ValidationError({"placements": [f"{where}: lot {lot.lot_number} has expired."]})
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-            raise ValidationError({"placements": [f"{where}: count must be 1 to {MAX_COUNT}."]})
-        used[lot.pk] += count
-        if used[lot.pk] > lot.quantity_on_hand:
-            raise ValidationError(
-                {
-                    "placements": [
-                        f"{where}: lot {lot.lot_number} has only {lot.quantity_on_hand} left."
-                    ]
-                }
-            )
-        if placement.get("vector") is not None and vector is None:
-            raise ValidationError({"placements": [f"{where}: that vector is not in this plan."]})
-        differs = vector is None or vector.product_id != lot.product_id or vector.count != count
-        if differs and not deviation:
-            raise ValidationError(
-                {"placements": [f"{where}: this differs from the plan; say why in the deviation."]}
-            )
-        rows.append(
-            PlacedThreads(
-                session=locked,
-                vector=vector,
-                area=vector.area
-                if vector
-                else checked_choice(placement.get("area"), FacialArea, "area"),
-                side=vector.side if vector else checked_choice(placement.get("side"), Side, "side"),
-                product_id=lot.product_id,
-                lot=lot,
-                count=count,
-                deviation=deviation[:300],
-            )
-        )
+    rows, used = _checked_placements(locked, placements)
     for name in SESSION_DETAIL_FIELDS:
         if name in details:
             setattr(locked, name, details[name])
@@ -190,19 +145,7 @@ def complete_session(
         )
         if changed != 1:
             raise ValidationError({"placements": ["Stock changed meanwhile; reload and retry."]})
-    appointment = locked.appointment
-    if appointment.status != AppointmentStatus.COMPLETED:
-        if appointment.status != AppointmentStatus.IN_PROGRESS:
-            booking.set_appointment_status(
-                appointment=appointment,
-                status=AppointmentStatus.IN_PROGRESS,
-                changed_by=completed_by,
-            )
-        booking.set_appointment_status(
-            appointment=appointment,
-            status=AppointmentStatus.COMPLETED,
-            changed_by=completed_by,
-        )
+    _complete_appointment(locked.appointment, completed_by=completed_by)
     record_event(
         action=AuditAction.UPDATE,
         actor=on_behalf_of(completed_by, actor),
@@ -215,8 +158,100 @@ def complete_session(
     return locked
 
 
+def _checked_placements(
+    session: TreatmentSession, placements: list[dict[str, Any]]
+) -> tuple[list[PlacedThreads], dict[int, int]]:
+    """The rows to record and the threads used per lot, or a ValidationError naming the
+    first placement that cannot be: a lot elsewhere, expired or short, a bad count, a
+    vector from another plan, or a difference from the plan with no reason given."""
+    # Keyed by what the JSON body may send, which need not be a whole number.
+    vectors: dict[Any, ThreadVector] = {
+        v.pk: v for v in session.plan.vectors.select_related("product")
+    }
+    lot_ids = {p.get("lot") for p in placements}
+    lots: dict[Any, StockLot] = StockLot.objects.select_for_update().in_bulk(
+        [i for i in lot_ids if isinstance(i, int)]
+    )
+    today = timezone.localdate(timezone=session.location.zone)
+    used: dict[int, int] = defaultdict(int)
+    rows = []
+    for number, placement in enumerate(placements, start=1):
+        lot = lots.get(placement.get("lot"))
+        count = placement.get("count")
+        vector = vectors.get(placement.get("vector"))
+        deviation = (placement.get("deviation") or "").strip()
+        where = f"Placement {number}"
+        if lot is None or lot.location_id != session.location_id:
+            raise ValidationError({"placements": [f"{where}: choose a lot held at this location."]})
+        if lot.expires_on < today:
+            raise ValidationError({"placements": [f"{where}: lot {lot.lot_number} has expired."]})
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+            raise ValidationError({"placements": [f"{where}: count must be 1 to {MAX_COUNT}."]})
+        used[lot.pk] += count
+        if used[lot.pk] > lot.quantity_on_hand:
+            raise ValidationError(
+                {
+                    "placements": [
+                        f"{where}: lot {lot.lot_number} has only {lot.quantity_on_hand} left."
+                    ]
+                }
+            )
+        _check_against_plan(placement, vector=vector, lot=lot, count=count, where=where)
+        rows.append(
+            PlacedThreads(
+                session=session,
+                vector=vector,
+                area=vector.area
+                if vector
+                else checked_choice(placement.get("area"), FacialArea, "area"),
+                side=vector.side if vector else checked_choice(placement.get("side"), Side, "side"),
+                product_id=lot.product_id,
+                lot=lot,
+                count=count,
+                deviation=deviation[:300],
+            )
+        )
+    return rows, used
+
+
+def _check_against_plan(
+    placement: dict[str, Any],
+    *,
+    vector: ThreadVector | None,
+    lot: StockLot,
+    count: int,
+    where: str,
+) -> None:
+    """A placement names a vector of this plan, if any, and says why it differs from it."""
+    if placement.get("vector") is not None and vector is None:
+        raise ValidationError({"placements": [f"{where}: that vector is not in this plan."]})
+    deviation = (placement.get("deviation") or "").strip()
+    differs = vector is None or vector.product_id != lot.product_id or vector.count != count
+    if differs and not deviation:
+        raise ValidationError(
+            {"placements": [f"{where}: this differs from the plan; say why in the deviation."]}
+        )
+
+
+def _complete_appointment(appointment: Appointment, *, completed_by: User) -> None:
+    """Move the session's appointment to completed, through in progress if it is not there yet."""
+    if appointment.status == AppointmentStatus.COMPLETED:
+        return
+    if appointment.status != AppointmentStatus.IN_PROGRESS:
+        booking.set_appointment_status(
+            appointment=appointment,
+            status=AppointmentStatus.IN_PROGRESS,
+            changed_by=completed_by,
+        )
+    booking.set_appointment_status(
+        appointment=appointment,
+        status=AppointmentStatus.COMPLETED,
+        changed_by=completed_by,
+    )
+
+
 def book_follow_ups(
-    *, session: TreatmentSession, booked_by, actor: Actor | None = None
+    *, session: TreatmentSession, booked_by: User | None, actor: Actor | None = None
 ) -> list[Appointment]:
     """Book the review appointments at the first free slot from each due date."""
     review = (
@@ -226,13 +261,16 @@ def book_follow_ups(
     )
     if review is None:
         return []
+    completed_at = session.completed_at
+    if completed_at is None:
+        raise ValueError("Reviews are booked from a completed session; this one is still open.")
     booked = []
     for _label, after in FOLLOW_UPS:
         slots = booking.next_free_slots(
             appointment_type=review,
             location=session.location,
             practitioner=session.practitioner,
-            after=session.completed_at + after,
+            after=completed_at + after,
             limit=1,
         )
         if not slots:
@@ -247,7 +285,7 @@ def book_follow_ups(
                     starts_at=slots[0].starts_at,
                     room=slots[0].room,
                     notes="Review after the thread lift of "
-                    f"{timezone.localtime(session.completed_at, session.location.zone):%d %b %Y}",
+                    f"{timezone.localtime(completed_at, session.location.zone):%d %b %Y}",
                     booked_by=booked_by,
                     actor=actor,
                 )
@@ -259,7 +297,7 @@ def book_follow_ups(
 
 @transaction.atomic
 def add_addendum(
-    *, session: TreatmentSession, text: str, added_by, actor: Actor | None = None
+    *, session: TreatmentSession, text: str, added_by: User, actor: Actor | None = None
 ) -> SessionAddendum:
     """Correct a completed session by adding to it; the record itself is never edited."""
     text = text.strip()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +24,9 @@ def receive_stock(
     product: ThreadProduct,
     location: Location,
     lot_number: str,
-    expires_on,
+    expires_on: date,
     quantity: int,
-    received_by,
+    received_by: User | None,
     actor: Actor | None = None,
 ) -> StockLot:
     """Book a delivered lot into a location's stock (in date, of a product still in use)."""

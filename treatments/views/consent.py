@@ -26,6 +26,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
 from treatments.documents import DIAGRAM_UNITS, LABEL_RADIUS, diagrams, vector_rows
 from treatments.models import (
@@ -43,7 +44,7 @@ PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 # Base64 grows data by a third: a payload longer than this decodes to more than 1 MB.
 MAX_SIGNATURE_FIELD_CHARS = 1_400_000
 SIGNERS = (("patient_signature", "patient's"), ("practitioner_signature", "practitioner's"))
-PHOTO_QUESTIONS = {
+PHOTO_QUESTIONS: dict[str, str] = {
     PhotoUse.CLINICAL: "Photos for my clinical record (to plan and check my treatment)",
     PhotoUse.TEACHING: "Photos for teaching other clinicians (my identity is not disclosed)",
     PhotoUse.MARKETING: "Photos in the clinic's marketing (website, social media, brochures)",
@@ -106,7 +107,9 @@ def sign_context(
     vectors = list(plan.vectors.select_related("product"))
     text = consent_services.fill_consent_text(template, plan) if template else ""
     posted = request.method == "POST"
-    answers = {use: request.POST.get(f"photo_{use}", "") if posted else "" for use in PhotoUse}
+    answers: dict[str, str] = {
+        use: request.POST.get(f"photo_{use}", "") if posted else "" for use in PhotoUse
+    }
     ticked = set(request.POST.getlist("risks")) if posted else set()
     return {
         "plan": plan,
@@ -119,7 +122,7 @@ def sign_context(
         if template
         else [],
         "photo_questions": [
-            (use.value, PHOTO_QUESTIONS[use], answers[use.value]) for use in PhotoUse
+            (use.value, PHOTO_QUESTIONS[use.value], answers[use.value]) for use in PhotoUse
         ],
         "rows": vector_rows(plan, vectors),
         "diagrams": diagrams(vectors),
@@ -133,7 +136,7 @@ def sign_context(
 
 @require_permission("clinic.record_clinical")
 @require_http_methods(["GET", "POST"])
-def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_sign(request: SignedInRequest, pk: int) -> HttpResponse:
     """The consent form for one plan version, signed by the patient on the clinic's tablet."""
     plan = get_for_user_or_404(
         TreatmentPlan.objects.select_related("patient", "practitioner__user", "location"),
@@ -153,23 +156,10 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
             request, "treatments/consent/sign.html", sign_context(request, plan, template)
         )
 
-    template = current_template()
-    posted_template = request.POST.get("template", "")
-    if posted_template.isascii() and posted_template.isdigit():
-        # The wording the patient read; the service refuses it if a newer version exists.
-        template = ConsentTemplate.objects.filter(pk=int(posted_template)).first() or template
+    template = _posted_template(request)
     errors: dict[str, list[str]] = {}
-    if template is None:
-        errors["template"] = [
-            "No consent form is published: a clinic manager must publish one first."
-        ]
-    elif not hmac.compare_digest(
-        request.POST.get("text_sha256", "").encode(),
-        text_digest(consent_services.fill_consent_text(template, plan)).encode(),
-    ):
-        errors["template"] = [
-            "The consent text changed while this page was open: read the new text and sign again."
-        ]
+    if problem := _template_problem(request, template, plan):
+        errors["template"] = [problem]
     staff = getattr(request.user, "staff", None)
     if staff is None:
         errors["practitioner"] = ["Only a practitioner with a staff record can countersign."]
@@ -180,12 +170,9 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
             errors.setdefault(key, []).append(f"The {who} signature is larger than 1 MB.")
         else:
             signatures[key] = decoded
-    photo_consents = {}
-    for use in PhotoUse.values:
-        answer = request.POST.get(f"photo_{use}", "")
-        if answer in ("yes", "no"):
-            photo_consents[use] = answer == "yes"
-    if not errors:
+    photo_consents = _posted_photo_consents(request)
+    # (No template or no staff record has put its error in `errors` above.)
+    if not errors and template is not None and staff is not None:
         try:
             consent = consent_services.sign_consent(
                 plan=plan,
@@ -206,6 +193,42 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
     # Shown again as it is now (a newer template, if one was published meanwhile).
     context = sign_context(request, plan, current_template(), errors=errors)
     return render(request, "treatments/consent/sign.html", context, status=400)
+
+
+def _posted_template(request: HttpRequest) -> ConsentTemplate | None:
+    """The template whose wording the patient read (the service refuses it if a newer
+    version exists), else the current one."""
+    template = current_template()
+    posted_template = request.POST.get("template", "")
+    if posted_template.isascii() and posted_template.isdigit():
+        template = ConsentTemplate.objects.filter(pk=int(posted_template)).first() or template
+    return template
+
+
+def _template_problem(
+    request: HttpRequest, template: ConsentTemplate | None, plan: TreatmentPlan
+) -> str | None:
+    """Why the posted consent cannot be signed as shown: none published, or its text changed."""
+    if template is None:
+        return "No consent form is published: a clinic manager must publish one first."
+    if not hmac.compare_digest(
+        request.POST.get("text_sha256", "").encode(),
+        text_digest(consent_services.fill_consent_text(template, plan)).encode(),
+    ):
+        return (
+            "The consent text changed while this page was open: read the new text and sign again."
+        )
+    return None
+
+
+def _posted_photo_consents(request: HttpRequest) -> dict[str, bool]:
+    """The photo uses answered yes or no; an unanswered one is left out."""
+    photo_consents = {}
+    for use in PhotoUse.values:
+        answer = request.POST.get(f"photo_{use}", "")
+        if answer in ("yes", "no"):
+            photo_consents[use] = answer == "yes"
+    return photo_consents
 
 
 def signature_data_url(field) -> str:
@@ -305,7 +328,7 @@ def consent_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("clinic.record_clinical")
 @require_POST
-def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_withdraw(request: SignedInRequest, pk: int) -> HttpResponse:
     """Record the patient's withdrawal: a new record; the signed consent stays as it was."""
     consent = consent_or_404(request, pk)
     form = WithdrawalForm(request.POST)

@@ -27,9 +27,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_fields import declared_field
 from clinic.locations import current_location
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from consultations.booking.services import day_bounds
 from consultations.forms import DateInput
 from treatments.models import AdverseEvent, AdverseEventType, TreatmentSession
@@ -86,7 +88,7 @@ def session_header(session: TreatmentSession) -> dict[str, Any]:
 
 @require_permission("clinic.record_clinical")
 @require_http_methods(["GET", "POST"])
-def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
+def outcome_new(request: SignedInRequest, pk: int) -> HttpResponse:
     """Record a follow-up review of a completed session."""
     session = session_or_404(request, pk)
     form = OutcomeForm(
@@ -113,7 +115,7 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("treatments:session_detail", pk=session.pk)
     if request.method == "GET":
         audit_view(request, session, "review")
-    photos = list(form.fields["photos"].queryset)
+    photos = list(declared_field(form, "photos", forms.ModelChoiceField).queryset or [])
     chosen = {str(value) for value in (form["photos"].value() or [])}
     context = {
         **session_header(session),
@@ -133,7 +135,7 @@ def outcome_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("clinic.record_clinical")
 @require_http_methods(["GET", "POST"])
-def adverse_event_new(request: HttpRequest, pk: int) -> HttpResponse:
+def adverse_event_new(request: SignedInRequest, pk: int) -> HttpResponse:
     """Report an adverse event after a session, naming the lots involved."""
     session = session_or_404(request, pk)
     form = AdverseEventForm(request.POST if request.method == "POST" else None, session=session)
@@ -191,7 +193,7 @@ class ReportPeriodForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end:
             if end < start:

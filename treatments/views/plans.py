@@ -33,6 +33,7 @@ from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.permissions import deny, require_permission
+from clinic.signed_in import SignedInRequest
 from consultations.models import FacialArea, Patient, PatientPhoto, PhotoStage, PhotoView
 from consultations.selectors import check_planning_gate
 from treatments.models import (
@@ -55,7 +56,7 @@ CALIBRATE_FIELDS = {"photo", "left_pupil", "right_pupil"}
 # How many product colours the planner's stylesheet defines (planner.css, .pc-0 … .pc-7).
 PRODUCT_COLOURS = 8
 PROFILE_PHOTO_VIEWS = (PhotoView.LEFT_PROFILE, PhotoView.RIGHT_PROFILE)
-STATUS_DONE = {
+STATUS_DONE: dict[str, str] = {
     PlanStatus.PROPOSED: "Proposed to the patient.",
     PlanStatus.ACCEPTED: "Accepted: this version is now frozen.",
     PlanStatus.DRAFT: "Back to draft: the plan can be edited again.",
@@ -77,7 +78,8 @@ def require_permission_json(permission: str) -> Callable:
                 return JsonResponse({"error": str(refusal)}, status=403)
             return view(request, *args, **kwargs)
 
-        wrapped.required_permission = permission
+        # Read by the access-control suite; a function's attributes live in its __dict__.
+        wrapped.__dict__["required_permission"] = permission
         return wrapped
 
     return decorator
@@ -162,7 +164,7 @@ def summary_payload(summary: plan_services.PlanSummary) -> dict[str, Any]:
 
 @require_permission("treatments.view_treatmentplan")
 @require_http_methods(["GET", "POST"])
-def plan_list(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_list(request: SignedInRequest, pk: int) -> HttpResponse:
     """A patient's plans, every series and version, and the way to start one."""
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     if request.method == "POST":
@@ -178,7 +180,8 @@ def plan_list(request: HttpRequest, pk: int) -> HttpResponse:
         )
     )
     for plan in plans:
-        plan.openable = plan.pk in openable
+        # For the template only: whether this user may open the plan here.
+        plan.openable = plan.pk in openable  # type: ignore[attr-defined]
     record_event(
         action=AuditAction.VIEW,
         actor=Actor.from_request(request),
@@ -200,7 +203,7 @@ def plan_list(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def start_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
+def start_plan(request: SignedInRequest, patient: Patient) -> HttpResponse:
     location = current_location(request)
     staff = getattr(request.user, "staff", None)
     if location is None or staff is None:
@@ -438,7 +441,7 @@ def json_plan_or_none(request: HttpRequest, pk: int) -> TreatmentPlan | None:
 
 @require_permission_json("treatments.change_treatmentplan")
 @require_POST
-def plan_save(request: HttpRequest, pk: int) -> JsonResponse:
+def plan_save(request: SignedInRequest, pk: int) -> JsonResponse:
     """Replace the plan's vectors and notes, if nobody saved it since `revision`."""
     plan = json_plan_or_none(request, pk)
     if plan is None:
@@ -487,7 +490,7 @@ def plan_save(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_permission_json("treatments.change_treatmentplan")
 @require_POST
-def plan_calibrate(request: HttpRequest, pk: int) -> JsonResponse:
+def plan_calibrate(request: SignedInRequest, pk: int) -> JsonResponse:
     """Set the plan's scale from the pupils marked on a frontal photo of the patient."""
     plan = json_plan_or_none(request, pk)
     if plan is None:
@@ -528,7 +531,7 @@ def plan_calibrate(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_permission("treatments.change_treatmentplan")
 @require_POST
-def plan_status(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_status(request: SignedInRequest, pk: int) -> HttpResponse:
     """Propose, accept, or take a proposed plan back to draft."""
     plan = plan_or_404(request, pk)
     status = request.POST.get("status", "")
@@ -548,7 +551,7 @@ def plan_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("treatments.change_treatmentplan")
 @require_POST
-def plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_revise(request: SignedInRequest, pk: int) -> HttpResponse:
     """Start the next version from this one (or continue the series' open draft)."""
     plan = plan_or_404(request, pk)
     open_draft = TreatmentPlan.objects.filter(

@@ -23,6 +23,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,
@@ -78,7 +79,7 @@ def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | 
 
 @require_permission("clinic.record_clinical")
 @require_POST
-def session_start(request: HttpRequest, pk: int) -> HttpResponse:
+def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
     """Open the session of a treatment appointment; refused without a valid consent."""
     appointment = get_for_user_or_404(
         Appointment.objects.select_related("patient", "appointment_type", "location"),
@@ -270,7 +271,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("clinic.record_clinical")
 @require_POST
-def session_complete(request: HttpRequest, pk: int) -> HttpResponse:
+def session_complete(request: SignedInRequest, pk: int) -> HttpResponse:
     """Record the placements and details and close the session (one transaction, once)."""
     session = session_or_404(request, pk)
     if session.is_locked:
@@ -306,7 +307,7 @@ def session_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_permission("clinic.record_clinical")
 @require_POST
-def session_addendum(request: HttpRequest, pk: int) -> HttpResponse:
+def session_addendum(request: SignedInRequest, pk: int) -> HttpResponse:
     """Add a correction to a completed session; the record itself never changes."""
     session = session_or_404(request, pk)
     form = AddendumForm(request.POST)

@@ -24,6 +24,7 @@ from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
+from clinic.signed_in import SignedInRequest
 from treatments.models import (
     PlacedThreads,
     StockLot,
@@ -110,7 +111,7 @@ def stock_overview(request: HttpRequest) -> HttpResponse:
 
 @require_permission("treatments.add_stocklot")
 @require_http_methods(["GET", "POST"])
-def receive_lot(request: HttpRequest) -> HttpResponse:
+def receive_lot(request: SignedInRequest) -> HttpResponse:
     """Book a delivered lot into the current location's stock."""
     location = current_location(request)
     form = ReceiveLotForm(
@@ -118,7 +119,8 @@ def receive_lot(request: HttpRequest) -> HttpResponse:
         location=location,
         today=location_today(location),
     )
-    if request.method == "POST" and form.is_valid():
+    # The form refuses to be valid without a location; the type checker needs telling.
+    if request.method == "POST" and form.is_valid() and location is not None:
         details = form.cleaned_data
         try:
             lot = stock_services.receive_stock(
@@ -247,11 +249,11 @@ def lot_trace(request: HttpRequest) -> HttpResponse:
             .select_related("product", "location")
             .order_by("location__name", "product__name", "pk")
         )
-        lots = list(lots)
-        received = recipients_of(lots)
+        found = list(lots)
+        received = recipients_of(found)
         traces = [
             LotTrace(lot=lot, plans=plans_that_may_have_used(lot), patients=received[lot.pk])
-            for lot in lots
+            for lot in found
         ]
         plans = [plan for trace in traces for plan in trace.plans]
         recipients = [recipient for trace in traces for recipient in trace.patients]

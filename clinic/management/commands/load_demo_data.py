@@ -1,23 +1,25 @@
 """Fill an empty database with a small living clinic; running it again changes nothing."""
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
 
-from clinic.models import Role
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from clinic.roles import Role
 from clinic.site.demo import DEMO_PASSWORD, STAFF, load_demo_everything
 
 
 class Command(BaseCommand):
     help = "Load the demo clinic (idempotent) and print the demo sign-ins."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--allow-production",
             action="store_true",
             help="Load demo accounts even with DEBUG off (never on a real clinic's database).",
         )
 
-    def handle(self, *args, allow_production: bool = False, **options):
+    def handle(self, *args: Any, allow_production: bool = False, **options: Any) -> None:
         if not settings.DEBUG and not allow_production:
             raise CommandError(
                 "Demo data has well-known passwords: refusing with DEBUG off "

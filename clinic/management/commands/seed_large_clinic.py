@@ -1,7 +1,8 @@
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clinic.site.large_clinic import seed_large_clinic
 
@@ -9,12 +10,12 @@ from clinic.site.large_clinic import seed_large_clinic
 class Command(BaseCommand):
     help = "Fill an EMPTY database with a large clinic for benchmarks and load tests."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--allow-production", action="store_true", help="Seed even with DEBUG off."
         )
 
-    def handle(self, *args, allow_production: bool = False, **options):
+    def handle(self, *args: Any, allow_production: bool = False, **options: Any) -> None:
         if not settings.DEBUG and not allow_production:
             raise CommandError("Seeding invents patients: refusing with DEBUG off.")
         started = time.monotonic()
