@@ -10,6 +10,7 @@ under templates/pdf/ and supply its context; `render()` is the same for all.
 
 import logging
 import mimetypes
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
+from django.utils import timezone
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -85,10 +87,7 @@ def render_documents(documents: list["PdfDocument"]) -> bytes:
     """Several documents in one PDF, each starting on a new page (e.g. the day's aftercare)."""
     if not documents:
         raise ValueError("Nothing to print.")
-    rendered = [
-        _laid_out(render_to_string(doc.template_name, doc.full_context())).render()
-        for doc in documents
-    ]
+    rendered = [_laid_out(document.html()).render() for document in documents]
     pages = [page for document in rendered for page in document.pages]
     return rendered[0].copy(pages).write_pdf()
 
@@ -98,6 +97,9 @@ class PdfDocument:
 
     template_name: str
     title: str = "Document"
+    # The wall clock the document is read against: every time in the template,
+    # the "printed" footer included. None keeps the active time zone.
+    zone: tzinfo | None = None
 
     def get_context(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -108,5 +110,12 @@ class PdfDocument:
     def full_context(self) -> dict[str, Any]:
         return {"title": self.title, **self.get_context()}
 
+    def html(self) -> str:
+        """The document's HTML, rendered with its own time zone active."""
+        if self.zone is None:
+            return render_to_string(self.template_name, self.full_context())
+        with timezone.override(self.zone):
+            return render_to_string(self.template_name, self.full_context())
+
     def render(self) -> bytes:
-        return render_pdf(self.template_name, self.full_context())
+        return html_to_pdf(self.html())

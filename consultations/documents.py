@@ -143,8 +143,3 @@ class ScreeningSummary(PdfDocument):
             "decided_by": person_name(screening.decided_by) if screening.decided_by_id else "",
             "decided_at": self.local_time(screening.decided_at),
         }
-
-    def render(self) -> bytes:
-        # The "printed" footer in the location's time zone too.
-        with timezone.override(self.zone):
-            return super().render()

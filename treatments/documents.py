@@ -286,11 +286,6 @@ class PlanSummaryDocument(PdfDocument):
             "summary": self.summary(),
         }
 
-    def render(self) -> bytes:
-        # Dates in the template (and the "printed" footer) in the location's time zone.
-        with timezone.override(self.zone):
-            return super().render()
-
 
 # Aftercare sheets and consent copies: what the patient takes home ------------------
 
@@ -339,6 +334,7 @@ class AftercareSheet(PdfDocument):
             raise ValueError("Aftercare is printed for completed sessions only.")
         self.session = session
         self.location = session.location
+        self.zone = self.location.zone
         if aftercare is None:
             placed = placed_threads(session)
             aftercare = Aftercare(
@@ -415,11 +411,6 @@ class AftercareSheet(PdfDocument):
             ],
         }
 
-    def render(self) -> bytes:
-        # The "printed" footer in the location's time zone too.
-        with timezone.override(self.location.zone):
-            return super().render()
-
 
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 PHOTO_USE_TEXT = {
@@ -454,6 +445,7 @@ class ConsentCopy(PdfDocument):
         self.consent = consent
         self.plan = consent.plan
         self.location = consent.plan.location
+        self.zone = self.location.zone
         self.vectors = (
             vectors if vectors is not None else list(self.plan.vectors.select_related("product"))
         )
@@ -520,7 +512,3 @@ class ConsentCopy(PdfDocument):
                 (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
             ],
         }
-
-    def render(self) -> bytes:
-        with timezone.override(self.location.zone):
-            return super().render()

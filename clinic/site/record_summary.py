@@ -3,8 +3,6 @@
 from datetime import date
 from typing import Any
 
-from django.utils import timezone
-
 from clinic.models import Location
 from clinic.pdf import PdfDocument
 from consultations.documents import findings_by_level, location_zone, outcome_text, person_name
@@ -130,8 +128,3 @@ class PatientRecordSummary(PdfDocument):
                 (PhotoUse(use).label, allowed) for use, allowed in record.photo_uses_allowed.items()
             ],
         }
-
-    def render(self) -> bytes:
-        # Every time in the location's time zone, the "printed" footer included.
-        with timezone.override(self.zone):
-            return super().render()
