@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import HTML
@@ -90,6 +91,19 @@ def render_documents(documents: list["PdfDocument"]) -> bytes:
     rendered = [_laid_out(document.html()).render() for document in documents]
     pages = [page for document in rendered for page in document.pages]
     return rendered[0].copy(pages).write_pdf()
+
+
+def pdf_response(pdf: bytes, filename: str, *, inline: bool = True) -> HttpResponse:
+    """A PDF for the browser: shown inline (or downloaded), never cached, never sniffed.
+
+    Printed documents hold patient data, so no shared or browser cache may keep them.
+    """
+    response = HttpResponse(pdf, content_type="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class PdfDocument:

@@ -21,6 +21,7 @@ from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
+from clinic.pdf import pdf_response
 from clinic.permissions import deny, require_permission
 from consultations import selectors, services
 from consultations.consultation_forms import AreaForm, AssessmentForm, BodyImageForm, DecisionForm
@@ -397,7 +398,4 @@ def screening_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         patient_id=screening.patient_id,
         summary="Printed the screening summary",
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{document.filename()}"'
-    response["Cache-Control"] = "no-store, private"
-    return response
+    return pdf_response(pdf, document.filename())
