@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.locations import current_location
 from clinic.models import AuditAction, Role, StaffMember
 from clinic.permissions import deny, require_permission
@@ -270,13 +271,6 @@ class RescheduleForm(forms.Form):
             raise ValidationError("That is more than two years ahead.")
         return starts_at
 
-    def add_service_error(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for field, field_messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, field_messages)
-        else:
-            self.add_error(None, error.messages)
-
 
 @require_permission("clinic.manage_bookings")
 @require_http_methods(["GET", "POST"])
@@ -320,7 +314,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                     for slot in error.next_slots
                 ]
             except ValidationError as error:
-                form.add_service_error(error)
+                add_service_error(form, error)
             else:
                 when = timezone.localtime(moved.starts_at, zone)
                 messages.success(

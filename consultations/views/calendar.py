@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
+from clinic.form_errors import add_service_error
 from clinic.locations import current_location
 from clinic.models import Location, Role, Room, StaffMember
 from clinic.permissions import require_permission
@@ -280,14 +281,6 @@ def _next_available(location: Location, data, patient: Patient | None) -> tuple[
     return choices, f"{kind.name}{who}"
 
 
-def _add_service_errors(form: BookingForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 @require_permission("clinic.manage_bookings")
 @require_http_methods(["GET", "POST"])
 def appointment_book(request: HttpRequest) -> HttpResponse:
@@ -315,7 +308,7 @@ def appointment_book(request: HttpRequest) -> HttpResponse:
                     "slots": [_slot_choice(slot, location) for slot in error.next_slots],
                 }
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_error(form, error)
             else:
                 start = timezone.localtime(appointment.starts_at, location.zone)
                 messages.success(

@@ -7,7 +7,6 @@ Times are shown in the time zone of the consultation's location (see
 consultations.documents), the same as on the printout.
 """
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.models import AuditAction, StaffMember
 from clinic.pdf import pdf_response
 from clinic.permissions import deny, require_permission
@@ -76,15 +76,6 @@ def _screening(request: HttpRequest, pk: int) -> Screening:
 def _staff_member(request: HttpRequest) -> StaffMember | None:
     # A user without a staff record raises RelatedObjectDoesNotExist, an AttributeError.
     return getattr(request.user, "staff", None)
-
-
-def _add_service_error(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field if the form has one."""
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _latest_history_version(patient: Patient) -> int | None:
@@ -241,7 +232,7 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=Actor.from_request(request),
                 )
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, "Assessment saved.")
                 return redirect("consultations:consultation_detail", pk=pk)
@@ -376,7 +367,7 @@ def screening_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "Decision recorded.")
             return redirect("consultations:screening_detail", pk=pk)
