@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.form_errors import add_service_error
+from clinic.json_api import BadJsonBody, json_error, read_json_body
 from clinic.locations import current_location
 from clinic.models import Location, Role, Room, StaffMember
 from clinic.permissions import require_permission
@@ -354,10 +355,6 @@ def appointment_book(request: HttpRequest) -> HttpResponse:
 # -- moving (the calendar's drag and drop) -------------------------------------------------
 
 
-def _json_error(message: str, status: int = 400, **extra) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
-
-
 @require_permission("clinic.manage_bookings")
 @require_POST
 def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
@@ -367,17 +364,9 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
     """
     location = _location(request)
     try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    try:
-        if declared > MAX_MOVE_BODY_BYTES:  # refused before reading it
-            raise BadMove("The request is too large.")
-        if request.content_type != "application/json":
-            raise BadMove("Send JSON, with Content-Type: application/json.")
-        move = parse_move(request.body)
-    except BadMove as error:
-        return _json_error(str(error))
+        move = parse_move(read_json_body(request, max_bytes=MAX_MOVE_BODY_BYTES))
+    except (BadJsonBody, BadMove) as error:
+        return json_error(str(error))
 
     # Only an appointment at the current location: the body's time is its wall clock.
     appointment = get_for_user_or_404(
@@ -392,12 +381,12 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
     if move.practitioner_id is not None:
         practitioner = practitioners_at(location).filter(pk=move.practitioner_id).first()
         if practitioner is None:
-            return _json_error("That practitioner does not work at this location.")
+            return json_error("That practitioner does not work at this location.")
     room = None
     if move.room_id is not None:
         room = Room.objects.filter(pk=move.room_id, location=location, is_active=True).first()
         if room is None:
-            return _json_error("That room is not in use at this location.")
+            return json_error("That room is not in use at this location.")
     try:
         starts_at = make_local(move.starts_at, location.zone)
         moved = booking.reschedule_appointment(
@@ -409,7 +398,7 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
             actor=Actor.from_request(request),
         )
     except booking.SlotUnavailable as error:
-        return _json_error(
+        return json_error(
             error.message,
             status=409,
             next_slots=[
@@ -422,7 +411,7 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
             ],
         )
     except ValidationError as error:
-        return _json_error(" ".join(error.messages))
+        return json_error(" ".join(error.messages))
     start = timezone.localtime(moved.starts_at, location.zone)
     return JsonResponse(
         {
