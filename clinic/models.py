@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from clinic.people import person_name
 from clinic.roles import Role, sync_role_group
 
 
@@ -112,7 +113,7 @@ class StaffMember(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.user.get_full_name() or self.user.get_username()
+        return person_name(self.user)
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)

@@ -27,6 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from clinic.models import Location
 from clinic.pdf import PdfDocument
+from clinic.people import person_name
 from treatments.aftercare import (
     NORMAL_SETTLES,
     WARNING_SIGNS,
@@ -317,12 +318,6 @@ def format_when(moment: datetime, location: Location) -> str:
     return f"{format_day(moment, location)} at {format_time(moment, location)}"
 
 
-def _person(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
 class AftercareSheet(PdfDocument):
     """The aftercare sheet a patient takes home after a completed session, in large type."""
 
@@ -499,7 +494,7 @@ class ConsentCopy(PdfDocument):
             "printed_at": format_when(timezone.now(), location),
             "ip_address": consent.ip_address or "not recorded",
             "device": consent.user_agent or "not recorded",
-            "recorded_by": _person(consent.recorded_by),
+            "recorded_by": person_name(consent.recorded_by),
             "fingerprint": consent.fingerprint,
             "verified": self.verified(),
             "withdrawal": withdrawal,

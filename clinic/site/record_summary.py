@@ -5,7 +5,8 @@ from typing import Any
 
 from clinic.models import Location
 from clinic.pdf import PdfDocument
-from consultations.documents import findings_by_level, location_zone, outcome_text, person_name
+from clinic.people import person_name
+from consultations.documents import findings_by_level, location_zone, outcome_text
 from consultations.models import MedicalHistory
 from treatments.models import ConsentWithdrawal, PhotoUse
 
@@ -68,7 +69,7 @@ class PatientRecordSummary(PdfDocument):
             "paper_size": self.location.paper_size if self.location else "A4",
             "zone_name": str(self.zone),
             "patient": record.patient,
-            "exported_by": person_name(self.exported_by) if self.exported_by else "",
+            "exported_by": person_name(self.exported_by),
             "histories": [
                 {
                     "history": history,

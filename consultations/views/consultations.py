@@ -22,6 +22,7 @@ from clinic.audit import record_event
 from clinic.form_errors import add_service_error
 from clinic.models import AuditAction, StaffMember
 from clinic.pdf import pdf_response
+from clinic.people import person_name
 from clinic.permissions import deny, require_permission
 from consultations import selectors, services
 from consultations.consultation_forms import AreaForm, AssessmentForm, BodyImageForm, DecisionForm
@@ -32,7 +33,6 @@ from consultations.documents import (
     findings_by_level,
     location_zone,
     outcome_text,
-    person_name,
 )
 from consultations.models import (
     CONSULTATION_AREAS,
@@ -328,8 +328,8 @@ def _render_screening(
         "outcome": outcome_text(screening),
         "levels": findings_by_level(screening),
         "body_image_rows": body_image_rows(screening),
-        "screened_by": person_name(screening.screened_by),
-        "decided_by": person_name(screening.decided_by) if screening.decided_by_id else "",
+        "screened_by": person_name(screening.screened_by, unknown="unknown"),
+        "decided_by": person_name(screening.decided_by),
         "needs_review": selectors.screening_needs_review(
             screening, _latest_history_version(patient)
         ),
