@@ -84,6 +84,16 @@ class Room(models.Model):
         return f"{self.name} ({self.location})"
 
 
+class StaffMemberQuerySet(models.QuerySet):
+    def practitioners_at(self, location: "Location") -> "StaffMemberQuerySet":
+        """The active practitioners who work at `location`, by name."""
+        return (
+            self.filter(role=Role.PRACTITIONER, locations=location, user__is_active=True)
+            .select_related("user")
+            .order_by("user__last_name", "user__first_name", "pk")
+        )
+
+
 class StaffMember(models.Model):
     """The clinic's side of a user account: role, locations, registration."""
 
@@ -100,6 +110,8 @@ class StaffMember(models.Model):
     )
 
     history = HistoricalRecords()
+
+    objects = StaffMemberQuerySet.as_manager()
 
     class Meta:
         ordering = ["user__last_name", "user__first_name"]

@@ -15,7 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from clinic.models import Location, Role, Room, StaffMember
+from clinic.models import Location, Room, StaffMember
 from consultations.models import AppointmentKind, AppointmentType, Patient
 
 LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -58,14 +58,6 @@ def default_appointment_type() -> AppointmentType | None:
     """The first active consultation type, else the first active type."""
     active = AppointmentType.objects.filter(is_active=True)
     return active.filter(kind=AppointmentKind.CONSULTATION).first() or active.first()
-
-
-def practitioners_at(location: Location):
-    return (
-        StaffMember.objects.filter(role=Role.PRACTITIONER, locations=location, user__is_active=True)
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name", "pk")
-    )
 
 
 class PractitionerChoiceField(forms.ModelChoiceField):
@@ -136,7 +128,7 @@ class BookingForm(forms.Form):
     def __init__(self, *args, location: Location, **kwargs):
         super().__init__(*args, **kwargs)
         self.location = location
-        self.fields["practitioner"].queryset = practitioners_at(location)
+        self.fields["practitioner"].queryset = StaffMember.objects.practitioners_at(location)
         self.fields["appointment_type"].queryset = AppointmentType.objects.filter(is_active=True)
         self.fields["room"].queryset = Room.objects.filter(
             location=location, is_active=True

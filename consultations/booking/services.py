@@ -515,12 +515,10 @@ def next_free_slots(
     window_start = datetime.combine(first_day, time.min, tzinfo=zone)
     window_end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
 
-    staff = StaffMember.objects.filter(
-        role=Role.PRACTITIONER, locations=location, user__is_active=True
-    )
+    staff = StaffMember.objects.practitioners_at(location)
     if practitioner is not None:
         staff = staff.filter(pk=practitioner.pk)
-    staff = {member.pk: member for member in staff.select_related("user")}
+    staff = {member.pk: member for member in staff}
     hours: dict[int, list[WorkingHours]] = {}
     for row in WorkingHours.objects.filter(location=location, staff__in=staff.keys()):
         hours.setdefault(row.staff_id, []).append(row)

@@ -257,9 +257,9 @@ class RescheduleForm(forms.Form):
 
     def __init__(self, *args, appointment: Appointment, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = StaffMember.objects.filter(
-            role=Role.PRACTITIONER, locations=appointment.location, user__is_active=True
-        ).select_related("user")
+        self.fields["practitioner"].queryset = StaffMember.objects.practitioners_at(
+            appointment.location
+        )
 
     def clean_starts_at(self) -> datetime:
         # The booking service judges the time; this only keeps absurd years out of

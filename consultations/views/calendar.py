@@ -36,7 +36,6 @@ from consultations.booking.forms import (
     make_local,
     parse_local,
     parse_move,
-    practitioners_at,
 )
 from consultations.models import Appointment, AppointmentType, Patient
 
@@ -223,7 +222,9 @@ def _pick(queryset, value):
 def _initial(request: HttpRequest, location: Location) -> tuple[dict, Patient | None]:
     """The form's prefill from ?practitioner=&start=&room=&patient=&type= (bad values ignored)."""
     initial: dict = {}
-    practitioner = _pick(practitioners_at(location), request.GET.get("practitioner"))
+    practitioner = _pick(
+        StaffMember.objects.practitioners_at(location), request.GET.get("practitioner")
+    )
     if practitioner is not None:
         initial["practitioner"] = practitioner.pk
     start = parse_local(request.GET.get("start", ""))
@@ -262,7 +263,7 @@ def _next_available(location: Location, data, patient: Patient | None) -> tuple[
     kind = kind or default_appointment_type()
     if kind is None:
         return [], ""
-    practitioner = _pick(practitioners_at(location), data.get("practitioner"))
+    practitioner = _pick(StaffMember.objects.practitioners_at(location), data.get("practitioner"))
     slots = booking.next_free_slots(
         appointment_type=kind, location=location, practitioner=practitioner
     )
@@ -379,7 +380,9 @@ def appointment_move(request: HttpRequest, pk: int) -> JsonResponse:
     )
     practitioner = None
     if move.practitioner_id is not None:
-        practitioner = practitioners_at(location).filter(pk=move.practitioner_id).first()
+        practitioner = (
+            StaffMember.objects.practitioners_at(location).filter(pk=move.practitioner_id).first()
+        )
         if practitioner is None:
             return json_error("That practitioner does not work at this location.")
     room = None
