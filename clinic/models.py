@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from clinic.people import person_name
 from clinic.roles import Role, sync_role_group
 
 
@@ -84,6 +85,16 @@ class Room(models.Model):
         return f"{self.name} ({self.location})"
 
 
+class StaffMemberQuerySet(models.QuerySet["StaffMember"]):
+    def practitioners_at(self, location: "Location") -> "StaffMemberQuerySet":
+        """The active practitioners who work at `location`, by name."""
+        return (
+            self.filter(role=Role.PRACTITIONER, locations=location, user__is_active=True)
+            .select_related("user")
+            .order_by("user__last_name", "user__first_name", "pk")
+        )
+
+
 class StaffMember(models.Model):
     """The clinic's side of a user account: role, locations, registration."""
 
@@ -101,6 +112,8 @@ class StaffMember(models.Model):
 
     history = HistoricalRecords()
 
+    objects = StaffMemberQuerySet.as_manager()
+
     class Meta:
         ordering = ["user__last_name", "user__first_name"]
         permissions = [
@@ -113,7 +126,7 @@ class StaffMember(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.user.get_full_name() or self.user.get_username()
+        return person_name(self.user)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)

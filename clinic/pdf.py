@@ -11,13 +11,16 @@ under templates/pdf/ and supply its context; `render()` is the same for all.
 import logging
 import mimetypes
 from collections.abc import Sequence
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -87,13 +90,23 @@ def render_documents(documents: Sequence["PdfDocument"]) -> bytes:
     """Several documents in one PDF, each starting on a new page (e.g. the day's aftercare)."""
     if not documents:
         raise ValueError("Nothing to print.")
-    rendered = [
-        _laid_out(render_to_string(doc.template_name, doc.full_context())).render()
-        for doc in documents
-    ]
+    rendered = [_laid_out(document.html()).render() for document in documents]
     pages = [page for document in rendered for page in document.pages]
     pdf: bytes = rendered[0].copy(pages).write_pdf()
     return pdf
+
+
+def pdf_response(pdf: bytes, filename: str, *, inline: bool = True) -> HttpResponse:
+    """A PDF for the browser: shown inline (or downloaded), never cached, never sniffed.
+
+    Printed documents hold patient data, so no shared or browser cache may keep them.
+    """
+    response = HttpResponse(pdf, content_type="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class PdfDocument:
@@ -101,6 +114,9 @@ class PdfDocument:
 
     template_name: str
     title: str = "Document"
+    # The wall clock the document is read against: every time in the template,
+    # the "printed" footer included. None keeps the active time zone.
+    zone: tzinfo | None = None
 
     def get_context(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -111,5 +127,12 @@ class PdfDocument:
     def full_context(self) -> dict[str, Any]:
         return {"title": self.title, **self.get_context()}
 
+    def html(self) -> str:
+        """The document's HTML, rendered with its own time zone active."""
+        if self.zone is None:
+            return render_to_string(self.template_name, self.full_context())
+        with timezone.override(self.zone):
+            return render_to_string(self.template_name, self.full_context())
+
     def render(self) -> bytes:
-        return render_pdf(self.template_name, self.full_context())
+        return html_to_pdf(self.html())

@@ -27,6 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from clinic.models import Location
 from clinic.pdf import PdfDocument
+from clinic.people import person_name
 from treatments.aftercare import (
     NORMAL_SETTLES,
     WARNING_SIGNS,
@@ -287,11 +288,6 @@ class PlanSummaryDocument(PdfDocument):
             "summary": self.summary(),
         }
 
-    def render(self) -> bytes:
-        # Dates in the template (and the "printed" footer) in the location's time zone.
-        with timezone.override(self.zone):
-            return super().render()
-
 
 # Aftercare sheets and consent copies: what the patient takes home ------------------
 
@@ -324,12 +320,6 @@ def format_when(moment: datetime, location: Location) -> str:
     return f"{format_day(moment, location)} at {format_time(moment, location)}"
 
 
-def _person(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
 class AftercareSheet(PdfDocument):
     """The aftercare sheet a patient takes home after a completed session, in large type."""
 
@@ -341,6 +331,7 @@ class AftercareSheet(PdfDocument):
             raise ValueError("Aftercare is printed for completed sessions only.")
         self.session = session
         self.location = session.location
+        self.zone = self.location.zone
         if aftercare is None:
             placed = placed_threads(session)
             aftercare = Aftercare(
@@ -417,11 +408,6 @@ class AftercareSheet(PdfDocument):
             ],
         }
 
-    def render(self) -> bytes:
-        # The "printed" footer in the location's time zone too.
-        with timezone.override(self.location.zone):
-            return super().render()
-
 
 PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 PHOTO_USE_TEXT: dict[str, str] = {
@@ -456,6 +442,7 @@ class ConsentCopy(PdfDocument):
         self.consent = consent
         self.plan = consent.plan
         self.location = consent.plan.location
+        self.zone = self.location.zone
         self.vectors = (
             vectors if vectors is not None else list(self.plan.vectors.select_related("product"))
         )
@@ -509,7 +496,7 @@ class ConsentCopy(PdfDocument):
             "printed_at": format_when(timezone.now(), location),
             "ip_address": consent.ip_address or "not recorded",
             "device": consent.user_agent or "not recorded",
-            "recorded_by": _person(consent.recorded_by),
+            "recorded_by": person_name(consent.recorded_by),
             "fingerprint": consent.fingerprint,
             "verified": self.verified(),
             "withdrawal": withdrawal,
@@ -522,7 +509,3 @@ class ConsentCopy(PdfDocument):
                 (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
             ],
         }
-
-    def render(self) -> bytes:
-        with timezone.override(self.location.zone):
-            return super().render()

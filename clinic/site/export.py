@@ -39,6 +39,7 @@ from django.utils import timezone
 from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location, Room, StaffMember
+from clinic.people import person_name
 from clinic.site.privacy import photo_use_allowed
 from clinic.site.record_summary import PatientRecordSummary
 from consultations.models import (
@@ -173,10 +174,6 @@ def collect_patient_record(patient: Patient) -> PatientRecord:
 
 
 # record.json --------------------------------------------------------------------------
-
-
-def person_name(user: User | None) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
 def _staff_label(staff: StaffMember) -> str:

@@ -5,16 +5,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from django.db import models
-from django.utils import timezone
 
 from clinic.models import Location
 from clinic.pdf import PdfDocument
+from clinic.people import person_name
 from consultations.models import MedicalHistory
 from consultations.screening.documents import (
     findings_by_level,
     location_zone,
     outcome_text,
-    person_name,
 )
 from treatments.models import ConsentWithdrawal, PhotoUse
 
@@ -87,7 +86,7 @@ class PatientRecordSummary(PdfDocument):
             "paper_size": self.location.paper_size if self.location else "A4",
             "zone_name": str(self.zone),
             "patient": record.patient,
-            "exported_by": person_name(self.exported_by) if self.exported_by else "",
+            "exported_by": person_name(self.exported_by),
             "histories": [
                 {
                     "history": history,
@@ -147,8 +146,3 @@ class PatientRecordSummary(PdfDocument):
                 (PhotoUse(use).label, allowed) for use, allowed in record.photo_uses_allowed.items()
             ],
         }
-
-    def render(self) -> bytes:
-        # Every time in the location's time zone, the "printed" footer included.
-        with timezone.override(self.zone):
-            return super().render()

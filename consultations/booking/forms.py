@@ -7,7 +7,6 @@ clock); everything about the slot itself is the booking service's to decide.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +17,6 @@ from django.utils.html import format_html
 
 from clinic.form_fields import declared_field
 from clinic.models import Location, Room, StaffMember
-from clinic.roles import Role
 from consultations.models import AppointmentKind, AppointmentType, Patient
 
 LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -61,14 +59,6 @@ def default_appointment_type() -> AppointmentType | None:
     """The first active consultation type, else the first active type."""
     active = AppointmentType.objects.filter(is_active=True)
     return active.filter(kind=AppointmentKind.CONSULTATION).first() or active.first()
-
-
-def practitioners_at(location: Location):
-    return (
-        StaffMember.objects.filter(role=Role.PRACTITIONER, locations=location, user__is_active=True)
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name", "pk")
-    )
 
 
 class PractitionerChoiceField(forms.ModelChoiceField):
@@ -139,9 +129,9 @@ class BookingForm(forms.Form):
     def __init__(self, *args, location: Location, **kwargs):
         super().__init__(*args, **kwargs)
         self.location = location
-        declared_field(self, "practitioner", forms.ModelChoiceField).queryset = practitioners_at(
-            location
-        )
+        declared_field(
+            self, "practitioner", forms.ModelChoiceField
+        ).queryset = StaffMember.objects.practitioners_at(location)
         declared_field(
             self, "appointment_type", forms.ModelChoiceField
         ).queryset = AppointmentType.objects.filter(is_active=True)
@@ -204,16 +194,8 @@ def _optional_id(payload: dict, key: str) -> int | None:
     return value
 
 
-def parse_move(body: bytes) -> MoveRequest:
+def parse_move(payload: dict) -> MoveRequest:
     """{"starts_at": "2026-12-01T10:15", "practitioner": id, "room": id}, or BadMove."""
-    if len(body) > MAX_MOVE_BODY_BYTES:
-        raise BadMove("The request is too large.")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadMove("The request is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise BadMove("Send a JSON object.")
     unknown = sorted(set(payload) - MOVE_KEYS)
     if unknown:
         raise BadMove(f"Unknown field: {', '.join(unknown)}.")

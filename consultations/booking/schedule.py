@@ -23,7 +23,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.models import Location, Room, StaffMember, TimeOff, WorkingHours
-from clinic.roles import Role
 from consultations.booking.services import day_bounds
 from consultations.models import FREEING_STATUSES, Appointment, AppointmentStatus
 
@@ -367,10 +366,8 @@ class _Staffing:
 
 
 def _practitioners_at(location: Location) -> dict[int, StaffMember]:
-    staff = StaffMember.objects.filter(
-        role=Role.PRACTITIONER, locations=location, user__is_active=True
-    )
-    return {member.pk: member for member in staff.select_related("user")}
+    staff = StaffMember.objects.practitioners_at(location)
+    return {member.pk: member for member in staff}
 
 
 def _appointments(*, location: Location, staff_ids, start: datetime, end: datetime):

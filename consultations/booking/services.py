@@ -621,12 +621,10 @@ def _bookable_practitioners(
     location: Location, practitioner: StaffMember | None
 ) -> dict[int, StaffMember]:
     """The active practitioners at the location (only `practitioner`, if given), by id."""
-    staff = StaffMember.objects.filter(
-        role=Role.PRACTITIONER, locations=location, user__is_active=True
-    )
+    staff = StaffMember.objects.practitioners_at(location)
     if practitioner is not None:
         staff = staff.filter(pk=practitioner.pk)
-    return {member.pk: member for member in staff.select_related("user")}
+    return {member.pk: member for member in staff}
 
 
 def _busy_spans(

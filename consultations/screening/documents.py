@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clinic.models import Location
 from clinic.pdf import PdfDocument
+from clinic.people import person_name
 from consultations.models import Consultation, Screening, ScreeningDecision
 from consultations.screening.rules import BODY_IMAGE_QUESTIONS, SCALE_LABELS, Level
 
@@ -87,12 +88,6 @@ def body_image_rows(screening: Screening) -> list[tuple[str, str]]:
     return rows
 
 
-def person_name(user) -> str:
-    if user is None:
-        return "unknown"
-    return user.get_full_name() or user.get_username()
-
-
 class ScreeningSummary(PdfDocument):
     """The printed summary of one screening: findings, advice and the decision."""
 
@@ -127,7 +122,7 @@ class ScreeningSummary(PdfDocument):
             "record_number": patient.record_number,
             "date_of_birth": patient.date_of_birth,
             "screened_at": self.local_time(screening.screened_at),
-            "screened_by": person_name(screening.screened_by),
+            "screened_by": person_name(screening.screened_by, unknown="unknown"),
             "practitioner": str(practitioner),
             "registration_number": practitioner.registration_number,
             "rules_version": screening.rules_version,
@@ -140,11 +135,6 @@ class ScreeningSummary(PdfDocument):
             "decision": screening.get_decision_display(),
             "overridden": screening.decision == ScreeningDecision.OVERRIDDEN,
             "justification": screening.override_justification,
-            "decided_by": person_name(screening.decided_by) if screening.decided_by_id else "",
+            "decided_by": person_name(screening.decided_by),
             "decided_at": self.local_time(screening.decided_at),
         }
-
-    def render(self) -> bytes:
-        # The "printed" footer in the location's time zone too.
-        with timezone.override(self.zone):
-            return super().render()

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.form_fields import declared_field
 from clinic.locations import current_location
 from clinic.models import AuditAction, StaffMember
@@ -261,9 +262,7 @@ class RescheduleForm(forms.Form):
         super().__init__(*args, **kwargs)
         declared_field(
             self, "practitioner", forms.ModelChoiceField
-        ).queryset = StaffMember.objects.filter(
-            role=Role.PRACTITIONER, locations=appointment.location, user__is_active=True
-        ).select_related("user")
+        ).queryset = StaffMember.objects.practitioners_at(appointment.location)
 
     def clean_starts_at(self) -> datetime:
         # The booking service judges the time; this only keeps absurd years out of
@@ -274,13 +273,6 @@ class RescheduleForm(forms.Form):
         if starts_at > timezone.now() + timedelta(days=booking.MAX_DAYS_AHEAD):
             raise ValidationError("That is more than two years ahead.")
         return starts_at
-
-    def add_service_error(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for field, field_messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, field_messages)
-        else:
-            self.add_error(None, error.messages)
 
 
 @require_permission("clinic.manage_bookings")
@@ -325,7 +317,7 @@ def appointment_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
                     for slot in error.next_slots
                 ]
             except ValidationError as error:
-                form.add_service_error(error)
+                add_service_error(form, error)
             else:
                 when = timezone.localtime(moved.starts_at, zone)
                 messages.success(

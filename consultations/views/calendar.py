@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
+from clinic.form_errors import add_service_error
+from clinic.json_api import BadJsonBody, json_error, read_json_body
 from clinic.locations import current_location
 from clinic.models import Location, Room, StaffMember
 from clinic.permissions import require_permission
@@ -36,7 +38,6 @@ from consultations.booking.forms import (
     make_local,
     parse_local,
     parse_move,
-    practitioners_at,
 )
 from consultations.models import Appointment, AppointmentType, Patient
 
@@ -224,7 +225,9 @@ def _pick(queryset, value):
 def _initial(request: HttpRequest, location: Location) -> tuple[dict, Patient | None]:
     """The form's prefill from ?practitioner=&start=&room=&patient=&type= (bad values ignored)."""
     initial: dict = {}
-    practitioner = _pick(practitioners_at(location), request.GET.get("practitioner"))
+    practitioner = _pick(
+        StaffMember.objects.practitioners_at(location), request.GET.get("practitioner")
+    )
     if practitioner is not None:
         initial["practitioner"] = practitioner.pk
     start = parse_local(request.GET.get("start", ""))
@@ -263,7 +266,7 @@ def _next_available(location: Location, data, patient: Patient | None) -> tuple[
     kind = kind or default_appointment_type()
     if kind is None:
         return [], ""
-    practitioner = _pick(practitioners_at(location), data.get("practitioner"))
+    practitioner = _pick(StaffMember.objects.practitioners_at(location), data.get("practitioner"))
     slots = booking.next_free_slots(
         appointment_type=kind, location=location, practitioner=practitioner
     )
@@ -281,14 +284,6 @@ def _next_available(location: Location, data, patient: Patient | None) -> tuple[
         choices.append(choice)
     who = f" with {practitioner}" if practitioner else ""
     return choices, f"{kind.name}{who}"
-
-
-def _add_service_errors(form: BookingForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_permission("clinic.manage_bookings")
@@ -318,7 +313,7 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
                     "slots": [_slot_choice(slot, location) for slot in error.next_slots],
                 }
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_error(form, error)
             else:
                 start = timezone.localtime(appointment.starts_at, location.zone)
                 messages.success(
@@ -364,10 +359,6 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
 # -- moving (the calendar's drag and drop) -------------------------------------------------
 
 
-def _json_error(message: str, status: int = 400, **extra) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
-
-
 @require_permission("clinic.manage_bookings")
 @require_POST
 def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
@@ -377,17 +368,9 @@ def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
     """
     location = _location(request)
     try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    try:
-        if declared > MAX_MOVE_BODY_BYTES:  # refused before reading it
-            raise BadMove("The request is too large.")
-        if request.content_type != "application/json":
-            raise BadMove("Send JSON, with Content-Type: application/json.")
-        move = parse_move(request.body)
-    except BadMove as error:
-        return _json_error(str(error))
+        move = parse_move(read_json_body(request, max_bytes=MAX_MOVE_BODY_BYTES))
+    except (BadJsonBody, BadMove) as error:
+        return json_error(str(error))
 
     # Only an appointment at the current location: the body's time is its wall clock.
     appointment = get_for_user_or_404(
@@ -400,14 +383,16 @@ def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
     )
     practitioner = None
     if move.practitioner_id is not None:
-        practitioner = practitioners_at(location).filter(pk=move.practitioner_id).first()
+        practitioner = (
+            StaffMember.objects.practitioners_at(location).filter(pk=move.practitioner_id).first()
+        )
         if practitioner is None:
-            return _json_error("That practitioner does not work at this location.")
+            return json_error("That practitioner does not work at this location.")
     room = None
     if move.room_id is not None:
         room = Room.objects.filter(pk=move.room_id, location=location, is_active=True).first()
         if room is None:
-            return _json_error("That room is not in use at this location.")
+            return json_error("That room is not in use at this location.")
     try:
         starts_at = make_local(move.starts_at, location.zone)
         moved = booking.reschedule_appointment(
@@ -419,7 +404,7 @@ def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
             actor=Actor.from_request(request),
         )
     except booking.SlotUnavailable as error:
-        return _json_error(
+        return json_error(
             error.message,
             status=409,
             next_slots=[
@@ -432,7 +417,7 @@ def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
             ],
         )
     except ValidationError as error:
-        return _json_error(" ".join(error.messages))
+        return json_error(" ".join(error.messages))
     start = timezone.localtime(moved.starts_at, location.zone)
     return JsonResponse(
         {

@@ -7,7 +7,6 @@ Times are shown in the time zone of the consultation's location (see
 consultations.screening.documents), the same as on the printout.
 """
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -20,7 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.models import AuditAction, StaffMember
+from clinic.pdf import pdf_response
+from clinic.people import person_name
 from clinic.permissions import deny, require_permission
 from clinic.signed_in import SignedInRequest
 from consultations import selectors, services
@@ -41,7 +43,6 @@ from consultations.screening.documents import (
     findings_by_level,
     location_zone,
     outcome_text,
-    person_name,
 )
 from consultations.screening.forms import BodyImageForm, DecisionForm
 from consultations.services import ASSESSMENT_FIELDS
@@ -78,15 +79,6 @@ def _screening(request: HttpRequest, pk: int) -> Screening:
 def _staff_member(request: HttpRequest) -> StaffMember | None:
     # A user without a staff record raises RelatedObjectDoesNotExist, an AttributeError.
     return getattr(request.user, "staff", None)
-
-
-def _add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field if the form has one."""
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _latest_history_version(patient: Patient) -> int | None:
@@ -243,7 +235,7 @@ def consultation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
                     actor=Actor.from_request(request),
                 )
             except ValidationError as error:
-                _add_service_error(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, "Assessment saved.")
                 return redirect("consultations:consultation_detail", pk=pk)
@@ -339,8 +331,8 @@ def _render_screening(
         "outcome": outcome_text(screening),
         "levels": findings_by_level(screening),
         "body_image_rows": body_image_rows(screening),
-        "screened_by": person_name(screening.screened_by),
-        "decided_by": person_name(screening.decided_by) if screening.decided_by_id else "",
+        "screened_by": person_name(screening.screened_by, unknown="unknown"),
+        "decided_by": person_name(screening.decided_by),
         "needs_review": selectors.screening_needs_review(
             screening, _latest_history_version(patient)
         ),
@@ -378,7 +370,7 @@ def screening_decide(request: SignedInRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "Decision recorded.")
             return redirect("consultations:screening_detail", pk=pk)
@@ -400,7 +392,4 @@ def screening_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         patient_id=screening.patient_id,
         summary="Printed the screening summary",
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{document.filename()}"'
-    response["Cache-Control"] = "no-store, private"
-    return response
+    return pdf_response(pdf, document.filename())

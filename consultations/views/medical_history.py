@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
@@ -75,7 +76,7 @@ def intake_form(request: SignedInRequest, pk: int) -> HttpResponse:
                 actor=actor,
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_error(form, error)
         else:
             if clinician:
                 messages.success(request, "Medical history saved as a new version.")

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
@@ -150,7 +151,7 @@ def photo_upload(request: SignedInRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_error(form, error)
         else:
             count = len(photos)
             messages.success(request, f"Added {count} photo{'s' if count != 1 else ''}.")

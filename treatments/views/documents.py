@@ -12,6 +12,7 @@ from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
+from clinic.pdf import pdf_response
 from clinic.permissions import require_permission
 from treatments.documents import PlanSummaryDocument
 from treatments.models import TreatmentPlan
@@ -35,7 +36,4 @@ def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         patient_id=plan.patient_id,
         summary=f"Printed the summary of plan v{plan.version} ({plan.get_status_display()})",
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{document.filename()}"'
-    response["Cache-Control"] = "no-store, private"
-    return response
+    return pdf_response(pdf, document.filename())

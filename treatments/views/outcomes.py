@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.form_fields import declared_field
 from clinic.locations import current_location
 from clinic.models import AuditAction, Location
@@ -50,17 +51,6 @@ def session_or_404(request: HttpRequest, pk: int) -> TreatmentSession:
         request.user,
         pk=pk,
     )
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put the service's refusal on the field it names (or on the form as a whole)."""
-    if hasattr(error, "error_dict"):
-        for name, values in error.message_dict.items():
-            for message in values:
-                form.add_error(name if name in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def audit_view(request: HttpRequest, session: TreatmentSession, what: str) -> None:
@@ -109,7 +99,7 @@ def outcome_new(request: SignedInRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            add_service_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "The review's outcome is recorded.")
             return redirect("treatments:session_detail", pk=session.pk)
@@ -156,7 +146,7 @@ def adverse_event_new(request: SignedInRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            add_service_errors(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, "The adverse event is recorded.")
             return redirect("treatments:session_detail", pk=session.pk)

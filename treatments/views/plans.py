@@ -13,13 +13,12 @@ revision with the plan as the server has it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -30,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.json_api import BadJsonBody, json_error, read_json_body
 from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.permissions import deny, require_permission
@@ -63,10 +63,6 @@ STATUS_DONE: dict[str, str] = {
 }
 
 
-class BadRequest(Exception):
-    """The request body cannot be used; the message says why."""
-
-
 def require_permission_json(permission: str) -> Callable:
     """Like @require_permission, for JSON endpoints: the refusal is audited and answered in JSON."""
 
@@ -85,40 +81,12 @@ def require_permission_json(permission: str) -> Callable:
     return decorator
 
 
-def json_error(message: str, status: int = 400, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def read_json_object(request: HttpRequest, allowed: set[str]) -> dict[str, Any]:
-    """The request body as a JSON object with only `allowed` fields, or BadRequest."""
-    if request.content_type != "application/json":
-        raise BadRequest("Send JSON, with Content-Type: application/json.")
-    too_big = f"The request is too large (at most {MAX_BODY_BYTES // 1024} KB)."
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise BadRequest("The request's length is not a number.") from None
-    if declared > MAX_BODY_BYTES:
-        raise BadRequest(too_big)
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise BadRequest(too_big) from None
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(too_big)
-    try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest("The request is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise BadRequest("Send a JSON object.")
+    """The request body as a JSON object with only `allowed` fields, or BadJsonBody."""
+    data = read_json_body(request, max_bytes=MAX_BODY_BYTES)
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise BadRequest(f"Unknown field {unknown[0]!r}.")
+        raise BadJsonBody(f"Unknown field {unknown[0]!r}.")
     return data
 
 
@@ -449,13 +417,13 @@ def plan_save(request: SignedInRequest, pk: int) -> JsonResponse:
     try:
         data = read_json_object(request, SAVE_FIELDS)
         if "revision" not in data:
-            raise BadRequest("revision is missing: reload the plan.")
+            raise BadJsonBody("revision is missing: reload the plan.")
         if not whole_number(data["revision"]) or data["revision"] < 1:
-            raise BadRequest("revision must be a whole number.")
+            raise BadJsonBody("revision must be a whole number.")
         if "vectors" not in data:
-            raise BadRequest("vectors is missing.")
+            raise BadJsonBody("vectors is missing.")
         if "notes" in data and not isinstance(data["notes"], str):
-            raise BadRequest("notes must be text.")
+            raise BadJsonBody("notes must be text.")
         saved = plan_services.save_plan(
             plan=plan,
             revision=data["revision"],
@@ -464,7 +432,7 @@ def plan_save(request: SignedInRequest, pk: int) -> JsonResponse:
             saved_by=request.user,
             actor=Actor.from_request(request),
         )
-    except BadRequest as error:
+    except BadJsonBody as error:
         return json_error(str(error))
     except ValidationError as error:
         return json_error(" ".join(error.messages))
@@ -499,7 +467,7 @@ def plan_calibrate(request: SignedInRequest, pk: int) -> JsonResponse:
         data = read_json_object(request, CALIBRATE_FIELDS)
         missing = sorted(CALIBRATE_FIELDS - set(data))
         if missing:
-            raise BadRequest(f"{missing[0]} is missing.")
+            raise BadJsonBody(f"{missing[0]} is missing.")
         photo = None
         if whole_number(data["photo"]):
             photo = (
@@ -508,7 +476,7 @@ def plan_calibrate(request: SignedInRequest, pk: int) -> JsonResponse:
                 .first()
             )
         if photo is None:
-            raise BadRequest("Choose one of this patient's photos.")
+            raise BadJsonBody("Choose one of this patient's photos.")
         calibrated = plan_services.calibrate_plan(
             plan=plan,
             photo=photo,
@@ -517,7 +485,7 @@ def plan_calibrate(request: SignedInRequest, pk: int) -> JsonResponse:
             calibrated_by=request.user,
             actor=Actor.from_request(request),
         )
-    except BadRequest as error:
+    except BadJsonBody as error:
         return json_error(str(error))
     except ValidationError as error:
         return json_error(" ".join(error.messages))

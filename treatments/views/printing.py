@@ -25,7 +25,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction
-from clinic.pdf import render_documents
+from clinic.pdf import pdf_response, render_documents
 from clinic.permissions import require_permission
 from consultations.booking.services import day_bounds
 from treatments.aftercare import aftercare_for
@@ -38,13 +38,6 @@ PRINT_FAILED = (
     "The document could not be printed just now: the PDF could not be made. "
     "The problem has been logged."
 )
-
-
-def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "no-store, private"
-    return response
 
 
 def message_page(

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import error_messages
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
@@ -46,12 +47,6 @@ from treatments.session_forms import (
 )
 
 ALREADY_COMPLETED = "This session is already completed: add an addendum instead."
-
-
-def messages_of(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [message for values in error.message_dict.values() for message in values]
-    return list(error.messages)
 
 
 # Starting a session -------------------------------------------------------------
@@ -110,7 +105,7 @@ def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
             actor=Actor.from_request(request),
         )
     except ValidationError as error:
-        for message in messages_of(error):
+        for message in error_messages(error):
             messages.error(request, f"The session was not started. {message}")
         return redirect("consultations:appointment_detail", pk=appointment.pk)
     return redirect("treatments:session_detail", pk=session.pk)
@@ -298,7 +293,7 @@ def session_complete(request: SignedInRequest, pk: int) -> HttpResponse:
                 # Another tab or a double click completed it first: nothing more was taken.
                 messages.error(request, ALREADY_COMPLETED)
                 return redirect("treatments:session_detail", pk=session.pk)
-            errors = messages_of(error)
+            errors = error_messages(error)
         else:
             messages.success(request, "Session completed: the record is now locked.")
             return redirect("treatments:session_detail", pk=session.pk)
@@ -320,7 +315,7 @@ def session_addendum(request: SignedInRequest, pk: int) -> HttpResponse:
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            for message in messages_of(error):
+            for message in error_messages(error):
                 form.add_error("text", message)
         else:
             messages.success(request, "Addendum added.")

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.form_errors import add_service_error
 from clinic.locations import current_location
 from clinic.models import AuditAction, Location
 from clinic.permissions import require_permission
@@ -133,8 +134,7 @@ def receive_lot(request: SignedInRequest) -> HttpResponse:
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
-            for message in error.messages:
-                form.add_error(None, message)
+            add_service_error(form, error)
         except IntegrityError:
             # Someone received the same lot a moment ago (the form checked, then they won).
             form.add_error("lot_number", "This lot was just received by someone else.")
