@@ -10,7 +10,6 @@ are computed here as plain numbers; every text in the template is autoescaped.
 
 from __future__ import annotations
 
-import base64
 import copy
 import logging
 import math
@@ -48,6 +47,7 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.services import PlanSummary, summarise_plan, vector_warnings, verify_consent
+from treatments.signatures import signature_data_url
 
 logger = logging.getLogger(__name__)
 
@@ -407,23 +407,11 @@ class AftercareSheet(PdfDocument):
         }
 
 
-PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 PHOTO_USE_TEXT = {
     PhotoUse.CLINICAL: "Photographs for my clinical record",
     PhotoUse.TEACHING: "Photographs for teaching other clinicians, without my identity",
     PhotoUse.MARKETING: "Photographs in the clinic's marketing",
 }
-
-
-def signature_data_url(field) -> str:
-    """A stored signature as a `data:` URI (the only images the renderer fetches), or ""."""
-    try:
-        with field.storage.open(field.name, "rb") as stored:
-            data = stored.read()
-    except (OSError, ValueError):
-        logger.warning("Signature file %r is missing", field.name)
-        return ""
-    return PNG_DATA_URL_PREFIX + base64.b64encode(data).decode("ascii")
 
 
 class ConsentCopy(PdfDocument):

@@ -38,8 +38,8 @@ from treatments.models import (
     TreatmentPlan,
 )
 from treatments.session_forms import WithdrawalForm
+from treatments.signatures import PNG_DATA_URL_PREFIX, signature_data_url
 
-PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 # Base64 grows data by a third: a payload longer than this decodes to more than 1 MB.
 MAX_SIGNATURE_FIELD_CHARS = 1_400_000
 SIGNERS = (("patient_signature", "patient's"), ("practitioner_signature", "practitioner's"))
@@ -206,16 +206,6 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
     # Shown again as it is now (a newer template, if one was published meanwhile).
     context = sign_context(request, plan, current_template(), errors=errors)
     return render(request, "treatments/consent/sign.html", context, status=400)
-
-
-def signature_data_url(field) -> str:
-    """The stored signature as a data: URI (allowed by the CSP's img-src), or "" if missing."""
-    try:
-        with field.storage.open(field.name, "rb") as stored:
-            data = stored.read()
-    except OSError:
-        return ""
-    return PNG_DATA_URL_PREFIX + base64.b64encode(data).decode("ascii")
 
 
 def fingerprint_holds(consent: SignedConsent) -> bool:
