@@ -214,6 +214,15 @@ def vector_rows(plan: TreatmentPlan, vectors: list[ThreadVector]) -> list[dict[s
     ]
 
 
+def diagram_context(vectors: list[ThreadVector]) -> dict[str, Any]:
+    """What pdf/_face_diagram.html needs to draw a plan's vectors, on paper or on screen."""
+    return {
+        "diagrams": diagrams(vectors),
+        "diagram_units": DIAGRAM_UNITS,
+        "label_radius": LABEL_RADIUS,
+    }
+
+
 def diagrams(vectors: list[ThreadVector]) -> list[dict[str, Any]]:
     """The front view always; the profile view only if a vector is drawn on it."""
     views = []
@@ -278,9 +287,7 @@ class PlanSummaryDocument(PdfDocument):
             "notes": plan.notes,
             "rows": rows,
             "length_warnings": any(row["warning"] for row in rows),
-            "diagrams": diagrams(self.vectors),
-            "diagram_units": DIAGRAM_UNITS,
-            "label_radius": LABEL_RADIUS,
+            **diagram_context(self.vectors),
             "side_colours": [
                 (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
             ],
@@ -488,9 +495,7 @@ class ConsentCopy(PdfDocument):
             "withdrawal": withdrawal,
             "withdrawn_at": format_when(withdrawal.withdrawn_at, location) if withdrawal else "",
             "rows": vector_rows(plan, self.vectors),
-            "diagrams": diagrams(self.vectors),
-            "diagram_units": DIAGRAM_UNITS,
-            "label_radius": LABEL_RADIUS,
+            **diagram_context(self.vectors),
             "side_colours": [
                 (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
             ],

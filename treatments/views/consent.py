@@ -28,7 +28,7 @@ from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
 from treatments import services
-from treatments.documents import DIAGRAM_UNITS, LABEL_RADIUS, diagrams, vector_rows
+from treatments.documents import diagram_context, vector_rows
 from treatments.models import (
     ConsentTemplate,
     ConsentWithdrawal,
@@ -122,9 +122,7 @@ def sign_context(
             (use.value, PHOTO_QUESTIONS[use], answers[use.value]) for use in PhotoUse
         ],
         "rows": vector_rows(plan, vectors),
-        "diagrams": diagrams(vectors),
-        "diagram_units": DIAGRAM_UNITS,
-        "label_radius": LABEL_RADIUS,
+        **diagram_context(vectors),
         "existing": services.valid_consent_for(plan),
         "errors": errors or {},
         "all_errors": [message for values in (errors or {}).values() for message in values],
