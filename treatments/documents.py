@@ -10,7 +10,6 @@ are computed here as plain numbers; every text in the template is autoescaped.
 
 from __future__ import annotations
 
-import base64
 import copy
 import logging
 import math
@@ -49,6 +48,7 @@ from treatments.models import (
 )
 from treatments.services.consent import verify_consent
 from treatments.services.plans import PlanSummary, summarise_plan, vector_warnings
+from treatments.signatures import signature_data_url
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +215,15 @@ def vector_rows(plan: TreatmentPlan, vectors: list[ThreadVector]) -> list[dict[s
     ]
 
 
+def diagram_context(vectors: list[ThreadVector]) -> dict[str, Any]:
+    """What pdf/_face_diagram.html needs to draw a plan's vectors, on paper or on screen."""
+    return {
+        "diagrams": diagrams(vectors),
+        "diagram_units": DIAGRAM_UNITS,
+        "label_radius": LABEL_RADIUS,
+    }
+
+
 def diagrams(vectors: list[ThreadVector]) -> list[dict[str, Any]]:
     """The front view always; the profile view only if a vector is drawn on it."""
     views = []
@@ -279,9 +288,7 @@ class PlanSummaryDocument(PdfDocument):
             "notes": plan.notes,
             "rows": rows,
             "length_warnings": any(row["warning"] for row in rows),
-            "diagrams": diagrams(self.vectors),
-            "diagram_units": DIAGRAM_UNITS,
-            "label_radius": LABEL_RADIUS,
+            **diagram_context(self.vectors),
             "side_colours": [
                 (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
             ],
@@ -409,23 +416,11 @@ class AftercareSheet(PdfDocument):
         }
 
 
-PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 PHOTO_USE_TEXT: dict[str, str] = {
     PhotoUse.CLINICAL: "Photographs for my clinical record",
     PhotoUse.TEACHING: "Photographs for teaching other clinicians, without my identity",
     PhotoUse.MARKETING: "Photographs in the clinic's marketing",
 }
-
-
-def signature_data_url(field) -> str:
-    """A stored signature as a `data:` URI (the only images the renderer fetches), or ""."""
-    try:
-        with field.storage.open(field.name, "rb") as stored:
-            data = stored.read()
-    except (OSError, ValueError):
-        logger.warning("Signature file %r is missing", field.name)
-        return ""
-    return PNG_DATA_URL_PREFIX + base64.b64encode(data).decode("ascii")
 
 
 class ConsentCopy(PdfDocument):
@@ -502,9 +497,7 @@ class ConsentCopy(PdfDocument):
             "withdrawal": withdrawal,
             "withdrawn_at": format_when(withdrawal.withdrawn_at, location) if withdrawal else "",
             "rows": vector_rows(plan, self.vectors),
-            "diagrams": diagrams(self.vectors),
-            "diagram_units": DIAGRAM_UNITS,
-            "label_radius": LABEL_RADIUS,
+            **diagram_context(self.vectors),
             "side_colours": [
                 (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
             ],

@@ -1,12 +1,18 @@
 """Signature images from the signing pad: checked, flattened and re-encoded with Pillow."""
 
+import base64
 import io
+import logging
 
 from django.core.exceptions import ValidationError
+from django.db.models.fields.files import FieldFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from consultations.photos import truncated_images_refused
 
+logger = logging.getLogger(__name__)
+
+PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 MAX_SIGNATURE_BYTES = 1024 * 1024
 MAX_SIGNATURE_PIXELS = 4_000_000
 # A signature must darken at least this share of the pad: a dot or a stray tap is not one.
@@ -42,3 +48,21 @@ def process_signature(data: bytes, *, who: str) -> bytes:
     out = io.BytesIO()
     grey.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def signature_data_url(field: FieldFile) -> str:
+    """A stored signature as a `data:` URI, or "" (logged) if its file is missing.
+
+    A data: URI is the one image source both the pages' CSP (img-src) and the
+    PDF renderer allow.
+    """
+    if not field.name:
+        logger.warning("A signature has no stored file")
+        return ""
+    try:
+        with field.storage.open(field.name, "rb") as stored:
+            data = stored.read()
+    except (OSError, ValueError):
+        logger.warning("Signature file %r is missing", field.name)
+        return ""
+    return PNG_DATA_URL_PREFIX + base64.b64encode(data).decode("ascii")

@@ -28,7 +28,7 @@ from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
-from treatments.documents import DIAGRAM_UNITS, LABEL_RADIUS, diagrams, vector_rows
+from treatments.documents import diagram_context, vector_rows
 from treatments.models import (
     ConsentTemplate,
     ConsentWithdrawal,
@@ -39,8 +39,8 @@ from treatments.models import (
 )
 from treatments.services import consent as consent_services
 from treatments.session_forms import WithdrawalForm
+from treatments.signatures import PNG_DATA_URL_PREFIX, signature_data_url
 
-PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 # Base64 grows data by a third: a payload longer than this decodes to more than 1 MB.
 MAX_SIGNATURE_FIELD_CHARS = 1_400_000
 SIGNERS = (("patient_signature", "patient's"), ("practitioner_signature", "practitioner's"))
@@ -125,9 +125,7 @@ def sign_context(
             (use.value, PHOTO_QUESTIONS[use.value], answers[use.value]) for use in PhotoUse
         ],
         "rows": vector_rows(plan, vectors),
-        "diagrams": diagrams(vectors),
-        "diagram_units": DIAGRAM_UNITS,
-        "label_radius": LABEL_RADIUS,
+        **diagram_context(vectors),
         "existing": consent_services.valid_consent_for(plan),
         "errors": errors or {},
         "all_errors": [message for values in (errors or {}).values() for message in values],
@@ -229,16 +227,6 @@ def _posted_photo_consents(request: HttpRequest) -> dict[str, bool]:
         if answer in ("yes", "no"):
             photo_consents[use] = answer == "yes"
     return photo_consents
-
-
-def signature_data_url(field) -> str:
-    """The stored signature as a data: URI (allowed by the CSP's img-src), or "" if missing."""
-    try:
-        with field.storage.open(field.name, "rb") as stored:
-            data = stored.read()
-    except OSError:
-        return ""
-    return PNG_DATA_URL_PREFIX + base64.b64encode(data).decode("ascii")
 
 
 def fingerprint_holds(consent: SignedConsent) -> bool:
