@@ -18,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import HTML
@@ -94,19 +93,6 @@ def render_documents(documents: Sequence["PdfDocument"]) -> bytes:
     pages = [page for document in rendered for page in document.pages]
     pdf: bytes = rendered[0].copy(pages).write_pdf()
     return pdf
-
-
-def pdf_response(pdf: bytes, filename: str, *, inline: bool = True) -> HttpResponse:
-    """A PDF for the browser: shown inline (or downloaded), never cached, never sniffed.
-
-    Printed documents hold patient data, so no shared or browser cache may keep them.
-    """
-    response = HttpResponse(pdf, content_type="application/pdf")
-    disposition = "inline" if inline else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 class PdfDocument:

@@ -21,7 +21,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.form_errors import add_service_error
 from clinic.models import AuditAction, StaffMember
-from clinic.pdf import pdf_response
+from clinic.pdf_response import pdf_response
 from clinic.people import person_name
 from clinic.permissions import deny, require_permission
 from clinic.signed_in import SignedInRequest

@@ -12,7 +12,7 @@ from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
-from clinic.pdf import pdf_response
+from clinic.pdf_response import pdf_response
 from clinic.permissions import require_permission
 from treatments.documents import PlanSummaryDocument
 from treatments.models import TreatmentPlan

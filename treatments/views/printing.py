@@ -25,7 +25,8 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction
-from clinic.pdf import pdf_response, render_documents
+from clinic.pdf import render_documents
+from clinic.pdf_response import pdf_response
 from clinic.permissions import require_permission
 from consultations.booking.services import day_bounds
 from treatments.aftercare import aftercare_for
