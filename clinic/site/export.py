@@ -10,7 +10,7 @@ and returns a ZIP holding:
 - `photos/<view>-<stage>-<date>-<id>.jpg`: the stored photo files, byte for byte;
 - `signatures/consent-<id>-patient.png`: the patient's own signature on each consent;
 - `consents/consent-<id>.pdf` and `aftercare/aftercare-session-<id>.pdf`: the
-  copies the patient took home (treatments.documents), when those layouts exist;
+  copies the patient took home (treatments.documents);
 - `README.txt`: what each part is.
 
 The export is written to the audit trail. One patient's record fits in memory.
@@ -52,6 +52,7 @@ from consultations.models import (
     PatientPhoto,
     Screening,
 )
+from treatments.documents import AftercareSheet, ConsentCopy
 from treatments.models import (
     AdverseEvent,
     ConsentTemplate,
@@ -429,15 +430,6 @@ have it corrected.
 """
 
 
-def _optional_layouts() -> tuple[type | None, type | None]:
-    """The consent-copy and aftercare-sheet layouts, if this installation has them yet."""
-    try:
-        from treatments import documents
-    except ImportError:
-        return None, None
-    return getattr(documents, "ConsentCopy", None), getattr(documents, "AftercareSheet", None)
-
-
 def _stored_bytes(field_file: FieldFile) -> bytes | None:
     if not field_file.name:  # what `not field_file` asks, in words the type checker follows
         return None
@@ -466,7 +458,6 @@ def export_patient_record(
     location = export_location(patient, actor)
     summary = PatientRecordSummary(record, location=location, exported_by=exported_by)
     data = record_data(record, exported_by=exported_by, exported_at=exported_at)
-    consent_copy, aftercare_sheet = _optional_layouts()
 
     buffer = io.BytesIO()
     missing_files = []
@@ -491,23 +482,20 @@ def export_patient_record(
                 missing_files.append(f"signature of consent {consent.pk}")
             else:
                 archive.writestr(f"signatures/consent-{consent.pk}-patient.png", signature)
-            if consent_copy is not None:
-                copy = consent_copy(consent).render()
-                archive.writestr(f"consents/consent-{consent.pk}.pdf", copy)
-                counts["consents"] += 1
-        if aftercare_sheet is not None:
-            for session in record.sessions:
-                if session.is_locked:
-                    archive.writestr(
-                        f"aftercare/aftercare-session-{session.pk}.pdf",
-                        aftercare_sheet(session).render(),
-                    )
-                    counts["aftercare"] += 1
-        documents = ""
-        if consent_copy is not None:
-            documents += "consents/       A copy of each consent you signed, as printed.\n"
-        if aftercare_sheet is not None:
-            documents += "aftercare/      The aftercare sheet of each completed treatment.\n"
+            copy = ConsentCopy(consent).render()
+            archive.writestr(f"consents/consent-{consent.pk}.pdf", copy)
+            counts["consents"] += 1
+        for session in record.sessions:
+            if session.is_locked:
+                archive.writestr(
+                    f"aftercare/aftercare-session-{session.pk}.pdf",
+                    AftercareSheet(session).render(),
+                )
+                counts["aftercare"] += 1
+        documents = (
+            "consents/       A copy of each consent you signed, as printed.\n"
+            "aftercare/      The aftercare sheet of each completed treatment.\n"
+        )
         archive.writestr(
             "README.txt",
             README.format(
