@@ -82,6 +82,7 @@ def report_adverse_event(
     event_type: str,
     severity: str,
     onset_on: date,
+    serious: bool = False,
     lots: list[StockLot] | None = None,
     management: str = "",
     threads_removed: bool = False,
@@ -110,6 +111,7 @@ def report_adverse_event(
         session=session,
         event_type=event_type,
         severity=severity,
+        serious=serious,
         onset_on=onset_on,
         management=management,
         threads_removed=threads_removed,
@@ -125,6 +127,7 @@ def report_adverse_event(
         actor=on_behalf_of(reported_by, actor),
         obj=event,
         patient_id=session.patient_id,
-        summary=f"Adverse event: {event.get_event_type_display()} ({severity})",
+        summary=f"Adverse event: {event.get_event_type_display()} ({severity}"
+        f"{', serious' if serious else ''})",
     )
     return event
