@@ -308,7 +308,7 @@ def chart_for(rates: list[Rate]) -> Chart | None:
     if not rates:
         return None
     top = max([r.high for r in rates] + [f.percent for r in rates for f in r.published])
-    scale_max = min(100, max(10, int(math.ceil(top / 10.0)) * 10))
+    scale_max = min(100, max(10, math.ceil(top / 10.0) * 10))
 
     def x(percent: float) -> float:
         return round(CHART_LABEL_WIDTH + CHART_PLOT_WIDTH * min(percent, scale_max) / scale_max, 1)

@@ -320,7 +320,6 @@ AFTERCARE: list[tuple[str, str, str, str]] = [
 ]
 
 
-
 CONSENT_CODE = "thread-lift"
 CONSENT_BODY = """\
 I, {patient}, consent to {procedure} of the following areas: {areas}, using {products}, \
@@ -345,7 +344,6 @@ CONSENT_ALTERNATIVES = (
     "Energy devices (radiofrequency, high-intensity focused ultrasound) to tighten the skin.\n"
     "A surgical facelift or neck lift, for a larger and longer-lasting result."
 )
-
 
 
 @dataclass
@@ -438,7 +436,8 @@ def product_for_preset(material: str, thread_type: str, right_side: list) -> Thr
         ThreadProduct.objects.filter(is_active=True, material=material, thread_type=thread_type)
     )
     fitting = [product for product in candidates if _fits(product, right_side)]
-    return (fitting or candidates or [None])[0]
+    chosen = fitting or candidates
+    return chosen[0] if chosen else None
 
 
 def install_protocol_presets() -> tuple[int, list[str]]:

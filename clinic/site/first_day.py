@@ -96,7 +96,9 @@ def check_details(details: ClinicDetails) -> None:
             user=user_model(username=details.manager_username, email=details.manager_email),
         )
     except ValidationError as error:
-        raise ValidationError(f"The manager's password is too weak: {' '.join(error.messages)}")
+        raise ValidationError(
+            f"The manager's password is too weak: {' '.join(error.messages)}"
+        ) from None
 
 
 @transaction.atomic

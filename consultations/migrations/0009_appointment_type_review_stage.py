@@ -4,20 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consultations', '0008_reminder_task_moved'),
+        ("consultations", "0008_reminder_task_moved"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appointmenttype',
-            name='review_stage',
-            field=models.CharField(blank=True, choices=[('2_weeks', '2 weeks'), ('3_months', '3 months'), ('6_months', '6 months')], help_text='For review types: the review after a session this type is booked for.', max_length=10),
+            model_name="appointmenttype",
+            name="review_stage",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("2_weeks", "2 weeks"),
+                    ("3_months", "3 months"),
+                    ("6_months", "6 months"),
+                ],
+                help_text="For review types: the review after a session this type is booked for.",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalappointmenttype',
-            name='review_stage',
-            field=models.CharField(blank=True, choices=[('2_weeks', '2 weeks'), ('3_months', '3 months'), ('6_months', '6 months')], help_text='For review types: the review after a session this type is booked for.', max_length=10),
+            model_name="historicalappointmenttype",
+            name="review_stage",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("2_weeks", "2 weeks"),
+                    ("3_months", "3 months"),
+                    ("6_months", "6 months"),
+                ],
+                help_text="For review types: the review after a session this type is booked for.",
+                max_length=10,
+            ),
         ),
     ]

@@ -58,6 +58,6 @@ def test_the_chart_scales_to_the_highest_bound_and_places_the_published_marks():
     swelling, infection = chart.rows
     assert swelling.bar_width == pytest.approx(chart.plot_width * 30 / 70, abs=0.2)
     assert infection.bar_width == 0
-    niu = [mark for mark in swelling.marks if mark[1] == "niu"][0]
+    niu = next(mark for mark in swelling.marks if mark[1] == "niu")
     assert niu[0] == pytest.approx(chart.plot_left + chart.plot_width * 35 / 70, abs=0.2)
     assert chart_for([]) is None

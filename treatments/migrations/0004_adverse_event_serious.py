@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('treatments', '0003_signed_consent_immutable'),
+        ("treatments", "0003_signed_consent_immutable"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='adverseevent',
-            name='serious',
-            field=models.BooleanField(default=False, help_text='Led to death, was life-threatening, needed admission to hospital, caused lasting harm, or needed treatment to prevent lasting harm.'),
+            model_name="adverseevent",
+            name="serious",
+            field=models.BooleanField(
+                default=False,
+                help_text="Led to death, was life-threatening, needed admission to hospital, caused lasting harm, or needed treatment to prevent lasting harm.",
+            ),
         ),
         migrations.AddField(
-            model_name='historicaladverseevent',
-            name='serious',
-            field=models.BooleanField(default=False, help_text='Led to death, was life-threatening, needed admission to hospital, caused lasting harm, or needed treatment to prevent lasting harm.'),
+            model_name="historicaladverseevent",
+            name="serious",
+            field=models.BooleanField(
+                default=False,
+                help_text="Led to death, was life-threatening, needed admission to hospital, caused lasting harm, or needed treatment to prevent lasting harm.",
+            ),
         ),
     ]

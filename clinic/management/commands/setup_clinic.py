@@ -48,7 +48,7 @@ class Command(BaseCommand):
             "--no-input",
             action="store_false",
             dest="interactive",
-            help=f"Ask nothing: every answer from the flags, the password from {PASSWORD_VARIABLE}.",
+            help=f"Ask nothing: answers from the flags, the password from {PASSWORD_VARIABLE}.",
         )
 
     def handle(self, *args: Any, interactive: bool = True, **options: Any) -> None:
