@@ -26,6 +26,22 @@ class PaperSize(models.TextChoices):
     LETTER = "Letter", "US Letter"
 
 
+class Organisation(models.Model):
+    """The clinic organisation this installation serves (one row; `setup_clinic` makes it)."""
+
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def current(cls) -> "Organisation | None":
+        return cls.objects.order_by("pk").first()
+
+
 class Location(models.Model):
     """A clinic site. Appointments, rooms and stock belong to a location."""
 

@@ -26,6 +26,7 @@ NAV_ITEMS = [
     NavItem("Today", "consultations:day_list", "clinic.manage_bookings"),
     NavItem("Calendar", "consultations:calendar_day", "clinic.manage_bookings"),
     NavItem("Patients", "consultations:patient_list", "consultations.view_patient"),
+    NavItem("Recall", "treatments:retreatment_recall", "clinic.manage_bookings"),
     NavItem("Stock", "treatments:stock_overview", "treatments.view_stocklot"),
     NavItem("Adverse events", "treatments:adverse_event_report", "clinic.view_reports"),
     NavItem("Audit trail", "audit_trail", "clinic.view_reports"),

@@ -16,16 +16,11 @@ from clinic.models import Location, StaffMember
 from clinic.roles import Role
 from consultations import services
 from consultations.booking import services as booking
+from consultations.default_content import install_appointment_types
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, AppointmentType, Patient
 
 DEMO_APPOINTMENT_COUNT = 45
-APPOINTMENT_TYPES = [
-    # name, kind, minutes, buffer after, colour, needs a room
-    ("Consultation", "consultation", 30, 0, "#1f6f8b", False),
-    ("Thread lift", "treatment", 90, 15, "#8b1f5a", True),
-    ("Two-week review", "review", 20, 0, "#2e7d32", False),
-]
 DEMO_PATIENT_COUNT = 60
 PATIENTS_WITH_PHOTOS = 6
 
@@ -213,19 +208,8 @@ def _add_photos(patient: Patient, n: int, clinician, today: date) -> None:
 
 
 def load_demo_appointment_types() -> int:
-    created = 0
-    for name, kind, minutes, buffer, colour, needs_room in APPOINTMENT_TYPES:
-        created += AppointmentType.objects.get_or_create(
-            name=name,
-            defaults={
-                "kind": kind,
-                "duration_minutes": minutes,
-                "buffer_minutes": buffer,
-                "colour": colour,
-                "needs_room": needs_room,
-            },
-        )[1]
-    return created
+    """The default appointment types (consultations.default_content), as setup_clinic installs."""
+    return install_appointment_types()
 
 
 def load_demo_appointments(seed: int = 2026) -> int:

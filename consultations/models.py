@@ -367,11 +367,25 @@ class AppointmentKind(models.TextChoices):
     REVIEW = "review", "Review"
 
 
+class ReviewStage(models.TextChoices):
+    """Which follow-up review a review type is for: booked after a completed session."""
+
+    TWO_WEEKS = "2_weeks", "2 weeks"
+    THREE_MONTHS = "3_months", "3 months"
+    SIX_MONTHS = "6_months", "6 months"
+
+
 class AppointmentType(models.Model):
     """What can be booked: managers keep the list (duration, buffer, colour, room)."""
 
     name = models.CharField(max_length=80, unique=True)
     kind = models.CharField(max_length=20, choices=AppointmentKind.choices)
+    review_stage = models.CharField(
+        max_length=10,
+        choices=ReviewStage.choices,
+        blank=True,
+        help_text="For review types: the review after a session this type is booked for.",
+    )
     duration_minutes = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(5), MaxValueValidator(8 * 60)]
     )

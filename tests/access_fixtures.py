@@ -50,6 +50,7 @@ from tests.factories import (
 from tests.recipes import CALM, receive, signature_png
 from treatments.models import (
     DEFAULT_RISKS,
+    AdverseEvent,
     ConsentTemplate,
     SignedConsent,
     StockLot,
@@ -93,6 +94,7 @@ class World:
     consent: SignedConsent
     appointment: Appointment
     session: TreatmentSession
+    adverse_event: AdverseEvent
     feed: CalendarFeed
     # Another staff member's authenticator app (not the practitioner's: an enrolled
     # user owes a second factor on every page).
@@ -316,7 +318,7 @@ def build_world(
         photos=[follow_up],
         actor=actor,
     )
-    outcome_services.report_adverse_event(
+    adverse_event = outcome_services.report_adverse_event(
         session=session,
         event_type="bruising",
         severity="mild",
@@ -355,6 +357,7 @@ def build_world(
         consent=consent,
         appointment=appointment,
         session=TreatmentSession.objects.get(pk=session.pk),
+        adverse_event=adverse_event,
         feed=feed,
         authenticator=authenticator,
         clinical_texts=(

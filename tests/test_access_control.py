@@ -152,6 +152,7 @@ EXPECTED = {
     "consultations:screening_pdf": row(LOGIN, 403, 200, 200),
     # treatments -----------------------------------------------------------------------
     "treatments:adverse_event_new": row(LOGIN, 403, 200, 403),
+    "treatments:adverse_event_pdf": row(LOGIN, 403, 200, 200),
     "treatments:adverse_event_report": row(LOGIN, 403, 403, 200),
     "treatments:aftercare_day_pdf": row(LOGIN, 200, 200, 200),
     "treatments:aftercare_pdf": row(LOGIN, 403, 200, 200),
@@ -169,6 +170,7 @@ EXPECTED = {
     "treatments:plan_status": row(LOGIN, 403, 405, 403),
     "treatments:planner": row(LOGIN, 403, 200, 200),
     "treatments:receive_lot": row(LOGIN, 403, 403, 200),
+    "treatments:retreatment_recall": row(LOGIN, 200, 200, 200),
     "treatments:session_addendum": row(LOGIN, 403, 405, 403),
     "treatments:session_complete": row(LOGIN, 403, 405, 403),
     "treatments:session_detail": row(LOGIN, 403, 200, 200),
@@ -244,6 +246,7 @@ URL_KWARGS = {
     "consultations:screening_new": _pk("consultation"),
     "consultations:screening_pdf": _pk("screening"),
     "treatments:adverse_event_new": _pk("session"),
+    "treatments:adverse_event_pdf": _pk("adverse_event"),
     "treatments:aftercare_pdf": _pk("session"),
     "treatments:consent_detail": _pk("consent"),
     "treatments:consent_pdf": _pk("consent"),
@@ -1079,6 +1082,11 @@ def other_location_documents(sites: Journey) -> list[tuple[str, str, str]]:
             "aftercare sheet",
             "treatments:aftercare_pdf",
             reverse("treatments:aftercare_pdf", args=[b.session.pk]),
+        ),
+        (
+            "adverse event report",
+            "treatments:adverse_event_pdf",
+            reverse("treatments:adverse_event_pdf", args=[b.adverse_event.pk]),
         ),
         (
             "calendar file",

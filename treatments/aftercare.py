@@ -47,6 +47,18 @@ WARNING_SIGNS = [
     "A thread end poking through the skin",
     "Asymmetry or a dent that gets worse rather than better",
     "Numbness, weakness or drooping of the face, or difficulty closing the eye or smiling",
+    # Parotid injury: Chung et al., Case report of unusual complication following thread
+    # lifting: an obstructive stone in the parotid duct, Arch Aesthetic Plast Surg
+    # 2023;29(3):170-173, doi:10.14730/aaps.2023.00801 (a swollen, warm cheek with a mass);
+    # Choi JS, Kim YM, Lim JY, Parotid ductal stenosis after facial cosmetic surgery
+    # (2 case reports), Medicine 2019;98(15):e15015 (pain and swelling from a blocked duct).
+    "Swelling in front of the ear or over the cheek, or pain there when you eat",
+    # Allergic reaction and skin blanching: we found no thread-lift source that names them
+    # for patients; they are the general warning signs of an allergy and of a blood vessel
+    # pressed or blocked, and the consent form lists the risks they belong to.
+    "Signs of an allergic reaction: a rash or hives, itching, or swelling of the lips, "
+    "tongue or throat (call 999 or 911 if you are short of breath)",
+    "Skin over the threads that turns pale or white, dusky or blue, or feels cold",
 ]
 
 # A review is printed while it is still to happen.
@@ -112,7 +124,7 @@ def review_appointments(session: TreatmentSession) -> list[Appointment]:
             status__in=UPCOMING_STATUSES,
             starts_at__gte=after,
         )
-        .select_related("location", "practitioner__user")
+        .select_related("location", "practitioner__user", "appointment_type")
         .order_by("starts_at", "pk")
     )
 
@@ -147,7 +159,7 @@ def aftercare_for(sessions: list[TreatmentSession]) -> dict[int, Aftercare]:
             status__in=UPCOMING_STATUSES,
             starts_at__gte=earliest,
         )
-        .select_related("location", "practitioner__user")
+        .select_related("location", "practitioner__user", "appointment_type")
         .order_by("starts_at", "pk")
     ):
         reviews_by_patient[appointment.patient_id].append(appointment)

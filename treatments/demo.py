@@ -6,8 +6,8 @@ P(LA/CL) cog. Stock goes in through treatments.services.receive_stock, as a
 delivery would, so lots are audited like real ones. Deterministic, and
 idempotent: a second run adds nothing.
 
-Preset coordinates follow the planner's front view, the patient facing the
-reader: the patient's right side is on the left of the diagram (x below 0.5).
+The presets, aftercare and consent form come from treatments.default_content,
+the same code `setup_clinic` installs them with.
 """
 
 from __future__ import annotations
@@ -21,24 +21,14 @@ from django.utils import timezone
 from clinic.actors import Actor
 from clinic.models import Location, StaffMember
 from clinic.roles import Role
-from consultations.models import FacialArea
+from treatments import default_content
 from treatments.models import (
-    DEFAULT_RISKS,
-    AftercarePeriod,
-    AftercareTemplate,
-    ConsentTemplate,
     Delivery,
-    Depth,
-    DiagramView,
     Material,
-    ProtocolPreset,
-    Side,
     StockLot,
     ThreadProduct,
     ThreadType,
 )
-from treatments.services import consent as consent_services
-from treatments.services import plans as plan_services
 from treatments.services import stock as stock_services
 
 # Unit prices are in the clinic's own currency; absorption is the manufacturer's figure.
@@ -173,51 +163,18 @@ LOTS: list[tuple[str, int, str, int, int]] = [
     ("mesh", 1, "VM-30422", 360, 40),
 ]
 
-# Right-side vectors (x below 0.5); the left side mirrors them. Placed on the planner's
-# drawing (static/img/face-front.svg): ear front at x 0.22, nasolabial fold near x 0.4 from
-# the nose base (y 0.58) down, jaw from (0.25, 0.65) to the chin (0.5, 0.85).
-MIDFACE_RIGHT = [
-    ((0.235, 0.29), (0.41, 0.58)),
-    ((0.235, 0.33), (0.395, 0.63)),
-    ((0.235, 0.37), (0.385, 0.68)),
-    ((0.235, 0.41), (0.385, 0.74)),
-]
-JAWLINE_RIGHT = [
-    ((0.24, 0.50), (0.32, 0.77)),
-    ((0.25, 0.55), (0.38, 0.80)),
-    ((0.26, 0.60), (0.44, 0.82)),
-]
-PRESETS = [
-    (
-        "Midface lift, 4 cogs per side",
-        "Four bidirectional PDO cogs per side from in front of the ear towards the "
-        "nasolabial fold, subcutaneous.",
-        "midface",
-        "cog19",
-        MIDFACE_RIGHT,
-        "Enter in front of the ear at the temple; fixation towards the nasolabial fold.",
-    ),
-    (
-        "Jawline definition, 3 cogs per side",
-        "Three bidirectional PDO cogs per side from in front of the ear along the jowl, "
-        "subcutaneous.",
-        "jawline",
-        "cog21",
-        JAWLINE_RIGHT,
-        "Enter in front of the ear; keep above the mandibular border.",
-    ),
-]
-
 
 def load_demo_treatments() -> int:
     """Create the missing demo products, lots and presets; return how many were created.
 
-    Also loads the aftercare instructions and the consent form (each loader
-    counts its own; they are not in the returned count).
+    The presets, the aftercare instructions and the consent form are the default
+    clinical content a real clinic gets from `setup_clinic` too, installed by the
+    same code (treatments.default_content); the aftercare and the consent form
+    are not in the returned count.
     """
     products, created = _products()
     created += _lots(products)
-    created += _presets(products)
+    created += default_content.install_protocol_presets()[0]
     load_demo_aftercare()
     load_demo_consent()
     return created
@@ -277,266 +234,14 @@ def _lots(products: dict[str, ThreadProduct]) -> int:
     return created
 
 
-def preset_vectors(
-    area: str, product: ThreadProduct, right_side: list, notes: str
-) -> list[dict[str, Any]]:
-    """Vectors in the planner's format: the right side as given, then the left mirrored."""
-    vectors = []
-    for side, mirror in ((Side.RIGHT, False), (Side.LEFT, True)):
-        for number, (entry, end) in enumerate(right_side):
-            if mirror:
-                entry, end = (1 - entry[0], entry[1]), (1 - end[0], end[1])
-            vectors.append(
-                {
-                    "area": area,
-                    "side": side.value,
-                    "product": product.pk,
-                    "count": 1,
-                    "view": DiagramView.FRONT.value,
-                    "entry": [round(entry[0], 3), round(entry[1], 3)],
-                    "end": [round(end[0], 3), round(end[1], 3)],
-                    "depth": Depth.SUBCUTANEOUS.value,
-                    "notes": notes if number == 0 else "",
-                }
-            )
-    return vectors
-
-
-def _presets(products: dict[str, ThreadProduct]) -> int:
-    created = 0
-    for name, description, area, product_key, right_side, notes in PRESETS:
-        if ProtocolPreset.objects.filter(name=name).exists():
-            continue
-        vectors = preset_vectors(area, products[product_key], right_side, notes)
-        plan_services.clean_vectors(vectors)  # the same check the admin and the planner make
-        ProtocolPreset.objects.create(name=name, description=description, vectors=vectors)
-        created += 1
-    return created
-
-
-# Aftercare instructions: (period, material, area, text). A blank material or area
-# applies to every one. Positions follow the order listed within each period.
-P = AftercarePeriod
-AFTERCARE: list[tuple[str, str, str, str]] = [
-    (
-        P.FIRST_DAY,
-        "",
-        "",
-        "Hold a cold pack wrapped in a clean cloth on the treated areas for 10 minutes at a "
-        "time, several times today. It eases swelling and bruising.",
-    ),
-    (
-        P.FIRST_DAY,
-        "",
-        "",
-        "Do not wash the treated areas or wear make-up for 12 hours. After that, wash with "
-        "lukewarm water and pat dry; do not rub.",
-    ),
-    (
-        P.FIRST_DAY,
-        "",
-        "",
-        "For pain, take paracetamol as the packet says. Avoid aspirin, ibuprofen and alcohol "
-        "for 24 hours unless a doctor told you to take them: they make bruising worse.",
-    ),
-    (
-        P.FIRST_DAY,
-        "",
-        "",
-        "Keep the small entry points clean and dry. Do not pick at any scabs.",
-    ),
-    (
-        P.FIRST_DAY,
-        "",
-        FacialArea.NECK,
-        "Keep your head upright today and avoid bending your neck sharply forwards.",
-    ),
-    (
-        P.FIRST_NIGHTS,
-        "",
-        "",
-        "Sleep on your back with your head raised on two pillows. Do not sleep on your side "
-        "or face down: pressure can move the threads before they settle.",
-    ),
-    (
-        P.FIRST_NIGHTS,
-        "",
-        "",
-        "Do not rest your face on your hands, and take care when pulling clothes on over "
-        "your head.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        "",
-        "Do not massage, rub or press on your face. Wash and apply skincare with light "
-        "strokes only.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        "",
-        "Avoid opening your mouth very wide: no dental treatment, and take care with big "
-        "bites, yawning and chewing gum.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        "",
-        "Avoid strenuous exercise, saunas, steam rooms, hot baths and swimming pools.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        "",
-        "Do not have facials, facial massage, microneedling, laser, radiofrequency or "
-        "ultrasound treatments.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        FacialArea.MIDFACE,
-        "Try not to make big facial expressions such as wide smiles or laughing hard: they "
-        "pull on the new threads in your cheeks.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        FacialArea.BROW,
-        "Do not wear tight hats, headbands or swimming goggles.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        FacialArea.JAWLINE,
-        "Avoid chewy or hard food (steak, crusty bread, toffee) and chew gently on both sides.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        "",
-        FacialArea.NECK,
-        "Avoid turning your head sharply and wearing tight collars or scarves.",
-    ),
-    (
-        P.FIRST_TWO_WEEKS,
-        Material.PLLA,
-        "",
-        "You may feel small firm bumps where the cones hold: this is expected. Do not press "
-        "or massage them; they soften over the coming weeks.",
-    ),
-    (
-        P.WEEKS_TWO_TO_FOUR,
-        "",
-        "",
-        "You can return to gentle exercise. Build up gradually and stop if the treated "
-        "areas feel sore.",
-    ),
-    (
-        P.WEEKS_TWO_TO_FOUR,
-        "",
-        "",
-        "You can use your usual skincare and make-up. Wait until four weeks have passed "
-        "before any facial massage or facial treatment.",
-    ),
-    (
-        P.WEEKS_TWO_TO_FOUR,
-        "",
-        "",
-        "Tell your dentist you have threads in your face. Keep long appointments with "
-        "your mouth held wide open until after the fourth week if you can.",
-    ),
-    (
-        P.AFTER_A_MONTH,
-        "",
-        "",
-        "Most restrictions end now. Other treatments (fillers, toxin, energy devices) can "
-        "be planned with your practitioner.",
-    ),
-    (
-        P.AFTER_A_MONTH,
-        "",
-        "",
-        "Protect your skin from the sun every day with a broad-spectrum SPF 30 or higher.",
-    ),
-    (
-        P.AFTER_A_MONTH,
-        Material.PDO,
-        "",
-        "PDO threads dissolve gradually over about 6 to 8 months. The new collagen they "
-        "stimulate keeps supporting the skin after that.",
-    ),
-    (
-        P.AFTER_A_MONTH,
-        Material.PLLA,
-        "",
-        "PLLA threads dissolve over about 12 to 18 months and keep stimulating collagen: "
-        "the result builds up gradually over the first 3 months.",
-    ),
-    (
-        P.AFTER_A_MONTH,
-        Material.PCL,
-        "",
-        "PCL threads dissolve slowly, over about 2 years. The result builds up gradually "
-        "as new collagen forms.",
-    ),
-]
-
-
 def load_demo_aftercare() -> int:
-    """Create the missing demo aftercare instructions; return how many were created."""
-    existing = set(AftercareTemplate.objects.values_list("period", "material", "area", "text"))
-    positions: dict[str, int] = {}
-    created = 0
-    for period, material, area, text in AFTERCARE:
-        position = positions[period] = positions.get(period, -1) + 1
-        if (str(period), str(material), str(area), text) in existing:
-            continue
-        template = AftercareTemplate(
-            period=period, material=material, area=area, text=text, position=position
-        )
-        template.full_clean()
-        template.save()
-        created += 1
-    return created
-
-
-CONSENT_CODE = "thread-lift"
-CONSENT_BODY = """\
-I, {patient}, consent to {procedure} of the following areas: {areas}, using {products}, \
-performed by {practitioner}.
-
-The procedure has been explained to me: absorbable threads are placed under the skin through \
-a fine needle or cannula, after local anaesthetic, to lift lax tissue and stimulate collagen. \
-The threads dissolve over months; the lift is partial and temporary, and results vary from \
-person to person. No particular result has been promised to me.
-
-I have given a full and true medical history, including medicines, allergies, previous \
-fillers, threads and facial surgery. I understand the risks listed below, each of which I \
-have initialled, and that rare complications may need further treatment, including removal \
-of threads. I have been told about the alternatives, including having no treatment.
-
-I will follow the aftercare instructions I am given and contact the clinic about any warning \
-sign. I have had the chance to ask questions and I am satisfied with the answers. I understand \
-that I can withdraw my consent at any time before the treatment begins."""
-CONSENT_ALTERNATIVES = (
-    "No treatment.\n"
-    "Dermal fillers, to restore volume rather than lift.\n"
-    "Energy devices (radiofrequency, high-intensity focused ultrasound) to tighten the skin.\n"
-    "A surgical facelift or neck lift, for a larger and longer-lasting result."
-)
+    """The default aftercare instructions (treatments.default_content); how many were created."""
+    return default_content.install_aftercare()
 
 
 def load_demo_consent() -> int:
-    """Publish the demo consent form unless one is current; return how many were published."""
-    if ConsentTemplate.objects.filter(code=CONSENT_CODE, is_current=True).exists():
-        return 0
+    """The default consent form unless one is current; how many were published."""
     manager = StaffMember.objects.filter(role=Role.MANAGER).select_related("user").first()
-    consent_services.publish_consent_template(
-        code=CONSENT_CODE,
-        title="Consent to a thread lift",
-        body=CONSENT_BODY,
-        risks=list(DEFAULT_RISKS),
-        alternatives=CONSENT_ALTERNATIVES,
-        actor=Actor.system(user=manager.user if manager else None),
+    return default_content.install_consent_form(
+        actor=Actor.system(user=manager.user if manager else None)
     )
-    return 1

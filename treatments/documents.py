@@ -37,6 +37,7 @@ from treatments.aftercare import (
     review_appointments,
 )
 from treatments.models import (
+    AdverseEvent,
     ConsentWithdrawal,
     DiagramView,
     PhotoUse,
@@ -406,6 +407,7 @@ class AftercareSheet(PdfDocument):
             "printed_at": format_when(timezone.now(), location),
             "reviews": [
                 {
+                    "name": review.appointment_type.name,
                     "when": format_when(review.starts_at, review.location),
                     "practitioner": str(review.practitioner),
                     "location": review.location.name,
@@ -501,4 +503,89 @@ class ConsentCopy(PdfDocument):
             "side_colours": [
                 (Side(side).label.lower(), name) for side, (_, name) in SIDE_COLOURS.items()
             ],
+        }
+
+
+class AdverseEventReport(PdfDocument):
+    """One adverse event with what a regulator's report asks for (MHRA Yellow Card for
+    medical devices, FDA MedWatch 3500): the patient by initials, age and sex only; the
+    device with its manufacturer, lot and expiry; the dates; what happened, how serious,
+    what was done, the outcome; and who reports, from where. Every value is escaped."""
+
+    template_name = "pdf/adverse_event_report.html"
+    title = "Adverse incident report"
+
+    def __init__(self, event: AdverseEvent, reporter: Any):
+        """`reporter` is the user who reported the event (or, if none was recorded, who prints)."""
+        self.event = event
+        self.session = event.session
+        self.location = self.session.location
+        self.zone = self.location.zone
+        self.reporter = reporter
+
+    def reporter_details(self) -> dict[str, str]:
+        staff = getattr(self.reporter, "staff", None)
+        return {
+            "name": person_name(self.reporter),
+            "role": staff.get_role_display() if staff else "",
+            "registration": staff.registration_number if staff else "",
+            "email": getattr(self.reporter, "email", ""),
+        }
+
+    def filename(self) -> str:
+        return f"adverse-event-{self.event.pk}-{self.event.onset_on:%Y-%m-%d}.pdf"
+
+    def devices(self) -> list[dict[str, Any]]:
+        """The lots the event names, else every lot placed in its session."""
+        named = list(self.event.lots.all())
+        lots = named or [row.lot for row in placed_threads(self.session)]
+        threads: dict[int, int] = {}
+        for row in placed_threads(self.session):
+            threads[row.lot_id] = threads.get(row.lot_id, 0) + row.count
+        seen: dict[int, dict[str, Any]] = {}
+        for lot in sorted(lots, key=lambda lot: (lot.product.name, lot.lot_number)):
+            seen.setdefault(
+                lot.pk,
+                {
+                    "product": lot.product.name,
+                    "manufacturer": lot.product.manufacturer,
+                    "material": lot.product.get_material_display(),
+                    "thread_type": lot.product.get_thread_type_display(),
+                    "lot_number": lot.lot_number,
+                    "expires_on": lot.expires_on,
+                    "threads": threads.get(lot.pk, 0),
+                },
+            )
+        return list(seen.values())
+
+    def outcome(self) -> str:
+        event = self.event
+        if event.resolved_on is not None:
+            return f"Recovered / resolved on {event.resolved_on:%d %b %Y}"
+        return "Not yet recovered / ongoing at the time of this report"
+
+    def get_context(self) -> dict[str, Any]:
+        event, session, location = self.event, self.session, self.location
+        patient = session.patient
+        initials = "".join(part[:1].upper() for part in (patient.first_name, patient.last_name))
+        return {
+            "location": location,
+            "paper_size": location.paper_size,
+            "event": event,
+            "initials": initials,
+            "age": patient.age_on(event.onset_on),
+            "sex": patient.get_sex_display(),
+            "record_number": patient.record_number,
+            "devices": self.devices(),
+            "named_lots": event.lots.exists(),
+            "procedure_on": format_day(session.completed_at or session.started_at, location),
+            "practitioner": str(session.practitioner),
+            "onset_on": event.onset_on,
+            "event_type": event.get_event_type_display(),
+            "severity": event.get_severity_display(),
+            "serious": event.serious,
+            "outcome": self.outcome(),
+            "reporter": self.reporter_details(),
+            "reported_at": format_when(event.reported_at, location),
+            "printed_at": format_when(timezone.now(), location),
         }

@@ -548,12 +548,25 @@ class Severity(models.TextChoices):
     SEVERE = "severe", "Severe"
 
 
+class AdverseEventQuerySet(LocationHeldQuerySet["AdverseEvent"]):
+    """Reachable where the event's session was held."""
+
+    location_path = "session__location"
+
+
 class AdverseEvent(models.Model):
     session = models.ForeignKey(
         TreatmentSession, on_delete=models.PROTECT, related_name="adverse_events"
     )
     event_type = models.CharField(max_length=20, choices=AdverseEventType.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
+    # What a regulator's report asks first (MHRA Yellow Card, FDA MedWatch): whether the
+    # event was serious, as those forms define it, whatever its severity.
+    serious = models.BooleanField(
+        default=False,
+        help_text="Led to death, was life-threatening, needed admission to hospital, caused "
+        "lasting harm, or needed treatment to prevent lasting harm.",
+    )
     onset_on = models.DateField()
     lots = models.ManyToManyField(StockLot, blank=True, related_name="adverse_events")
     management = models.TextField(max_length=4000, blank=True)
@@ -564,6 +577,8 @@ class AdverseEvent(models.Model):
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = AdverseEventQuerySet.as_manager()
 
     history = HistoricalRecords(m2m_fields=[lots])
 

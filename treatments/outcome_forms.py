@@ -194,6 +194,13 @@ class AdverseEventForm(forms.Form):
             "invalid_choice": "Choose mild, moderate or severe.",
         },
     )
+    serious = forms.BooleanField(
+        label="Serious",
+        required=False,
+        help_text="Led to death, was life-threatening, needed admission to hospital, caused "
+        "lasting harm, or needed treatment to prevent lasting harm (as the MHRA Yellow Card "
+        "and FDA MedWatch forms ask).",
+    )
     onset_on = forms.DateField(
         label="Began on",
         widget=DateInput(),

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from treatments.views import consent, documents, outcomes, plans, printing, sessions, stock
+from treatments.views import (
+    consent,
+    documents,
+    outcomes,
+    plans,
+    printing,
+    recall,
+    sessions,
+    stock,
+)
 
 app_name = "treatments"
 
@@ -32,4 +41,10 @@ urlpatterns = [
         name="adverse_event_new",
     ),
     path("reports/adverse-events/", outcomes.adverse_event_report, name="adverse_event_report"),
+    path(
+        "adverse-events/<int:pk>/report.pdf",
+        documents.adverse_event_pdf,
+        name="adverse_event_pdf",
+    ),
+    path("recall/", recall.retreatment_recall_list, name="retreatment_recall"),
 ]

@@ -268,7 +268,7 @@ def _appointment_types() -> dict[str, AppointmentType]:
     specs = [
         ("Consultation", "consultation", 20, 0, False),
         ("Thread lift", "treatment", 20, 0, True),  # kept short so the seeded grid packs evenly
-        ("Two-week review", "review", 20, 0, False),
+        ("Review", "review", 20, 0, False),  # the seeded reviews are of no one stage
     ]
     return {
         kind: AppointmentType.objects.get_or_create(

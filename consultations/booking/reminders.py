@@ -15,6 +15,8 @@ reminder was queued (the move queued its own), if it has already started, or if
 the patient has no email address or does not want reminders by email.
 
 The email says where and when, and how to cancel: nothing about the treatment.
+A follow-up review is named as the review it is ("your 3-month review"), as in
+the calendar and the feed, so the patient knows which one is due.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django_tasks import task
 
-from consultations.models import Appointment, AppointmentStatus
+from consultations.models import Appointment, AppointmentKind, AppointmentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +74,14 @@ def reminder_email(appointment: Appointment) -> tuple[str, str]:
     when = local_when(appointment)
     zone_name = timezone.localtime(appointment.starts_at, location.zone).tzname()
     address = "\n".join(line.strip() for line in location.address.splitlines() if line.strip())
-    subject = f"Your appointment at {location.name} on {when}"
+    what = "appointment"
+    if appointment.appointment_type.kind == AppointmentKind.REVIEW:
+        what = appointment.appointment_type.name
+        what = what[0].lower() + what[1:] if what[:1].isupper() and what[1:2].islower() else what
+    subject = f"Your {what} at {location.name} on {when}"
     body = (
         f"Dear {patient.preferred_name or patient.first_name},\n\n"
-        f"This is a reminder of your appointment at {location.name} on {when} "
+        f"This is a reminder of your {what} at {location.name} on {when} "
         f"({zone_name}, local time at the clinic).\n\n"
         f"Where:\n{location.name}\n{address}\n\n"
         f"Phone: {location.phone}\n\n"
@@ -102,7 +108,9 @@ def send_appointment_reminder(*, appointment_id: int, starts_at: str, queued_at:
     Returns what happened, in a word or two (kept with the task's result).
     """
     appointment = (
-        Appointment.objects.select_related("patient", "location").filter(pk=appointment_id).first()
+        Appointment.objects.select_related("patient", "location", "appointment_type")
+        .filter(pk=appointment_id)
+        .first()
     )
     if appointment is None:
         outcome = "no such appointment"

@@ -813,6 +813,8 @@ READ_ONLY_URLS = {
     "treatments:consent_pdf",
     "treatments:aftercare_pdf",
     "treatments:aftercare_day_pdf",
+    "treatments:adverse_event_pdf",  # test_printed_documents: the regulator's report
+    "treatments:retreatment_recall",  # no input: the current location's list
     "staff_list",
     "two_factor_settings",
     "keepalive",

@@ -203,7 +203,7 @@ def test_a_chosen_period_leaves_out_events_and_sessions_outside_it(
         date_to=(today - timedelta(days=30)).isoformat(),
     )
     assert empty.context["report"]["rate"] is None
-    assert "No adverse event began in this period." in empty.content.decode()
+    assert "No adverse event after the sessions of this period." in empty.content.decode()
 
 
 def test_the_default_period_is_the_last_90_days(client, manager_user, clinic):
@@ -338,3 +338,173 @@ def test_each_recipient_listed_by_the_recall_look_up_has_it_on_their_audit_trail
         )
         assert listed.actor == manager_user
         assert "LOT-A" in listed.summary
+
+
+# Rates per product and lot -------------------------------------------------------------------
+
+
+def product_entry(report, name):
+    [entry] = [e for e in report["products"] if e["product"].name == name]
+    return entry
+
+
+def test_each_product_and_lot_has_its_sessions_threads_events_and_rate_with_a_wilson_interval(
+    client, manager_user, clinic, events
+):
+    report = get_report(client, manager_user, clinic["location"]).context["report"]
+    pdo = product_entry(report, "PDO Cog 19G 100")
+    # s1 (LOT-A, 2 events naming it), s3, s4, s5 (LOT-C; s3's bruising names no lot).
+    assert pdo["any"].sessions == 4
+    assert pdo["product"].tally.threads == 4 * 4  # two vectors of 2 threads per session
+    rates = {rate.event_type: rate for rate in pdo["rates"]}
+    assert (rates["extrusion"].events, rates["extrusion"].sessions_affected) == (1, 1)
+    assert rates["extrusion"].per_100 == 25.0
+    # Wilson 1 of 4: 4.6% to 69.9%.
+    assert (rates["extrusion"].low, rates["extrusion"].high) == (4.6, 69.9)
+    assert rates["bruising"].events == 1  # the event that names no lot counts against LOT-C
+    assert pdo["any"].sessions_affected == 2 and pdo["any"].per_100 == 50.0
+    lots = {lot["lot"].lot_number: lot for lot in pdo["lots"]}
+    assert (lots["LOT-A"]["any"].sessions, lots["LOT-A"]["any"].events) == (1, 2)
+    assert lots["LOT-A"]["any"].per_100 == 100.0
+    assert (lots["LOT-C"]["any"].sessions, lots["LOT-C"]["any"].events) == (3, 1)
+    pcl = product_entry(report, "PCL Cog 19G 100")
+    assert (pcl["any"].sessions, pcl["any"].events, pcl["any"].per_100) == (1, 1, 100.0)
+    html = get_report(client, manager_user, clinic["location"]).content.decode()
+    assert "4.6–69.9" in html
+
+
+def test_each_rate_stands_beside_the_published_figures_drawn_as_a_chart(
+    client, manager_user, clinic, events
+):
+    response = get_report(client, manager_user, clinic["location"])
+    pdo = product_entry(response.context["report"], "PDO Cog 19G 100")
+    swelling = {rate.event_type: rate for rate in pdo["rates"]}["swelling"]
+    assert swelling.published_range == "16–35%"
+    assert {(f.source, f.percent) for f in swelling.published} == {
+        ("Niu et al. 2021", 35),
+        ("Zhou & Zhuang 2025 (preprint)", 16),
+    }
+    html = response.content.decode()
+    assert html.count('data-testid="rate-chart"') == 2  # one per product
+    assert "Aesthetic Plastic Surgery 2021;45(5):2148-2158" in html
+    assert "A preprint: not peer reviewed." in html
+    assert 'data-source="niu"' in html and 'data-source="zhou"' in html
+    assert "Zhou &amp; Zhuang 2025 (preprint): swelling 16%" in html
+
+
+def test_events_count_in_the_period_of_their_session_not_of_their_onset(
+    client, manager_user, clinic, events
+):
+    """An event of a session 120 days ago that began today belongs to that old period."""
+    today = timezone.localdate(timezone=clinic["location"].zone)
+    late = report_event(events["old"], "infection", [events["lot_a"]])
+    assert late.onset_on == today
+    recent = get_report(client, manager_user, clinic["location"]).context["report"]
+    assert recent["event_count"] == 4  # not 5: its session is outside the last 90 days
+    old = get_report(
+        client,
+        manager_user,
+        clinic["location"],
+        date_from=(today - timedelta(days=130)).isoformat(),
+        date_to=(today - timedelta(days=100)).isoformat(),
+    ).context["report"]
+    assert (old["event_count"], old["session_count"]) == (2, 1)
+    rates = {r.event_type: r for r in product_entry(old, "PDO Cog 19G 100")["rates"]}
+    assert rates["infection"].sessions_affected == 1 and rates["infection"].sessions == 1
+
+
+def test_an_event_type_name_with_markup_is_escaped_in_the_chart(
+    client, manager_user, clinic, events
+):
+    from treatments.models import ThreadProduct
+
+    ThreadProduct.objects.filter(pk=events["lot_b"].product_id).update(
+        name="<script>alert(1)</script>"
+    )
+    html = get_report(client, manager_user, clinic["location"]).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# One adverse event as a regulator's report ---------------------------------------------------
+
+
+def pdf_text(pdf: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_one_adverse_event_prints_as_a_report_with_what_a_regulator_asks_for(
+    client, manager_user, clinic, events
+):
+    s1 = events["s1"]
+    event = report_event(
+        s1,
+        "infection",
+        [events["lot_a"]],
+        severity="severe",
+        serious=True,
+        description="Red, hot cheek",
+        management="Flucloxacillin 500 mg",
+    )
+    client.force_login(manager_user)
+    response = client.get(reverse("treatments:adverse_event_pdf", args=[event.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text = " ".join(pdf_text(response.content).split())
+    patient = s1.patient
+    initials = patient.first_name[0] + patient.last_name[0]
+    age = patient.age_on(event.onset_on)
+    for expected in (
+        f"Initials {initials}",
+        f"{age} years",
+        patient.get_sex_display(),
+        "PDO Cog 19G 100",
+        events["lot_a"].product.manufacturer,
+        "LOT-A",
+        f"{events['lot_a'].expires_on:%-d %b %Y}",
+        "Infection",
+        "Serious Yes",
+        "Red, hot cheek",
+        "Flucloxacillin 500 mg",
+        "Not yet recovered",
+        str(clinic["doctor"]),
+        clinic["location"].phone,
+    ):
+        assert expected in text, expected
+    assert patient.last_name not in text  # initials only
+    printed = AuditEvent.objects.get(summary__startswith="Printed the regulator's report")
+    assert printed.action == AuditAction.PRINT and printed.patient_id == patient.pk
+
+
+def test_the_regulators_report_prints_hostile_text_as_text(client, manager_user, clinic, events):
+    payload = '<img src="file:///etc/passwd"> <a href="http://example.org">x</a>'
+    event = report_event(events["s2"], "pain", [events["lot_b"]], description=payload)
+    client.force_login(manager_user)
+    response = client.get(reverse("treatments:adverse_event_pdf", args=[event.pk]))
+    assert response.status_code == 200
+    assert "".join(payload.split()) in "".join(pdf_text(response.content).split())
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(Role.FRONT_DESK, 403), (Role.PRACTITIONER, 200), (Role.MANAGER, 200)]
+)
+def test_the_regulators_report_is_for_clinicians_and_managers(
+    client, users_by_role, clinic, events, role, status
+):
+    event = AdverseEvent.objects.filter(session=events["s1"]).first()
+    client.force_login(users_by_role[role])
+    response = client.get(reverse("treatments:adverse_event_pdf", args=[event.pk]))
+    assert response.status_code == status
+
+
+def test_an_adverse_event_held_at_another_location_is_not_found(
+    client, users_by_role, clinic, elsewhere, events
+):
+    leeds_event = AdverseEvent.objects.get(session__location=elsewhere["location"])
+    client.force_login(users_by_role[Role.PRACTITIONER])
+    response = client.get(reverse("treatments:adverse_event_pdf", args=[leeds_event.pk]))
+    assert response.status_code == 404

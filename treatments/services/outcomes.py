@@ -80,6 +80,7 @@ def report_adverse_event(
     event_type: str,
     severity: str,
     onset_on: date,
+    serious: bool = False,
     lots: list[StockLot] | None = None,
     management: str = "",
     threads_removed: bool = False,
@@ -107,6 +108,7 @@ def report_adverse_event(
         session=session,
         event_type=event_type,
         severity=severity,
+        serious=serious,
         onset_on=onset_on,
         management=management,
         threads_removed=threads_removed,
@@ -122,6 +124,7 @@ def report_adverse_event(
         actor=actor,
         obj=event,
         patient_id=session.patient_id,
-        summary=f"Adverse event: {event.get_event_type_display()} ({severity})",
+        summary=f"Adverse event: {event.get_event_type_display()} ({severity}"
+        f"{', serious' if serious else ''})",
     )
     return event

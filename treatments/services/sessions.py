@@ -25,6 +25,7 @@ from consultations.models import (
     AppointmentStatus,
     AppointmentType,
     FacialArea,
+    ReviewStage,
 )
 from treatments.models import (
     ConsentWithdrawal,
@@ -40,10 +41,13 @@ from treatments.models import (
 from treatments.services.consent import valid_consent_for
 from treatments.services.plans import MAX_COUNT, checked_choice
 
+# Each review is booked as its own appointment type (AppointmentType.review_stage), so the
+# calendar, the reminders and the calendar feed name it; a clinic without a type for a
+# stage books its general review type (the shortest active one) instead.
 FOLLOW_UPS = [
-    ("2 weeks", timedelta(days=14)),
-    ("3 months", timedelta(days=91)),
-    ("6 months", timedelta(days=182)),
+    (ReviewStage.TWO_WEEKS, timedelta(days=14)),
+    (ReviewStage.THREE_MONTHS, timedelta(days=91)),
+    (ReviewStage.SIX_MONTHS, timedelta(days=182)),
 ]
 
 
@@ -248,20 +252,35 @@ def _complete_appointment(appointment: Appointment, *, actor: Actor) -> None:
     )
 
 
-def book_follow_ups(*, session: TreatmentSession, actor: Actor) -> list[Appointment]:
-    """Book the review appointments at the first free slot from each due date."""
-    review = (
-        AppointmentType.objects.filter(kind=AppointmentKind.REVIEW, is_active=True)
-        .order_by("duration_minutes")
-        .first()
+def review_types() -> dict[str, AppointmentType]:
+    """The active review type for each stage: the stage's own, else the general one."""
+    reviews = list(
+        AppointmentType.objects.filter(kind=AppointmentKind.REVIEW, is_active=True).order_by(
+            "duration_minutes", "pk"
+        )
     )
-    if review is None:
+    general = next((t for t in reviews if not t.review_stage), reviews[0] if reviews else None)
+    chosen: dict[str, AppointmentType] = {}
+    for stage, _after in FOLLOW_UPS:
+        pick = next((t for t in reviews if t.review_stage == stage), general)
+        if pick is not None:
+            chosen[stage] = pick
+    return chosen
+
+
+def book_follow_ups(*, session: TreatmentSession, actor: Actor) -> list[Appointment]:
+    """Book the 2-week, 3-month and 6-month reviews at the first free slot from each due date."""
+    types = review_types()
+    if not types:
         return []
     completed_at = session.completed_at
     if completed_at is None:
         raise ValueError("Reviews are booked from a completed session; this one is still open.")
     booked = []
-    for _label, after in FOLLOW_UPS:
+    for stage, after in FOLLOW_UPS:
+        review = types.get(stage)
+        if review is None:
+            continue
         slots = booking.next_free_slots(
             appointment_type=review,
             location=session.location,
@@ -280,7 +299,7 @@ def book_follow_ups(*, session: TreatmentSession, actor: Actor) -> list[Appointm
                     appointment_type=review,
                     starts_at=slots[0].starts_at,
                     room=slots[0].room,
-                    notes="Review after the thread lift of "
+                    notes=f"{ReviewStage(stage).label} review after the thread lift of "
                     f"{timezone.localtime(completed_at, session.location.zone):%d %b %Y}",
                     actor=actor,
                 )

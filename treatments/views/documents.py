@@ -1,4 +1,4 @@
-"""Printed documents of treatments: the plan summary PDF.
+"""Printed documents of treatments: the plan summary and an adverse event's report.
 
 Clinicians read plans (practitioners and managers), and only at the locations
 they work at: a plan elsewhere is answered as if it did not exist. Every print
@@ -14,8 +14,8 @@ from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.pdf_response import pdf_response
 from clinic.permissions import require_permission
-from treatments.documents import PlanSummaryDocument
-from treatments.models import TreatmentPlan
+from treatments.documents import AdverseEventReport, PlanSummaryDocument
+from treatments.models import AdverseEvent, TreatmentPlan
 
 
 @require_permission("treatments.view_treatmentplan")
@@ -35,5 +35,31 @@ def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         obj=plan,
         patient_id=plan.patient_id,
         summary=f"Printed the summary of plan v{plan.version} ({plan.get_status_display()})",
+    )
+    return pdf_response(pdf, document.filename())
+
+
+@require_permission("clinic.view_clinical")
+@require_GET
+def adverse_event_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """One adverse event as a report for the regulator (MHRA Yellow Card, FDA MedWatch)."""
+    event = get_for_user_or_404(
+        AdverseEvent.objects.select_related(
+            "session__patient",
+            "session__location",
+            "session__practitioner__user",
+            "reported_by__staff",
+        ),
+        request.user,
+        pk=pk,
+    )
+    document = AdverseEventReport(event, reporter=event.reported_by or request.user)
+    pdf = document.render()
+    record_event(
+        action=AuditAction.PRINT,
+        actor=Actor.from_request(request),
+        obj=event,
+        patient_id=event.session.patient_id,
+        summary=f"Printed the regulator's report of adverse event {event.pk}",
     )
     return pdf_response(pdf, document.filename())

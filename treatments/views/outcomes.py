@@ -4,9 +4,10 @@ Practitioners record a review's outcome and report adverse events from a
 session at a location they work at (elsewhere is answered as if it did not
 exist). Every write goes through treatments.services (record_outcome,
 report_adverse_event), one transaction each; bad input gets field errors and
-saves nothing. The report counts a period's adverse events at the manager's
-current location by type and by product and lot, against the sessions
-completed there in the same period, in a fixed number of queries.
+saves nothing. The report counts the adverse events after the sessions
+completed at the manager's current location in a period (by the session's
+date) by type and by product and lot, with rates and their 95% intervals beside
+the published figures, in a fixed number of queries.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
 from consultations.booking.services import day_bounds
 from consultations.forms import DateInput
+from treatments.adverse_event_rates import SOURCES, chart_for, rates_by_product_and_lot
 from treatments.models import AdverseEvent, AdverseEventType, TreatmentSession
 from treatments.outcome_forms import AdverseEventForm, OutcomeForm
 from treatments.services import outcomes as outcome_services
@@ -135,6 +137,7 @@ def adverse_event_new(request: SignedInRequest, pk: int) -> HttpResponse:
                 session=session,
                 event_type=data["event_type"],
                 severity=data["severity"],
+                serious=data["serious"],
                 onset_on=data["onset_on"],
                 lots=list(data["lots"]),
                 management=data["management"],
@@ -256,30 +259,45 @@ def summarise_events(events: list[AdverseEvent]) -> dict[str, Any]:
 
 
 def report_for(location: Location, start: date, end: date) -> dict[str, Any]:
-    """The period's adverse events (by onset) at a location and the sessions completed there.
-
-    Four queries whatever the number of events: events with their sessions and
-    patients, their lots, the lots' products, and the count of sessions.
+    """The adverse events after sessions completed at a location in the period, and those
+    sessions: counted by the session's date, not the onset, so every rate compares the
+    same sessions. Seven queries whatever the number of events (the list: events with
+    their sessions and patients, their lots, the lots' products, and the session count;
+    the rates per product and lot: treatments.adverse_event_rates).
     """
     first, _ = day_bounds(start, location)
     _, last = day_bounds(end, location)
+    in_period = TreatmentSession.objects.filter(
+        location=location, completed_at__gte=first, completed_at__lt=last
+    )
     events = list(
-        AdverseEvent.objects.filter(
-            session__location=location, onset_on__gte=start, onset_on__lte=end
-        )
+        AdverseEvent.objects.filter(session__in=in_period)
         .select_related("session__patient")
         .prefetch_related("lots__product")
         .order_by("-onset_on", "-pk")
     )
-    sessions = TreatmentSession.objects.filter(
-        location=location, completed_at__gte=first, completed_at__lt=last
-    ).count()
+    sessions = in_period.count()
     rate = round(len(events) * 100 / sessions, 1) if sessions else None
+    products = [
+        {
+            "product": product,
+            "any": product.tally.any_event(),
+            "rates": (rates := product.tally.rates()),
+            "chart": chart_for(rates),
+            "lots": [
+                {"lot": lot, "any": lot.tally.any_event(), "rates": lot.tally.rates()}
+                for lot in product.lots
+            ],
+        }
+        for product in rates_by_product_and_lot(location, start, end)
+    ]
     return {
         "events": adverse_event_rows(events),
         "event_count": len(events),
         "session_count": sessions,
         "rate": rate,
+        "products": products,
+        "sources": SOURCES,
         **summarise_events(events),
     }
 
