@@ -38,6 +38,7 @@ from consultations.models import (
     Screening,
 )
 from consultations.screening import services as screening_services
+from tests import recipes
 from tests.factories import (
     PatientFactory,
     RoomFactory,
@@ -292,7 +293,7 @@ def build_world(
     plan = accepted_plan(patient, doctor, location, product)
     consent = sign_consent(plan, template, doctor)
     appointment = book_treatment(patient, doctor, location, treatment_type, days=1, hour=10)
-    session = session_services.start_session(appointment=appointment, plan=plan, started_by=user)
+    session = recipes.start_session(appointment=appointment, plan=plan, by=user)
     session = session_services.complete_session(
         session=session,
         placements=[

@@ -29,11 +29,14 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image, ImageDraw
 
+from clinic.actors import Actor
 from clinic.models import Role
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import AppointmentKind, Patient, PatientPhoto
+from consultations.screening import rules as screening_rules
 from consultations.screening import services as screening_services
+from tests.clock import arrive_for
 from tests.factories import (
     TEST_PASSWORD,
     AppointmentTypeFactory,
@@ -44,11 +47,12 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
-from treatments.models import DEFAULT_RISKS, TreatmentPlan
+from treatments.models import DEFAULT_RISKS, StockLot, TreatmentPlan
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
 from treatments.services import stock as stock_services
+from treatments.services.day_check import DayCheckAnswers
 
 # -- images the pages upload ------------------------------------------------------------------
 
@@ -396,11 +400,55 @@ def sign(clinic, plan=None, **overrides):
     return signed_consent(plan=plan or clinic["plan"], doctor=clinic["doctor"], **overrides)
 
 
-def start(clinic, plan=None):
+def day_check_answers(plan, **overrides) -> DayCheckAnswers:
+    """The treatment-day check with everything confirmed: identity, allergies, the latest
+    medical history, every precaution, a refusal of photos (used only when none were
+    taken) and the first in-date lot of each planned product at the plan's location."""
+    today = timezone.localdate(timezone=plan.location.zone)
+    lots = []
+    for product_id in sorted({v.product_id for v in plan.vectors.all()}):
+        lot = (
+            StockLot.objects.filter(
+                product_id=product_id,
+                location_id=plan.location_id,
+                expires_on__gte=today,
+                quantity_on_hand__gt=0,
+            )
+            .order_by("expires_on", "pk")
+            .first()
+        )
+        if lot is not None:
+            lots.append(lot)
+    latest = plan.patient.medical_histories.order_by("-version").first()
+    answers = {
+        "identity_confirmed": True,
+        "allergies_confirmed": True,
+        "history_confirmed": True,
+        "history_version": latest.version if latest else 0,
+        "precautions_acknowledged": frozenset(rule.id for rule in screening_rules.RULES),
+        "photo_refusal_reason": "Prefers no photos today",
+        "lots": tuple(lots),
+    }
+    return DayCheckAnswers(**{**answers, **overrides})
+
+
+def start_session(*, appointment, plan, by, **answers):
+    """The treatment-day check passed at the appointment's time (the clock moves there)."""
+    arrive_for(appointment)
     return session_services.start_session(
+        appointment=appointment,
+        plan=plan,
+        check=day_check_answers(plan, **answers),
+        actor=Actor.system(user=by),
+    )
+
+
+def start(clinic, plan=None, **answers):
+    return start_session(
         appointment=clinic["appointment"],
         plan=plan or clinic["plan"],
-        started_by=clinic["doctor"].user,
+        by=clinic["doctor"].user,
+        **answers,
     )
 
 

@@ -42,6 +42,7 @@ from clinic.models import AuditAction, AuditEvent, Role
 from clinic.roles import group_name
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, Consultation, PatientPhoto
+from tests import recipes
 from tests.access_fixtures import (
     World,
     accepted_plan,
@@ -60,7 +61,6 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.services import plans as plan_services
-from treatments.services import sessions as session_services
 
 # Outcomes -----------------------------------------------------------------------------
 
@@ -467,8 +467,8 @@ class Journey:
         appointment = book_treatment(
             b.patient, b.doctor, b.location, b.treatment_type, days=4, hour=11
         )
-        self.b_open_session = session_services.start_session(
-            appointment=appointment, plan=b.plan, started_by=b.doctor.user
+        self.b_open_session = recipes.start_session(
+            appointment=appointment, plan=b.plan, by=b.doctor.user
         )
 
 
@@ -882,9 +882,7 @@ def completion_form(session: TreatmentSession, lot: StockLot) -> dict:
 def test_a_session_cannot_be_completed_with_another_locations_lot(sites, users):
     a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=10)
-    session = session_services.start_session(
-        appointment=appointment, plan=a.plan, started_by=a.doctor.user
-    )
+    session = recipes.start_session(appointment=appointment, plan=a.plan, by=a.doctor.user)
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:session_complete", session.pk)
     status, changed = post_refused(client, path, completion_form(session, b.lot))

@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from treatments.models import Anaesthesia, StockLot, ThreadVector
+from treatments.services.day_check import DayCheckAnswers
 from treatments.services.plans import MAX_COUNT
 
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
@@ -158,3 +159,72 @@ class AddendumForm(forms.Form):
 
 def lot_label(lot: StockLot) -> str:
     return f"{lot.lot_number} · {lot.quantity_on_hand} on hand · expires {lot.expires_on:%d %b %Y}"
+
+
+class DayCheckForm(forms.Form):
+    """The treatment-day check at the chair: what the practitioner confirms with the patient.
+
+    The page shows what the check found (treatments.services.day_check.review_day);
+    this form carries the confirmations, the precautions acknowledged one by one, a
+    refusal of baseline photos and the lots to be used. The service decides.
+    """
+
+    history_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=1_000_000)
+    identity_confirmed = forms.BooleanField(
+        required=False, label="The patient read back their name and date of birth"
+    )
+    allergies_confirmed = forms.BooleanField(
+        required=False, label="Allergies confirmed with the patient"
+    )
+    history_confirmed = forms.BooleanField(
+        required=False, label="The patient confirms this medical history is current"
+    )
+    precautions = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Precautions acknowledged"
+    )
+    photo_refusal_reason = forms.CharField(
+        required=False,
+        max_length=300,
+        label="The patient refused baseline photos: their reason",
+    )
+    lots = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Lots to be used"
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        precautions: list[tuple[str, str]],
+        lots: list[StockLot],
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["precautions"].choices = precautions
+        self.lots_by_pk = {str(lot.pk): lot for lot in lots}
+        self.fields["lots"].choices = [
+            (str(lot.pk), f"{lot.product.name}: {lot_label(lot)}") for lot in lots
+        ]
+        self.fields["lots"].error_messages["invalid_choice"] = (
+            "Choose the lots from the list: that one is not held here."
+        )
+
+    def answers(self) -> DayCheckAnswers:
+        data = self.cleaned_data
+        return DayCheckAnswers(
+            identity_confirmed=data["identity_confirmed"],
+            allergies_confirmed=data["allergies_confirmed"],
+            history_confirmed=data["history_confirmed"],
+            history_version=data["history_version"],
+            precautions_acknowledged=frozenset(data["precautions"]),
+            photo_refusal_reason=data["photo_refusal_reason"],
+            lots=tuple(self.lots_by_pk[pk] for pk in data["lots"]),
+        )
+
+    def error_list(self) -> list[str]:
+        return [
+            f"{self.fields[name].label or name.replace('_', ' ').capitalize()}: {message}"
+            if name in self.fields
+            else str(message)
+            for name, messages in self.errors.items()
+            for message in messages
+        ]

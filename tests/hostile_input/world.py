@@ -25,6 +25,7 @@ from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
 from consultations.screening import services as screening_services
+from tests import recipes
 from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
 from tests.recipes import CALM, accept, build_clinic, sign, start
 from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
@@ -120,9 +121,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         )
 
     done_appointment = book(clinic["treatment"], 2)
-    done_session = session_services.start_session(
-        appointment=done_appointment, plan=accepted, started_by=user
-    )
+    done_session = recipes.start_session(appointment=done_appointment, plan=accepted, by=user)
     done_session = complete(done_session, clinic["lot"], user)
     treatment_appointment = book(clinic["treatment"], 4)
     consultation_appointment = book(consultation_type, 5, hour=14)

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.models import Patient
+from tests import recipes
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -40,7 +41,6 @@ from treatments.models import (
 )
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
-from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,8 @@ def session(clinic, consent):
 
 
 def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lot=None):
-    """Another patient screened, planned, consented and treated today, through the services."""
+    """Another patient screened, planned, consented and treated on the day of the clinic's own
+    appointment, through the services (the clock moves on to `hour` that day)."""
     location = location or clinic["location"]
     doctor = doctor or clinic["doctor"]
     patient = PatientFactory(
@@ -78,18 +79,16 @@ def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lo
     plan = screened_plan(patient=patient, doctor=doctor, location=location, product=clinic["cog"])
     plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
     sign(clinic, plan)
-    tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
+    day = timezone.localtime(clinic["appointment"].starts_at, location.zone).date()
     appointment = booking.book_appointment(
         patient=patient,
         practitioner=doctor,
         location=location,
         appointment_type=clinic["treatment"],
-        starts_at=datetime.combine(tomorrow, time(hour), tzinfo=location.zone),
+        starts_at=datetime.combine(day, time(hour), tzinfo=location.zone),
         booked_by=doctor.user,
     )
-    session = session_services.start_session(
-        appointment=appointment, plan=plan, started_by=doctor.user
-    )
+    session = recipes.start_session(appointment=appointment, plan=plan, by=doctor.user)
     return complete(session, lot or clinic["lot"], doctor.user)
 
 
@@ -309,18 +308,18 @@ def test_the_front_desk_prints_todays_sheets_at_its_location_in_one_pdf(
     extra = receive(clinic["cog"], clinic["location"], "LOT-DAY", quantity=20)
     second = treat(clinic, "Colette", "Willy", hour=12, lot=extra)
     third = treat(clinic, "Simone", "Weil", hour=14, lot=extra)
-    yesterday = treat(clinic, "Violette", "Leduc", hour=16, lot=extra)
-    TreatmentSession.objects.filter(pk=yesterday.pk).update(
-        completed_at=yesterday.completed_at - timedelta(days=1)
-    )
     treat(
         clinic,
         "Nathalie",
         "Sarraute",
-        hour=11,
+        hour=15,
         location=elsewhere["location"],
         doctor=elsewhere["doctor"],
         lot=elsewhere["lot"],
+    )
+    yesterday = treat(clinic, "Violette", "Leduc", hour=16, lot=extra)
+    TreatmentSession.objects.filter(pk=yesterday.pk).update(
+        completed_at=yesterday.completed_at - timedelta(days=1)
     )
 
     client.force_login(frontdesk_user)

@@ -12,6 +12,8 @@ from django.utils import timezone
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentStatus
+from tests import recipes
+from tests.clock import arrive_for
 from tests.factories import (
     AppointmentTypeFactory,
     LocationFactory,
@@ -37,7 +39,6 @@ from treatments.models import (
 )
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
-from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,23 @@ def clinic(location, private_media, practitioner_user):
 
 def start_url(appointment):
     return reverse("treatments:session_start", args=[appointment.pk])
+
+
+def check_form(clinic, plan=None, **overrides) -> dict:
+    """What the treatment-day check posts with everything confirmed and the clinic's lot."""
+    plan = plan or clinic["plan"]
+    latest = clinic["patient"].medical_histories.order_by("-version").first()
+    form = {
+        "plan": str(plan.pk),
+        "history_version": str(latest.version),
+        "identity_confirmed": "on",
+        "allergies_confirmed": "on",
+        "history_confirmed": "on",
+        "photo_refusal_reason": "Prefers no photos",
+        "lots": [str(clinic["lot"].pk)],
+    }
+    form.update(overrides)
+    return form
 
 
 def detail_url(session):
@@ -180,6 +198,7 @@ def far_session(clinic):
     )
     plan = plan_services.set_plan_status(plan=local_plan, status="accepted", changed_by=other.user)
     sign(clinic, plan)
+    recipes.receive(clinic["cog"], elsewhere, "LOT-FAR", by=other.user)
     day = timezone.localdate(timezone=elsewhere.zone) + timedelta(days=2)
     appointment = booking.book_appointment(
         patient=clinic["patient"],
@@ -189,7 +208,7 @@ def far_session(clinic):
         starts_at=datetime.combine(day, time(10), tzinfo=elsewhere.zone),
         booked_by=other.user,
     )
-    return session_services.start_session(appointment=appointment, plan=plan, started_by=other.user)
+    return recipes.start_session(appointment=appointment, plan=plan, by=other.user)
 
 
 def test_a_session_or_appointment_at_another_location_is_not_found(client, clinic, far_session):
@@ -207,11 +226,12 @@ def test_a_session_or_appointment_at_another_location_is_not_found(client, clini
 
 def test_starting_without_a_signed_consent_is_refused_and_nothing_is_created(client, clinic):
     accept(clinic)
+    arrive_for(clinic["appointment"])
     client.force_login(clinic["user"])
-    response = client.post(start_url(clinic["appointment"]), follow=True)
-    appointment_url = reverse("consultations:appointment_detail", args=[clinic["appointment"].pk])
-    assert response.redirect_chain == [(appointment_url, 302)]
-    assert "The session was not started. No signed consent to plan version 1" in html_of(response)
+    response = client.post(start_url(clinic["appointment"]), check_form(clinic))
+    assert response.status_code == 400
+    assert "The session was not started" in html_of(response)
+    assert "No signed consent to plan version 1" in html_of(response)
     assert not TreatmentSession.objects.exists()
     clinic["appointment"].refresh_from_db()
     assert clinic["appointment"].status == AppointmentStatus.BOOKED
@@ -276,8 +296,10 @@ def test_only_a_treatment_appointment_opens_a_session(client, clinic):
         starts_at=datetime.combine(day, time(9), tzinfo=clinic["location"].zone),
         booked_by=clinic["user"],
     )
+    arrive_for(appointment)
     client.force_login(clinic["user"])
-    response = client.post(start_url(appointment), follow=True)
+    response = client.post(start_url(appointment), check_form(clinic))
+    assert response.status_code == 400
     assert "Sessions are recorded from treatment appointments." in html_of(response)
     assert not TreatmentSession.objects.exists()
 
@@ -319,15 +341,18 @@ def test_starting_with_consent_opens_the_session_prefilled_from_the_plan(client,
     receive(
         ThreadProductFactory(name="PLLA Screw 21G 60"), clinic["location"], "LOT-SCREW", quantity=5
     )
+    arrive_for(clinic["appointment"])
     client.force_login(clinic["user"])
 
-    response = client.post(start_url(clinic["appointment"]))
+    response = client.post(start_url(clinic["appointment"]), check_form(clinic, plan))
+    assert response.status_code == 302, html_of(response)
     session = TreatmentSession.objects.get()
     assert response.status_code == 302 and response["Location"] == detail_url(session)
     clinic["appointment"].refresh_from_db()
     assert clinic["appointment"].status == AppointmentStatus.IN_PROGRESS
     # Starting again (a second click) opens the same session.
-    assert client.post(start_url(clinic["appointment"]))["Location"] == detail_url(session)
+    again = client.post(start_url(clinic["appointment"]), check_form(clinic, plan))
+    assert again["Location"] == detail_url(session)
     assert TreatmentSession.objects.count() == 1
 
     html = html_of(client.get(detail_url(session)))
