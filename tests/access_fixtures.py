@@ -47,7 +47,7 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
-from tests.recipes import CALM, receive, signature_png
+from tests.recipes import CALM, LOCAL_LIDOCAINE, receive, signature_png
 from treatments.models import (
     DEFAULT_RISKS,
     ConsentTemplate,
@@ -300,7 +300,7 @@ def build_world(
             {"vector": vector.pk, "lot": lot.pk, "count": vector.count}
             for vector in plan.vectors.all()
         ],
-        details={"anaesthesia": "local", "immediate_outcome": f"Planted-outcome-{tag}"},
+        details={**LOCAL_LIDOCAINE, "immediate_outcome": f"Planted-outcome-{tag}"},
         completed_by=user,
     )
     session_services.add_addendum(session=session, text=f"Planted-addendum-{tag}", added_by=user)

@@ -299,6 +299,26 @@ def signed_consent(*, plan, template, doctor, **overrides):
     return consent_services.sign_consent(**{**arguments, **overrides})
 
 
+# A local anaesthetic recorded in full (within the maximum dose for the weight): the details a
+# session is completed with, as the service takes them and as the completion form posts them.
+LOCAL_LIDOCAINE = {
+    "anaesthesia": "local",
+    "anaesthetic_agent": "Lidocaine 1% with adrenaline",
+    "anaesthetic_concentration_percent": Decimal("1"),
+    "anaesthetic_volume_ml": Decimal("4.0"),
+    "with_adrenaline": True,
+    "patient_weight_kg": Decimal("64"),
+}
+LOCAL_LIDOCAINE_FORM = {
+    "anaesthesia": "local",
+    "anaesthetic_agent": "Lidocaine 1% with adrenaline",
+    "anaesthetic_concentration_percent": "1",
+    "anaesthetic_volume_ml": "4.5",
+    "with_adrenaline": "yes",
+    "patient_weight_kg": "64",
+}
+
+
 def placements(clinic, session, count=2, **extra) -> list[dict]:
     """The completion form's rows: every vector of the session's plan from the clinic's lot."""
     return [
@@ -323,9 +343,7 @@ def completed_session(session, *, lot, by, count=None, details=None):
         details=details
         if details is not None
         else {
-            "anaesthesia": "local",
-            "anaesthetic_agent": "Lidocaine 1% with adrenaline",
-            "anaesthetic_volume_ml": Decimal("4.0"),
+            **LOCAL_LIDOCAINE,
             "immediate_outcome": "Good lift",
             "complications": "",
         },

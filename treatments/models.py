@@ -299,7 +299,8 @@ class ConsentTemplate(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(
         max_length=20000,
-        help_text="Placeholders: {patient}, {practitioner}, {procedure}, {areas}, {products}.",
+        help_text="Placeholders: {patient}, {practitioner}, {procedure}, {areas}, {products}, "
+        "{anaesthesia}.",
     )
     risks = models.JSONField(default=list, help_text="One risk per line; each is initialled.")
     alternatives = models.TextField(max_length=5000)

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
-from tests.recipes import accept, build_clinic, completed_session, sign, start
+from tests.recipes import LOCAL_LIDOCAINE, accept, build_clinic, completed_session, sign, start
 from treatments import documents as treatment_documents
 from treatments.services import outcomes as outcome_services
 
@@ -58,7 +58,7 @@ def journey(location, practitioner_user, private_media):
         lot=clinic["lot"],
         by=doctor.user,
         details={
-            "anaesthesia": "local",
+            **LOCAL_LIDOCAINE,
             "anaesthetic_agent": "Lidocaine 1%",
             "anaesthetic_volume_ml": Decimal("4.0"),
             "immediate_outcome": "Good lift",

@@ -26,8 +26,9 @@ from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
 from consultations.screening import services as screening_services
 from tests import recipes
+from tests.clock import arrive_for
 from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
-from tests.recipes import CALM, accept, build_clinic, sign, start
+from tests.recipes import CALM, LOCAL_LIDOCAINE, accept, build_clinic, sign, start
 from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
@@ -51,7 +52,7 @@ class World:
     consent: SignedConsent
     open_session: TreatmentSession
     done_session: TreatmentSession
-    treatment_appointment: Appointment  # booked, no session yet
+    treatment_appointment: Appointment  # booked, no session yet; the clock is at its start
     consultation_appointment: Appointment  # booked consultation
     consultation: Consultation  # assessed, screened (undecided)
     screening: Screening  # undecided
@@ -85,9 +86,8 @@ def complete(session: TreatmentSession, lot: StockLot, by) -> TreatmentSession:
             for vector in session.plan.vectors.all()
         ],
         details={
-            "anaesthesia": "local",
+            **LOCAL_LIDOCAINE,
             "anaesthetic_agent": "Lidocaine 1%",
-            "anaesthetic_volume_ml": None,
             "immediate_outcome": "Good lift",
             "complications": "",
         },
@@ -147,6 +147,8 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         taken_on=timezone.localdate(),
         uploaded_by=user,
     )[0]
+    # The treatment appointment's time has come: its session can be started (the check).
+    arrive_for(treatment_appointment)
     return World(
         location=location,
         frontdesk=frontdesk_user,

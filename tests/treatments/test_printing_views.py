@@ -22,6 +22,7 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 from tests.recipes import (
+    LOCAL_LIDOCAINE,
     accept,
     build_clinic,
     completed_session,
@@ -53,7 +54,7 @@ def clinic(location, private_media, practitioner_user):
 
 
 def complete(session, lot, by):
-    return completed_session(session, lot=lot, by=by, details={"anaesthesia": "local"})
+    return completed_session(session, lot=lot, by=by, details={**LOCAL_LIDOCAINE})
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import (
+    LOCAL_LIDOCAINE_FORM,
     accept,
     build_clinic,
     completed_session,
@@ -92,7 +93,7 @@ def on_hand(lot) -> int:
 def completion_form(session, lot, count="2", **details) -> dict:
     """What the completion form posts: each vector's lot, count and deviation, and the details."""
     form = {
-        "anaesthesia": "local",
+        **LOCAL_LIDOCAINE_FORM,
         "anaesthetic_agent": "Lidocaine 1% with adrenaline",
         "anaesthetic_volume_ml": "4.5",
         "immediate_outcome": "Good lift, symmetrical",
@@ -454,6 +455,16 @@ def other_location_lot(clinic):
         ("volume_abc", "The volume must be a number of millilitres from 0 to 50"),
         ("volume_too_much", "The volume must be a number of millilitres from 0 to 50"),
         ("anaesthesia_unknown", "Select a valid choice"),
+        ("weight_zero", "A patient&#x27;s weight is from 30 to 250 kg: 0 kg cannot be right"),
+        ("weight_900", "A patient&#x27;s weight is from 30 to 250 kg: 900 kg cannot be right"),
+        ("weight_in_pounds", "Type the weight in kilograms as a number only"),
+        ("volume_in_mg", "Type the volume in millilitres as a number only (e.g. 4.5): “2 mg”"),
+        ("concentration_200", "200 is not a strength"),
+        (
+            "over_the_maximum",
+            "Lidocaine dose 600 mg (2% × 30 mL) is over the maximum of 448 mg for 64 kg with "
+            "adrenaline (7 mg/kg, at most 500 mg",
+        ),
     ],
 )
 def test_bad_completions_are_refused_with_a_message_and_stock_never_moves(
@@ -481,6 +492,15 @@ def test_bad_completions_are_refused_with_a_message_and_stock_never_moves(
         form["anaesthetic_volume_ml"] = "55"
     elif problem == "anaesthesia_unknown":
         form["anaesthesia"] = "general"
+    elif problem.startswith("weight_"):
+        bad = {"zero": "0", "900": "900", "in_pounds": "150 lb"}
+        form["patient_weight_kg"] = bad[problem.removeprefix("weight_")]
+    elif problem == "volume_in_mg":
+        form["anaesthetic_volume_ml"] = "2 mg"
+    elif problem == "concentration_200":
+        form["anaesthetic_concentration_percent"] = "200"
+    elif problem == "over_the_maximum":
+        form.update(anaesthetic_concentration_percent="2", anaesthetic_volume_ml="30")
     before = on_hand(lot)
     client.force_login(clinic["user"])
     response = client.post(complete_url(session), form)

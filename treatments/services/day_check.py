@@ -143,8 +143,11 @@ def start_time_problem(appointment: Appointment, *, doing: str) -> str | None:
 
 
 def _latest_screening(plan: TreatmentPlan) -> Screening | None:
+    """The latest decided screening: one still awaiting its decision is work in progress,
+    and the rules are run again on the day anyway."""
     return (
         Screening.objects.filter(patient_id=plan.patient_id)
+        .exclude(decision="")
         .select_related("consultation__patient", "consultation__appointment__location")
         .order_by("-screened_at")
         .first()
@@ -165,9 +168,7 @@ def _screening_problems(
             f"The screening of {screened_on:%d %b %Y} is {age_days} days old today (valid for "
             f"{settings.SCREENING_VALID_DAYS} days): screen the patient again before treating."
         )
-    if not screening.decision:
-        problems.append("The latest screening has no decision: decide it before treating.")
-    elif not screening.allows_planning:
+    if not screening.allows_planning:
         problems.append(
             f"The latest screening found the patient {screening.get_outcome_display().lower()}: "
             "do not treat."

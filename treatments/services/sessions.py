@@ -41,6 +41,7 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.services import day_check
+from treatments.services.anaesthesia import anaesthesia_problems
 from treatments.services.day_check import DayCheckAnswers
 from treatments.services.plans import MAX_COUNT, checked_choice
 from treatments.services.stock import lot_problems
@@ -139,7 +140,10 @@ def start_session(
 SESSION_DETAIL_FIELDS = [
     "anaesthesia",
     "anaesthetic_agent",
+    "anaesthetic_concentration_percent",
     "anaesthetic_volume_ml",
+    "with_adrenaline",
+    "patient_weight_kg",
     "immediate_outcome",
     "complications",
 ]
@@ -171,6 +175,8 @@ def complete_session(
         raise ValidationError(problem)
     if not placements:
         raise ValidationError({"placements": ["Record at least one placement."]})
+    if problems := anaesthesia_problems(details):
+        raise ValidationError(problems)
     rows, used = _checked_placements(locked, placements)
     for name in SESSION_DETAIL_FIELDS:
         if name in details:

@@ -33,9 +33,11 @@ from consultations.models import (
     AppointmentKind,
     AppointmentStatus,
 )
+from consultations.screening import rules as screening_rules
 from treatments.models import (
     ConsentWithdrawal,
     PlanStatus,
+    SafetyCheck,
     StockLot,
     TreatmentPlan,
     TreatmentSession,
@@ -185,6 +187,9 @@ def session_or_404(request: HttpRequest, pk: int) -> TreatmentSession:
             "location",
             "appointment__appointment_type",
             "completed_by",
+            "safety_check__checked_by",
+            "safety_check__medical_history",
+            "safety_check__screening",
         ),
         request.user,
         pk=pk,
@@ -269,6 +274,7 @@ def session_context(
         "zone_name": session.location.time_zone,
         "can_record": can_record,
         "errors": errors or [],
+        **safety_check_context(session),
     }
     if session.is_locked:
         context.update(
@@ -294,6 +300,21 @@ def session_context(
             vectors=[row["vector"] for row in rows],
         )
     return context
+
+
+def safety_check_context(session: TreatmentSession) -> dict[str, Any]:
+    """The recorded treatment-day check, in words (none for sessions started before it)."""
+    try:
+        check = session.safety_check
+    except SafetyCheck.DoesNotExist:
+        return {"check": None}
+    titles = {row.get("rule_id"): row.get("title") for row in check.findings}
+    return {
+        "check": check,
+        "check_outcome": screening_rules.Outcome.LABELS.get(check.outcome, check.outcome).lower(),
+        "check_precautions": [titles.get(rule, rule) for rule in check.precautions_acknowledged],
+        "check_lots": list(check.lots.select_related("product").order_by("lot_number")),
+    }
 
 
 def audit_view(request: HttpRequest, session: TreatmentSession) -> None:
