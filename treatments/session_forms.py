@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -268,9 +268,11 @@ class DayCheckForm(forms.Form):
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["precautions"].choices = precautions
+        precaution_field = cast(forms.MultipleChoiceField, self.fields["precautions"])
+        lots_field = cast(forms.MultipleChoiceField, self.fields["lots"])
+        precaution_field.choices = precautions
         self.lots_by_pk = {str(lot.pk): lot for lot in lots}
-        self.fields["lots"].choices = [
+        lots_field.choices = [
             (str(lot.pk), f"{lot.product.name}: {lot_label(lot)}") for lot in lots
         ]
         self.fields["lots"].error_messages["invalid_choice"] = (

@@ -104,7 +104,7 @@ def anaesthesia_problems(details: dict[str, Any]) -> list[str]:
         ]
         if value is None
     ]
-    if missing:
+    if missing or concentration is None or volume is None or weight is None or adrenaline is None:
         return ["For a local anaesthetic, record " + ", ".join(missing) + "."]
     if not is_lidocaine(agent):
         return []

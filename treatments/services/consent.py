@@ -36,7 +36,7 @@ from treatments.signatures import process_signature
 PLACEHOLDERS = ("patient", "practitioner", "procedure", "areas", "products", "anaesthesia")
 
 # How the consent names the plan's anaesthesia: {anaesthesia} in the template's body.
-ANAESTHESIA_WORDING = {
+ANAESTHESIA_WORDING: dict[str, str] = {
     Anaesthesia.NONE: "without anaesthesia",
     Anaesthesia.TOPICAL: "after a numbing cream on the skin (topical anaesthesia)",
     Anaesthesia.LOCAL: "after local anaesthetic injected where the threads go in "

@@ -206,7 +206,7 @@ def review_day(*, appointment: Appointment, plan: TreatmentPlan) -> DayReview:
     history = patient.medical_histories.order_by("-version").first()
     screening = _latest_screening(plan)
     problems += _screening_problems(screening, today=today, location=location)
-    outcome, findings = "", []
+    outcome, findings = "", list[DayFinding]()
     if history is None:
         problems.append("The patient has no medical history: take it before treating.")
     elif screening is not None:

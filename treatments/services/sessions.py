@@ -69,6 +69,9 @@ def start_session(
     who checked and when; any failure raises ValidationError listing every reason
     and records nothing.
     """
+    user = actor.user
+    if user is None:
+        raise ValidationError("The treatment-day check is made by a signed-in practitioner.")
     if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
         raise ValidationError("Sessions are recorded from treatment appointments.")
     if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
@@ -101,7 +104,7 @@ def start_session(
     )
     safety_check = SafetyCheck.objects.create(
         session=session,
-        checked_by=actor.user,
+        checked_by=user,
         identity_confirmed=check.identity_confirmed,
         allergies_confirmed=check.allergies_confirmed,
         medical_history=review.history,
@@ -123,7 +126,7 @@ def start_session(
         booking.set_appointment_status(
             appointment=appointment,
             status=AppointmentStatus.IN_PROGRESS,
-            changed_by=actor.user,
+            changed_by=user,
         )
     record_event(
         action=AuditAction.CREATE,
