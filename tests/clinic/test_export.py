@@ -145,6 +145,12 @@ def test_the_summary_pdf_names_the_patient_and_their_medical_history_answers(
     assert "Warfarin" in text  # an answer from the latest medical history
     assert "LOT-A" in text  # the lot the threads came from
     assert journey["consent"].fingerprint in text.replace("\n", "")
+    # The treatment-day check, with who checked and when.
+    flat = " ".join(text.split())
+    check = journey["session"].safety_check
+    checker = check.checked_by.get_full_name()
+    assert "Treatment-day check Checked" in flat
+    assert f"by {checker}: identity and allergies confirmed; medical history version" in flat
 
 
 def test_record_json_holds_every_section_with_iso_dates_and_sorted_keys(

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
@@ -369,6 +370,56 @@ def test_starting_with_consent_opens_the_session_prefilled_from_the_plan(client,
     assert AuditEvent.objects.filter(
         action=AuditAction.VIEW, object_id=str(session.pk), patient_id=clinic["patient"].pk
     ).exists()
+
+
+def test_the_session_page_shows_the_recorded_check_with_who_checked_and_when(
+    client, clinic, session
+):
+    client.force_login(clinic["user"])
+    html = html_of(client.get(detail_url(session)))
+    check = session.safety_check
+    when = timezone.localtime(check.checked_at, clinic["location"].zone)
+    name = clinic["user"].get_full_name()
+    assert f"Checked {when:%-d %b %Y, %H:%M} (Europe/London) by {name}." in html
+    assert "Prefers no photos today" in html
+    assert "LOT-A (PDO Cog 19G 100, expires" in html
+
+
+def test_the_check_page_shows_what_blocks_the_start_before_anything_is_typed(client, clinic):
+    accept(clinic)  # no consent yet, and the appointment is tomorrow
+    client.force_login(clinic["user"])
+    response = client.get(start_url(clinic["appointment"]))
+    assert response.status_code == 200
+    html = html_of(response)
+    assert "The session cannot start:" in html
+    assert "the session can be started from then, not before." in html
+    assert "No signed consent to plan version 1" in html
+    assert "Marguerite Duras, born" in html
+    assert AuditEvent.objects.filter(
+        action=AuditAction.VIEW, summary__startswith="Opened the treatment-day check"
+    ).exists()
+
+
+def test_the_history_link_comes_back_to_the_check(client, clinic):
+    accept(clinic)
+    client.force_login(clinic["user"])
+    check_url = start_url(clinic["appointment"]) + f"?plan={clinic['plan'].pk}"
+    intake = reverse("consultations:intake_form", args=[clinic["patient"].pk])
+    response = client.post(
+        intake + "?" + urlencode({"next": check_url}),
+        {"diabetes": "none", "smoking": "never", "pregnant": "on", **EMPTY_TREATMENTS},
+    )
+    assert response.status_code == 302 and response["Location"] == check_url
+    html = html_of(client.get(check_url))
+    assert "Not today. Pregnant or breastfeeding" in html
+
+
+EMPTY_TREATMENTS = {
+    "treatments-TOTAL_FORMS": "0",
+    "treatments-INITIAL_FORMS": "0",
+    "treatments-MIN_NUM_FORMS": "0",
+    "treatments-MAX_NUM_FORMS": "30",
+}
 
 
 # Completing -----------------------------------------------------------------------
