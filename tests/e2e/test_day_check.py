@@ -20,7 +20,8 @@ def clinic(location, private_media, practitioner_user):
 def test_a_history_updated_to_pregnant_at_the_chair_blocks_the_start_with_the_rules_advice(
     page, clinic
 ):
-    page.goto("/accounts/login/")  # the live server is up before the clock moves
+    # The live server is up before the clock moves (a cold browser may take a while).
+    page.goto("/accounts/login/", timeout=60_000)
     arrive_for(clinic["appointment"])
     sign_in_page(page, "doctor", TEST_PASSWORD)
     page.goto(f"/appointments/{clinic['appointment'].pk}/")

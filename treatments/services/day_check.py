@@ -159,7 +159,7 @@ def _screening_problems(
 ) -> list[str]:
     """The screening relied on at the session: decided, allowing treatment, still recent."""
     if screening is None:
-        return ["The patient has not been screened: screen before treating."]
+        return ["The patient has no decided screening: screen and decide before treating."]
     problems = []
     screened_on = timezone.localtime(screening.screened_at, location.zone).date()
     age_days = (today - screened_on).days
