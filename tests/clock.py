@@ -5,6 +5,8 @@ passes; after it, the slots of that day are in the past and the test fails for
 no fault of the code. These give the next such day instead.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,3 +55,21 @@ def arrive_for(appointment) -> None:
 def stop_travelling() -> None:
     while _travellers:
         _travellers.pop().stop()
+
+
+@contextmanager
+def travels_kept() -> Iterator[list]:
+    """Clock moves made inside are kept past the current test, for a fixture wider than one
+    test (module scope): the caller stops them with `stop_kept` when it is torn down."""
+    start = len(_travellers)
+    kept: list = []
+    try:
+        yield kept
+    finally:
+        kept.extend(_travellers[start:])
+        del _travellers[start:]
+
+
+def stop_kept(kept: list) -> None:
+    while kept:
+        kept.pop().stop()

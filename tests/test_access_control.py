@@ -51,6 +51,7 @@ from tests.access_fixtures import (
     practitioner_at,
     sign_consent,
 )
+from tests.clock import stop_kept, travels_kept
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
 from tests.recipes import LOCAL_LIDOCAINE_FORM, iter_patterns, receive, sample_path
 from treatments.models import (
@@ -499,7 +500,9 @@ def journey(django_db_setup, django_db_blocker, tmp_path_factory):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            built = Journey()
+            # The journey's sessions move the clock to their appointments: kept for the module.
+            with travels_kept() as clock_moves:
+                built = Journey()
         except BaseException:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
@@ -509,6 +512,7 @@ def journey(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         outer.__exit__(None, None, None)
+    stop_kept(clock_moves)
     media.disable()
 
 

@@ -120,11 +120,12 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
             booked_by=user,
         )
 
-    done_appointment = book(clinic["treatment"], 2)
+    # One treatment day: a session done early in the morning, the next treatment at ten.
+    done_appointment = book(clinic["treatment"], 2, hour=8)
+    treatment_appointment = book(clinic["treatment"], 2, hour=10)
+    consultation_appointment = book(consultation_type, 5, hour=14)
     done_session = recipes.start_session(appointment=done_appointment, plan=accepted, by=user)
     done_session = complete(done_session, clinic["lot"], user)
-    treatment_appointment = book(clinic["treatment"], 4)
-    consultation_appointment = book(consultation_type, 5, hour=14)
     draft = plan_services.revise_plan(plan=accepted, revised_by=user)
     # After the revision: an undecided screening would close the planning gate.
     consultation = consultation_services.start_consultation(

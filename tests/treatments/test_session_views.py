@@ -441,7 +441,7 @@ def test_completing_through_the_page_uses_the_stock_locks_the_record_and_books_r
     html = html_of(client.get(detail_url(session)))
     assert "Session completed: the record is now locked." in html
     assert "The record is locked" in html and "Complete the session" not in html
-    assert html.count("LOT-A") == 2
+    assert html.count("LOT-A") == 3  # both placements, and the lot named at the check
     assert "Good lift, symmetrical" in html
     assert html.count("Review with") == 3  # the 2-week, 3-month and 6-month reviews
     assert reverse("treatments:consent_detail", args=[session.consent_id]) in html
