@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.actors import Actor
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import Appointment
@@ -26,7 +27,7 @@ def sixteen_year_old(clinic):
     today = timezone.localdate(timezone=clinic["location"].zone)
     patient = PatientFactory(date_of_birth=today - timedelta(days=16 * 365 + 30))
     consultation_services.start_consultation(
-        patient=patient, practitioner=clinic["doctor"], started_by=clinic["user"]
+        patient=patient, practitioner=clinic["doctor"], actor=Actor.system(user=clinic["user"])
     )
     return patient
 
@@ -40,7 +41,7 @@ def book(clinic, patient, days: int):
         location=clinic["location"],
         appointment_type=clinic["treatment"],
         starts_at=datetime.combine(day, time(14), tzinfo=zone),
-        booked_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from clinic.actors import Actor
 from tests.recipes import (
     LOCAL_LIDOCAINE,
     accept,
@@ -52,7 +53,7 @@ def test_the_consent_names_the_anaesthesia_the_plan_says(clinic, anaesthesia, wo
         revision=plan.revision,
         vectors=saved_payload(plan),
         anaesthesia=anaesthesia,
-        saved_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     template = clinic["template"]
     template.body = ANAESTHESIA_TEMPLATE
@@ -68,10 +69,10 @@ def test_a_new_plan_version_keeps_its_anaesthesia(clinic):
         revision=plan.revision,
         vectors=saved_payload(plan),
         anaesthesia="topical",
-        saved_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     accepted = accept(clinic)
-    revised = plan_services.revise_plan(plan=accepted, revised_by=clinic["user"])
+    revised = plan_services.revise_plan(plan=accepted, actor=Actor.system(user=clinic["user"]))
     assert TreatmentPlan.objects.get(pk=revised.pk).anaesthesia == "topical"
 
 
@@ -83,7 +84,7 @@ def test_an_unknown_anaesthesia_is_refused_and_nothing_is_saved(clinic):
             revision=plan.revision,
             vectors=saved_payload(plan),
             anaesthesia="general",
-            saved_by=clinic["user"],
+            actor=Actor.system(user=clinic["user"]),
         )
     assert TreatmentPlan.objects.get(pk=plan.pk).anaesthesia == "local"
 

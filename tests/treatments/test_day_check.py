@@ -58,7 +58,7 @@ def refusal(clinic, **answers) -> str:
 def new_history(clinic, **answers):
     """The medical history taken again (a new version), as the intake form stores it."""
     return consultation_services.submit_medical_history(
-        patient=clinic["patient"], answers=answers, submitted_by=clinic["user"]
+        patient=clinic["patient"], answers=answers, actor=Actor.system(user=clinic["user"])
     )
 
 
@@ -151,7 +151,9 @@ def test_a_screening_valid_at_planning_but_expired_on_the_day_blocks_the_start(c
 
 def test_a_withdrawn_consent_blocks_the_start(clinic):
     consent_services.withdraw_consent(
-        consent=clinic["consent"], reason="Changed her mind", withdrawn_by=clinic["user"]
+        consent=clinic["consent"],
+        reason="Changed her mind",
+        actor=Actor.system(user=clinic["user"]),
     )
     assert "No signed consent to plan version 1 (or it was withdrawn)" in refusal(clinic)
 
@@ -159,7 +161,9 @@ def test_a_withdrawn_consent_blocks_the_start(clinic):
 def test_a_consent_withdrawn_after_the_start_blocks_completion(clinic):
     session = start(clinic)
     consent_services.withdraw_consent(
-        consent=clinic["consent"], reason="Changed her mind", withdrawn_by=clinic["user"]
+        consent=clinic["consent"],
+        reason="Changed her mind",
+        actor=Actor.system(user=clinic["user"]),
     )
     with pytest.raises(ValidationError, match="consent was withdrawn"):
         completed_session(session, lot=clinic["lot"], by=clinic["user"])
@@ -254,7 +258,7 @@ def test_a_walk_in_that_has_started_opens_a_session_at_once(clinic):
         location=clinic["location"],
         appointment_type=clinic["treatment"],
         starts_at=timezone.now() + timedelta(minutes=4),
-        booked_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
         walk_in=True,
     )
     assert walk_in.starts_at > timezone.now()
@@ -290,5 +294,5 @@ def build_other_patient_appointment(clinic):
         location=clinic["location"],
         appointment_type=clinic["treatment"],
         starts_at=datetime.combine(day, time(14), tzinfo=clinic["location"].zone),
-        booked_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from tests import recipes
@@ -58,7 +59,8 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
         date_of_birth=timezone.localdate() - timedelta(days=45 * 365),
     )
     plan = screened_plan(patient=patient, doctor=doctor, location=location, product=lot.product)
-    plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    actor = Actor.system(user=doctor.user)
+    plan = plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
     sign(clinic, plan)
     first_day = timezone.localtime(clinic["appointment"].starts_at, location.zone).date()
     day = first_day + timedelta(days=days - 1)
@@ -68,7 +70,7 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
         location=location,
         appointment_type=clinic["treatment"],
         starts_at=datetime.combine(day, time(hour), tzinfo=location.zone),
-        booked_by=doctor.user,
+        actor=actor,
     )
     session = recipes.start_session(appointment=appointment, plan=plan, by=doctor.user)
     return complete(session, lot, doctor.user)
@@ -81,7 +83,7 @@ def report_event(session, event_type, lots=(), severity="mild", **extra):
         severity=severity,
         onset_on=timezone.localdate(timezone=session.location.zone),
         lots=list(lots),
-        reported_by=session.practitioner.user,
+        actor=Actor.system(user=session.practitioner.user),
         **extra,
     )
 

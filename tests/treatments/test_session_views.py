@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentStatus
@@ -178,8 +179,9 @@ def far_session(clinic):
         )
     RoomFactory(location=elsewhere, name="Far room")
     # The patient's plan held at that location, accepted and consented there.
+    actor = Actor.system(user=other.user)
     local_plan = plan_services.create_plan(
-        patient=clinic["patient"], practitioner=other, location=elsewhere, created_by=other.user
+        patient=clinic["patient"], practitioner=other, location=elsewhere, actor=actor
     )
     vectors = [
         {
@@ -196,9 +198,9 @@ def far_session(clinic):
         for v in clinic["plan"].vectors.all()
     ]
     local_plan = plan_services.save_plan(
-        plan=local_plan, revision=local_plan.revision, vectors=vectors, saved_by=other.user
+        plan=local_plan, revision=local_plan.revision, vectors=vectors, actor=actor
     )
-    plan = plan_services.set_plan_status(plan=local_plan, status="accepted", changed_by=other.user)
+    plan = plan_services.set_plan_status(plan=local_plan, status="accepted", actor=actor)
     sign(clinic, plan)
     recipes.receive(clinic["cog"], elsewhere, "LOT-FAR", by=other.user)
     day = timezone.localdate(timezone=elsewhere.zone) + timedelta(days=2)
@@ -208,7 +210,7 @@ def far_session(clinic):
         location=elsewhere,
         appointment_type=clinic["treatment"],
         starts_at=datetime.combine(day, time(10), tzinfo=elsewhere.zone),
-        booked_by=other.user,
+        actor=actor,
     )
     return recipes.start_session(appointment=appointment, plan=plan, by=other.user)
 
@@ -269,9 +271,9 @@ def test_the_patients_own_plan_held_at_another_location_is_out_of_reach(client, 
     elsewhere = LocationFactory(name="Elsewhere")
     other = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
     plan_there = plan_services.set_plan_status(
-        plan=plan_services.revise_plan(plan=clinic["plan"], revised_by=other.user),
+        plan=plan_services.revise_plan(plan=clinic["plan"], actor=Actor.system(user=other.user)),
         status="accepted",
-        changed_by=other.user,
+        actor=Actor.system(user=other.user),
     )
     TreatmentPlan.objects.filter(pk=plan_there.pk).update(location=elsewhere)
     client.force_login(clinic["user"])
@@ -296,7 +298,7 @@ def test_only_a_treatment_appointment_opens_a_session(client, clinic):
         location=clinic["location"],
         appointment_type=consultation,
         starts_at=datetime.combine(day, time(9), tzinfo=clinic["location"].zone),
-        booked_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     arrive_for(appointment)
     client.force_login(clinic["user"])
@@ -311,7 +313,10 @@ def test_a_cancelled_or_missed_appointment_does_not_open_a_session(client, clini
     accept(clinic)
     sign(clinic)
     booking.set_appointment_status(
-        appointment=clinic["appointment"], status=status, changed_by=clinic["user"], reason="Ill"
+        appointment=clinic["appointment"],
+        status=status,
+        actor=Actor.system(user=clinic["user"]),
+        reason="Ill",
     )
     client.force_login(clinic["user"])
     response = client.post(start_url(clinic["appointment"]), follow=True)
@@ -325,7 +330,10 @@ def test_the_service_refuses_a_session_for_a_cancelled_appointment(clinic):
     accept(clinic)
     sign(clinic)
     booking.set_appointment_status(
-        appointment=clinic["appointment"], status="cancelled", changed_by=clinic["user"], reason="x"
+        appointment=clinic["appointment"],
+        status="cancelled",
+        actor=Actor.system(user=clinic["user"]),
+        reason="x",
     )
     clinic["appointment"].refresh_from_db()
     with pytest.raises(ValidationError):
@@ -600,7 +608,7 @@ def test_another_products_lot_can_be_used_with_a_reason(client, clinic, session)
 
 def test_a_withdrawn_consent_stops_the_completion(client, clinic, session):
     consent_services.withdraw_consent(
-        consent=session.consent, reason="Too anxious today", withdrawn_by=clinic["user"]
+        consent=session.consent, reason="Too anxious today", actor=Actor.system(user=clinic["user"])
     )
     client.force_login(clinic["user"])
     assert "the session cannot be completed" in html_of(client.get(detail_url(session)))
