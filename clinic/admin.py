@@ -12,7 +12,16 @@ class RoomInline(admin.TabularInline[Room, Location]):
 
 @admin.register(Location)
 class LocationAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "time_zone", "paper_size", "phone", "emergency_phone", "is_active"]
+    list_display = [
+        "name",
+        "time_zone",
+        "paper_size",
+        "phone",
+        "emergency_phone",
+        "cooling_off_adult_days",
+        "cooling_off_minor_days",
+        "is_active",
+    ]
     list_filter = ["is_active", "paper_size"]
     search_fields = ["name", "address"]
     inlines = [RoomInline]

@@ -5,6 +5,7 @@ from typing import Any, NoReturn, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -62,6 +63,30 @@ class Location(models.Model):
         max_length=64, default="Europe/London", validators=[validate_time_zone]
     )
     paper_size = models.CharField(max_length=8, choices=PaperSize.choices, default=PaperSize.A4)
+    # Cooling-off: whole days between the signed consent (or, when booking, the latest
+    # consultation) and the treatment. The Medical Board of Australia asks for at least
+    # seven days before a minor (non-surgical) cosmetic procedure in patients under 18:
+    # Medical Board of Australia, Guidelines for registered medical practitioners who
+    # perform cosmetic surgery and procedures (effective 1 July 2023), the section on
+    # non-surgical cosmetic procedures, patients under the age of 18 ("cooling-off period
+    # of at least seven days"); read at
+    # https://www.medicalboard.gov.au/codes-guidelines-policies/cosmetic-medical-and-surgical-procedures-guidelines.aspx
+    # and the summary of the same requirement by MDA National (2 Nov 2016). No period is
+    # required for adults before non-surgical procedures there, hence none by default.
+    cooling_off_adult_days = models.PositiveSmallIntegerField(
+        "cooling-off for adults (days)",
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text="Whole days between signed consent and treatment for patients aged 18 "
+        "or over; 0 for none.",
+    )
+    cooling_off_minor_days = models.PositiveSmallIntegerField(
+        "cooling-off for under-18s (days)",
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text="Whole days between signed consent and treatment for patients under 18 "
+        "(the Medical Board of Australia's 2023 guidelines ask for at least 7).",
+    )
     is_active = models.BooleanField(default=True)
 
     history = HistoricalRecords()
@@ -75,6 +100,10 @@ class Location(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def cooling_off_days(self, age: int) -> int:
+        """The cooling-off period here for a patient of this age on the treatment day."""
+        return self.cooling_off_minor_days if age < 18 else self.cooling_off_adult_days
 
     @property
     def writes_month_first(self) -> bool:

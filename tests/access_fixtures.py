@@ -39,6 +39,7 @@ from consultations.models import (
     Screening,
 )
 from consultations.screening import services as screening_services
+from tests import recipes
 from tests.factories import (
     PatientFactory,
     RoomFactory,
@@ -47,7 +48,7 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
-from tests.recipes import CALM, receive, signature_png
+from tests.recipes import CALM, LOCAL_LIDOCAINE, receive, signature_png
 from treatments.models import (
     DEFAULT_RISKS,
     AdverseEvent,
@@ -298,14 +299,14 @@ def build_world(
     consent = sign_consent(plan, template, doctor)
     appointment = book_treatment(patient, doctor, location, treatment_type, days=1, hour=10)
     actor = Actor.system(user=user)
-    session = session_services.start_session(appointment=appointment, plan=plan, actor=actor)
+    session = recipes.start_session(appointment=appointment, plan=plan, by=user)
     session = session_services.complete_session(
         session=session,
         placements=[
             {"vector": vector.pk, "lot": lot.pk, "count": vector.count}
             for vector in plan.vectors.all()
         ],
-        details={"anaesthesia": "local", "immediate_outcome": f"Planted-outcome-{tag}"},
+        details={**LOCAL_LIDOCAINE, "immediate_outcome": f"Planted-outcome-{tag}"},
         actor=actor,
     )
     session_services.add_addendum(session=session, text=f"Planted-addendum-{tag}", actor=actor)

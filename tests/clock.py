@@ -5,6 +5,8 @@ passes; after it, the slots of that day are in the past and the test fails for
 no fault of the code. These give the next such day instead.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,3 +27,49 @@ def next_clock_change(zone_name: str, *, forward: bool) -> date:
             return day
         day += timedelta(days=1)
     raise LookupError(f"{zone_name} changes its clocks no more")
+
+
+# Clocks moved forward by `travel_to` during the current test; conftest stops them after it.
+_travellers: list = []
+
+
+def travel_to(moment: datetime) -> None:
+    """From now until the test ends, the clock reads `moment` and ticks on from there.
+
+    For a test that must reach a time it booked ahead (the service refuses bookings in
+    the past): a session starts only once its appointment has begun.
+    """
+    import time_machine
+
+    traveller = time_machine.travel(moment, tick=True)
+    traveller.start()
+    _travellers.append(traveller)
+
+
+def arrive_for(appointment) -> None:
+    """The appointment's time has come: the clock moves to a minute after its start."""
+    if appointment.starts_at > timezone.now():
+        travel_to(appointment.starts_at + timedelta(minutes=1))
+
+
+def stop_travelling() -> None:
+    while _travellers:
+        _travellers.pop().stop()
+
+
+@contextmanager
+def travels_kept() -> Iterator[list]:
+    """Clock moves made inside are kept past the current test, for a fixture wider than one
+    test (module scope): the caller stops them with `stop_kept` when it is torn down."""
+    start = len(_travellers)
+    kept: list = []
+    try:
+        yield kept
+    finally:
+        kept.extend(_travellers[start:])
+        del _travellers[start:]
+
+
+def stop_kept(kept: list) -> None:
+    while kept:
+        kept.pop().stop()

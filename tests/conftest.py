@@ -11,6 +11,7 @@ import time_machine
 from django.db import connection
 
 from clinic.models import Role
+from tests.clock import stop_travelling
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
 
 FAKER_SEED = pytest.StashKey[int]()
@@ -70,6 +71,13 @@ def pytest_report_header(config):
 def _generated_data_seeded_per_test(request):
     """Each test's fake names depend on the seed and the test alone, not on the order of tests."""
     factory.random.reseed_random(f"{request.config.stash[FAKER_SEED]}:{request.node.nodeid}")
+
+
+@pytest.fixture(autouse=True)
+def _clock_back_after_each_test():
+    """A test that moved the clock forward (tests.clock.travel_to) moves it back when done."""
+    yield
+    stop_travelling()
 
 
 BASE_DIR = Path(__file__).resolve().parents[1]

@@ -34,7 +34,9 @@ from clinic.models import Role
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import AppointmentKind, Patient, PatientPhoto
+from consultations.screening import rules as screening_rules
 from consultations.screening import services as screening_services
+from tests.clock import arrive_for
 from tests.factories import (
     TEST_PASSWORD,
     AppointmentTypeFactory,
@@ -45,11 +47,12 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
-from treatments.models import DEFAULT_RISKS, TreatmentPlan
+from treatments.models import DEFAULT_RISKS, StockLot, TreatmentPlan
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
 from treatments.services import stock as stock_services
+from treatments.services.day_check import DayCheckAnswers
 
 # -- images the pages upload ------------------------------------------------------------------
 
@@ -298,6 +301,26 @@ def signed_consent(*, plan, template, doctor, **overrides):
     return consent_services.sign_consent(**{**arguments, **overrides})
 
 
+# A local anaesthetic recorded in full (within the maximum dose for the weight): the details a
+# session is completed with, as the service takes them and as the completion form posts them.
+LOCAL_LIDOCAINE = {
+    "anaesthesia": "local",
+    "anaesthetic_agent": "Lidocaine 1% with adrenaline",
+    "anaesthetic_concentration_percent": Decimal("1"),
+    "anaesthetic_volume_ml": Decimal("4.0"),
+    "with_adrenaline": True,
+    "patient_weight_kg": Decimal("64"),
+}
+LOCAL_LIDOCAINE_FORM = {
+    "anaesthesia": "local",
+    "anaesthetic_agent": "Lidocaine 1% with adrenaline",
+    "anaesthetic_concentration_percent": "1",
+    "anaesthetic_volume_ml": "4.5",
+    "with_adrenaline": "yes",
+    "patient_weight_kg": "64",
+}
+
+
 def placements(clinic, session, count=2, **extra) -> list[dict]:
     """The completion form's rows: every vector of the session's plan from the clinic's lot."""
     return [
@@ -322,9 +345,7 @@ def completed_session(session, *, lot, by, count=None, details=None):
         details=details
         if details is not None
         else {
-            "anaesthesia": "local",
-            "anaesthetic_agent": "Lidocaine 1% with adrenaline",
-            "anaesthetic_volume_ml": Decimal("4.0"),
+            **LOCAL_LIDOCAINE,
             "immediate_outcome": "Good lift",
             "complications": "",
         },
@@ -399,11 +420,55 @@ def sign(clinic, plan=None, **overrides):
     return signed_consent(plan=plan or clinic["plan"], doctor=clinic["doctor"], **overrides)
 
 
-def start(clinic, plan=None):
+def day_check_answers(plan, **overrides) -> DayCheckAnswers:
+    """The treatment-day check with everything confirmed: identity, allergies, the latest
+    medical history, every precaution, a refusal of photos (used only when none were
+    taken) and the first in-date lot of each planned product at the plan's location."""
+    today = timezone.localdate(timezone=plan.location.zone)
+    lots = []
+    for product_id in sorted({v.product_id for v in plan.vectors.all()}):
+        lot = (
+            StockLot.objects.filter(
+                product_id=product_id,
+                location_id=plan.location_id,
+                expires_on__gte=today,
+                quantity_on_hand__gt=0,
+            )
+            .order_by("expires_on", "pk")
+            .first()
+        )
+        if lot is not None:
+            lots.append(lot)
+    latest = plan.patient.medical_histories.order_by("-version").first()
+    answers = {
+        "identity_confirmed": True,
+        "allergies_confirmed": True,
+        "history_confirmed": True,
+        "history_version": latest.version if latest else 0,
+        "precautions_acknowledged": frozenset(rule.id for rule in screening_rules.RULES),
+        "photo_refusal_reason": "Prefers no photos today",
+        "lots": tuple(lots),
+    }
+    return DayCheckAnswers(**{**answers, **overrides})
+
+
+def start_session(*, appointment, plan, by, **answers):
+    """The treatment-day check passed at the appointment's time (the clock moves there)."""
+    arrive_for(appointment)
     return session_services.start_session(
+        appointment=appointment,
+        plan=plan,
+        check=day_check_answers(plan, **answers),
+        actor=Actor.system(user=by),
+    )
+
+
+def start(clinic, plan=None, **answers):
+    return start_session(
         appointment=clinic["appointment"],
         plan=plan or clinic["plan"],
-        actor=Actor.system(user=clinic["doctor"].user),
+        by=clinic["doctor"].user,
+        **answers,
     )
 
 

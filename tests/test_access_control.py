@@ -43,6 +43,7 @@ from clinic.models import AuditAction, AuditEvent, Role
 from clinic.roles import group_name
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, Consultation, PatientPhoto
+from tests import recipes
 from tests.access_fixtures import (
     World,
     accepted_plan,
@@ -51,8 +52,9 @@ from tests.access_fixtures import (
     practitioner_at,
     sign_consent,
 )
+from tests.clock import stop_kept, travels_kept
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
-from tests.recipes import iter_patterns, receive, sample_path
+from tests.recipes import LOCAL_LIDOCAINE_FORM, iter_patterns, receive, sample_path
 from treatments.models import (
     AdverseEvent,
     Outcome,
@@ -61,7 +63,6 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.services import plans as plan_services
-from treatments.services import sessions as session_services
 
 # Outcomes -----------------------------------------------------------------------------
 
@@ -174,7 +175,8 @@ EXPECTED = {
     "treatments:session_addendum": row(LOGIN, 403, 405, 403),
     "treatments:session_complete": row(LOGIN, 403, 405, 403),
     "treatments:session_detail": row(LOGIN, 403, 200, 200),
-    "treatments:session_start": row(LOGIN, 403, 405, 403),
+    # The check of an appointment that already has its session opens that session.
+    "treatments:session_start": row(LOGIN, 403, 302, 403),
     "treatments:stock_overview": row(LOGIN, 403, 403, 200),
     # admin: one rule for every admin URL (named "admin:…", or unnamed under /admin/):
     # refused to all but managers (redirect to the sign-in page, or 403); the manager's
@@ -471,8 +473,8 @@ class Journey:
         appointment = book_treatment(
             b.patient, b.doctor, b.location, b.treatment_type, days=4, hour=11
         )
-        self.b_open_session = session_services.start_session(
-            appointment=appointment, plan=b.plan, actor=Actor.system(user=b.doctor.user)
+        self.b_open_session = recipes.start_session(
+            appointment=appointment, plan=b.plan, by=b.doctor.user
         )
 
 
@@ -502,7 +504,9 @@ def journey(django_db_setup, django_db_blocker, tmp_path_factory):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            built = Journey()
+            # The journey's sessions move the clock to their appointments: kept for the module.
+            with travels_kept() as clock_moves:
+                built = Journey()
         except BaseException:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
@@ -512,6 +516,7 @@ def journey(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         outer.__exit__(None, None, None)
+    stop_kept(clock_moves)
     media.disable()
 
 
@@ -715,7 +720,7 @@ def other_location_cases(sites: Journey) -> list[tuple[str, str, str, dict | Non
             "post",
             url("treatments:session_complete", open_session),
             {
-                "anaesthesia": "local",
+                **LOCAL_LIDOCAINE_FORM,
                 **{
                     f"vector-{vector.pk}-{field}": value
                     for vector in open_session.plan.vectors.all()
@@ -874,7 +879,7 @@ def test_an_adverse_event_cannot_name_a_lot_from_another_session(sites, users):
 
 
 def completion_form(session: TreatmentSession, lot: StockLot) -> dict:
-    form = {"anaesthesia": "local", "immediate_outcome": "Fine"}
+    form = {**LOCAL_LIDOCAINE_FORM, "immediate_outcome": "Fine"}
     for vector in session.plan.vectors.all():
         form[f"vector-{vector.pk}-lot"] = str(lot.pk)
         form[f"vector-{vector.pk}-count"] = str(vector.count)
@@ -886,9 +891,7 @@ def completion_form(session: TreatmentSession, lot: StockLot) -> dict:
 def test_a_session_cannot_be_completed_with_another_locations_lot(sites, users):
     a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=10)
-    session = session_services.start_session(
-        appointment=appointment, plan=a.plan, actor=Actor.system(user=a.doctor.user)
-    )
+    session = recipes.start_session(appointment=appointment, plan=a.plan, by=a.doctor.user)
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:session_complete", session.pk)
     status, changed = post_refused(client, path, completion_form(session, b.lot))

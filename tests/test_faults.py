@@ -16,6 +16,7 @@ from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, PatientPhoto
 from tests.recipes import (
+    LOCAL_LIDOCAINE,
     accept,
     build_clinic,
     placements,
@@ -64,7 +65,7 @@ def test_a_failure_while_completing_a_session_leaves_stock_session_and_booking_a
         session_services.complete_session(
             session=session,
             placements=placements(clinic, session),
-            details={"anaesthesia": "local"},
+            details={**LOCAL_LIDOCAINE},
             actor=Actor.system(user=clinic["doctor"].user),
         )
     assert StockLot.objects.get(pk=clinic["lot"].pk).quantity_on_hand == 10

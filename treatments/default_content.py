@@ -324,7 +324,7 @@ I, {patient}, consent to {procedure} of the following areas: {areas}, using {pro
 performed by {practitioner}.
 
 The procedure has been explained to me: absorbable threads are placed under the skin through \
-a fine needle or cannula, after local anaesthetic, to lift lax tissue and stimulate collagen. \
+a fine needle or cannula, {anaesthesia}, to lift lax tissue and stimulate collagen. \
 The threads dissolve over months; the lift is partial and temporary, and results vary from \
 person to person. No particular result has been promised to me.
 

@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from clinic.access import LocationHeldQuerySet
 from clinic.models import AppendOnlyQuerySet, Location, StaffMember, WrittenOnceModel
-from consultations.models import FacialArea, Patient, Screening
+from consultations.models import FacialArea, MedicalHistory, Patient, Screening
 
 
 class Material(models.TextChoices):
@@ -142,6 +142,15 @@ DIAGRAM_MM_PER_UNIT = 230.0
 AVERAGE_INTERPUPILLARY_MM = 63.0  # Dodgson, Proc. SPIE 5291 (2004): adult mean about 63 mm
 
 
+class Anaesthesia(models.TextChoices):
+    """The anaesthesia a plan proposes (named in its consent) and a session records."""
+
+    NONE = "none", "None"
+    TOPICAL = "topical", "Topical"
+    LOCAL = "local", "Local infiltration"
+    NERVE_BLOCK = "block", "Nerve block"
+
+
 class PlanStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PROPOSED = "proposed", "Proposed"
@@ -165,6 +174,10 @@ class TreatmentPlan(models.Model):
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=12, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     notes = models.TextField(max_length=4000, blank=True)
+    # Named in the consent text ({anaesthesia}), so the patient consents to what is done.
+    anaesthesia = models.CharField(
+        max_length=10, choices=Anaesthesia.choices, default=Anaesthesia.LOCAL
+    )
     # Millimetres per diagram unit: the average face, or a calibrated baseline photo's.
     mm_per_unit = models.FloatField(default=DIAGRAM_MM_PER_UNIT)
     calibration_photo = models.ForeignKey(
@@ -286,7 +299,8 @@ class ConsentTemplate(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(
         max_length=20000,
-        help_text="Placeholders: {patient}, {practitioner}, {procedure}, {areas}, {products}.",
+        help_text="Placeholders: {patient}, {practitioner}, {procedure}, {areas}, {products}, "
+        "{anaesthesia}.",
     )
     risks = models.JSONField(default=list, help_text="One risk per line; each is initialled.")
     alternatives = models.TextField(max_length=5000)
@@ -365,12 +379,6 @@ class ConsentWithdrawal(models.Model):
         return f"Withdrawal of consent {self.consent_id}"
 
 
-class Anaesthesia(models.TextChoices):
-    NONE = "none", "None"
-    TOPICAL = "topical", "Topical"
-    LOCAL = "local", "Local infiltration"
-
-
 class TreatmentSession(models.Model):
     """What was done at a treatment appointment. Completed sessions are locked; addenda follow."""
 
@@ -390,6 +398,25 @@ class TreatmentSession(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(50)],
+    )
+    # Strength of the local anaesthetic as % w/v (1% = 10 mg/mL), with or without adrenaline,
+    # and the weight the maximum dose was checked against (treatments.services.anaesthesia).
+    anaesthetic_concentration_percent = models.DecimalField(
+        "concentration (% w/v)",
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
+    )
+    with_adrenaline = models.BooleanField("with adrenaline", null=True, blank=True)
+    patient_weight_kg = models.DecimalField(
+        "patient's weight (kg)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(30), MaxValueValidator(250)],
     )
     immediate_outcome = models.TextField(max_length=2000, blank=True)
     complications = models.TextField(
@@ -414,6 +441,52 @@ class TreatmentSession(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.completed_at is not None
+
+
+class BaselinePhotos(models.TextChoices):
+    TAKEN = "taken", "Taken"
+    REFUSED = "refused", "Refused by the patient"
+
+
+class SafetyCheck(models.Model):
+    """The treatment-day check, recorded with who checked and when.
+
+    A model of its own, one-to-one with the session, rather than more columns on
+    TreatmentSession: it is written once, in the same transaction that opens the
+    session (treatments.services.day_check.start_session), and never changed, so a
+    session with a check is one whose start passed every gate. It keeps what was
+    confirmed (identity, allergies, the medical history version), what the screening
+    rules said when run again that day and which precautions were acknowledged, the
+    screening and consent relied on, the baseline photos or their refusal, and the
+    lots to be used. Sessions opened before the check existed have none.
+    """
+
+    session = models.OneToOneField(
+        TreatmentSession, on_delete=models.PROTECT, related_name="safety_check"
+    )
+    checked_at = models.DateTimeField(default=timezone.now)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    identity_confirmed = models.BooleanField("name and date of birth read back")
+    allergies_confirmed = models.BooleanField()
+    medical_history = models.ForeignKey(MedicalHistory, on_delete=models.PROTECT, related_name="+")
+    history_updated_today = models.BooleanField(
+        default=False, help_text="A new version was taken on the day, rather than confirmed."
+    )
+    screening = models.ForeignKey(Screening, on_delete=models.PROTECT, related_name="+")
+    rules_version = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20)
+    findings = models.JSONField(help_text="What the screening rules said on the day.")
+    precautions_acknowledged = models.JSONField(
+        default=list, help_text="The rule ids of the precautions acknowledged, one by one."
+    )
+    baseline_photos = models.CharField(max_length=10, choices=BaselinePhotos.choices)
+    photo_refusal_reason = models.CharField(max_length=300, blank=True)
+    lots = models.ManyToManyField(StockLot, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Treatment-day check of session {self.session_id}"
 
 
 class PlacedThreads(models.Model):

@@ -142,7 +142,14 @@ def collect_patient_record(patient: Patient) -> PatientRecord:
         ),
         sessions=list(
             TreatmentSession.objects.filter(patient=patient)
-            .select_related("plan", "location", "practitioner__user", "completed_by")
+            .select_related(
+                "plan",
+                "location",
+                "practitioner__user",
+                "completed_by",
+                "safety_check__checked_by",
+                "safety_check__medical_history",
+            )
             .prefetch_related(
                 Prefetch(
                     "placed",

@@ -28,15 +28,18 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.cooling_off import cooling_off_problem
 from clinic.models import AuditAction, Location, Room, StaffMember, TimeOff, WorkingHours
 from clinic.roles import Role
 from consultations.booking.reminders import schedule_reminder
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     AppointmentStatusChange,
     AppointmentType,
+    Consultation,
     Patient,
 )
 
@@ -146,9 +149,37 @@ def _check_rules(
         errors.setdefault("patient", []).append("This patient's record is archived.")
     if problems := _start_problems(starts_at, duration=duration, walk_in=walk_in):
         errors.setdefault("starts_at", []).extend(problems)
+    if appointment_type.kind == AppointmentKind.TREATMENT and (
+        problem := _cooling_off_problem(patient, location, starts_at)
+    ):
+        errors.setdefault("starts_at", []).append(problem)
     if errors:
         raise ValidationError(errors)
     _check_practitioner_free(practitioner, location, starts_at, ends_at)
+
+
+def _cooling_off_problem(patient: Patient, location: Location, starts_at: datetime) -> str | None:
+    """A treatment booked inside the location's cooling-off after the latest consultation.
+
+    At booking there may be no signed consent yet, so the consultation is what the
+    period runs from here; the treatment-day check counts it again from the consent.
+    """
+    consultation = (
+        Consultation.objects.filter(patient=patient)
+        .order_by("-started_at")
+        .only("started_at")
+        .first()
+    )
+    if consultation is None:
+        return None
+    treatment_day = timezone.localtime(starts_at, location.zone).date()
+    return cooling_off_problem(
+        location=location,
+        age=patient.age_on(treatment_day),
+        since=consultation.started_at,
+        treatment_day=treatment_day,
+        what="the consultation",
+    )
 
 
 def _practitioner_problem(practitioner: StaffMember, location: Location) -> str | None:

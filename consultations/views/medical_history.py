@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.access import get_for_user_or_404
@@ -11,6 +12,7 @@ from clinic.audit import record_event
 from clinic.form_errors import add_service_error
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
+from clinic.redirects import safe_next_url
 from clinic.signed_in import SignedInRequest
 from consultations import services
 from consultations.forms import MedicalHistoryForm, PreviousTreatmentFormSet
@@ -79,7 +81,9 @@ def intake_form(request: SignedInRequest, pk: int) -> HttpResponse:
         else:
             if clinician:
                 messages.success(request, "Medical history saved as a new version.")
-                return redirect("consultations:patient_chart", pk=pk)
+                # Taken again at the chair: back to the treatment-day check that asked for it.
+                back = safe_next_url(request, request.GET.get("next"))
+                return redirect(back or reverse("consultations:patient_chart", args=[pk]))
             return redirect("consultations:intake_done", pk=pk)
     status = 400 if request.method == "POST" else 200
     return render(

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
-from tests.recipes import accept, build_clinic, completed_session, sign, start
+from tests.recipes import LOCAL_LIDOCAINE, accept, build_clinic, completed_session, sign, start
 from treatments import documents as treatment_documents
 from treatments.services import outcomes as outcome_services
 
@@ -59,7 +59,7 @@ def journey(location, practitioner_user, private_media):
         lot=clinic["lot"],
         by=doctor.user,
         details={
-            "anaesthesia": "local",
+            **LOCAL_LIDOCAINE,
             "anaesthetic_agent": "Lidocaine 1%",
             "anaesthetic_volume_ml": Decimal("4.0"),
             "immediate_outcome": "Good lift",
@@ -147,6 +147,12 @@ def test_the_summary_pdf_names_the_patient_and_their_medical_history_answers(
     assert "Warfarin" in text  # an answer from the latest medical history
     assert "LOT-A" in text  # the lot the threads came from
     assert journey["consent"].fingerprint in text.replace("\n", "")
+    # The treatment-day check, with who checked and when.
+    flat = " ".join(text.split())
+    check = journey["session"].safety_check
+    checker = check.checked_by.get_full_name()
+    assert "Treatment-day check Checked" in flat
+    assert f"by {checker}: identity and allergies confirmed; medical history version" in flat
 
 
 def test_record_json_holds_every_section_with_iso_dates_and_sorted_keys(

@@ -32,10 +32,12 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 from tests.recipes import (
+    LOCAL_LIDOCAINE,
     accepted_plan,
     receive,
     screened_patient,
     signed_consent,
+    start_session,
     two_vector_plan,
 )
 from treatments import default_content
@@ -229,16 +231,14 @@ def test_a_clinic_set_up_this_way_can_book_screen_plan_consent_treat_and_print(
         actor=Actor.system(user=manager.user),
         walk_in=True,
     )
-    session = session_services.start_session(
-        appointment=treatment, plan=plan, actor=Actor.system(user=doctor.user)
-    )
+    session = start_session(appointment=treatment, plan=plan, by=doctor.user)
     session = session_services.complete_session(
         session=session,
         placements=[
             {"vector": vector.pk, "lot": lot.pk, "count": vector.count, "deviation": ""}
             for vector in plan.vectors.all()
         ],
-        details={"anaesthesia": "local", "anaesthetic_agent": "Lidocaine 1%"},
+        details=LOCAL_LIDOCAINE,
         actor=Actor.system(user=doctor.user),
     )
     reviews = Appointment.objects.filter(patient=patient, appointment_type__kind="review")

@@ -3,6 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.clock import arrive_for
 from tests.factories import TEST_PASSWORD
 from tests.recipes import (
     accept,
@@ -97,11 +98,33 @@ def test_a_practitioner_takes_consent_then_records_the_session(page, clinic):
     expect(page.get_by_test_id("patient-signature")).to_be_visible()
     expect(page.get_by_test_id("practitioner-signature")).to_be_visible()
 
-    # The treatment appointment is listed under the consent: start its session.
+    # The day of the treatment: the appointment's time has come, the practitioner signs in.
+    arrive_for(clinic["appointment"])
+    sign_in_page(page, "doctor", TEST_PASSWORD)
+    page.goto(f"/consents/{consent.pk}/")
+    # The treatment appointment is listed under the consent: its treatment-day check.
     page.get_by_test_id("start-session").get_by_role(
-        "button", name=re.compile("Start the session")
+        "link", name=re.compile("Treatment-day check")
     ).click()
+    expect(page.get_by_role("heading", name="Treatment-day check")).to_be_visible()
+    expect(page.get_by_test_id("identity")).to_contain_text("Marguerite Duras, born")
+    expect(page.get_by_test_id("findings")).to_contain_text("No findings.")
+    # Submitted with nothing confirmed: refused, every missing confirmation named.
+    page.get_by_role("button", name="Record the check and start the session").click()
+    expect(page.get_by_test_id("errors")).to_contain_text("Confirm the patient's identity")
+    expect(page.get_by_test_id("errors")).to_contain_text("Name the lots to be used.")
+    assert not TreatmentSession.objects.exists()
+    page.get_by_label("The patient read back their name and date of birth").check()
+    page.get_by_label("Allergies confirmed with the patient").check()
+    page.get_by_label("The patient confirms this medical history is current").check()
+    page.get_by_label("The patient refused baseline photos: their reason").fill("Camera-shy")
+    page.get_by_label(re.compile("LOT-A")).check()
+    page.get_by_role("button", name="Record the check and start the session").click()
+
     expect(page.get_by_role("heading", name="Treatment session")).to_be_visible()
+    expect(page.get_by_test_id("checked-by")).to_contain_text("Checked")
+    check = TreatmentSession.objects.get().safety_check
+    assert check.checked_by == clinic["user"] and check.photo_refusal_reason == "Camera-shy"
     rows = page.get_by_test_id("placement-row")
     expect(rows).to_have_count(2)
     for number in range(2):
@@ -111,7 +134,10 @@ def test_a_practitioner_takes_consent_then_records_the_session(page, clinic):
     rows.nth(1).get_by_label("Lot").select_option(label=lot_label(lot))
     page.get_by_label("Anaesthesia", exact=True).select_option(label="Local infiltration")
     page.get_by_label("Anaesthetic agent").fill("Lidocaine 1% with adrenaline")
-    page.get_by_label("Volume (ml)").fill("4.5")
+    page.get_by_label("Concentration (% w/v)").fill("1")
+    page.get_by_label("Volume (mL)").fill("4.5")
+    page.get_by_label("With adrenaline").select_option(label="Yes")
+    page.get_by_label("Patient's weight (kg)").fill("64")
     page.get_by_label("Immediate outcome").fill("Good lift, symmetrical")
     page.get_by_role("button", name="Complete the session").click()
 

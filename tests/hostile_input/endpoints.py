@@ -21,6 +21,7 @@ from consultations.models import CONSULTATION_AREAS
 from consultations.screening.forms import BodyImageForm, DecisionForm
 from tests.factories import TEST_PASSWORD
 from tests.hostile_input.harness import (
+    BOOL,
     CHOICE,
     DATE,
     DATETIME,
@@ -46,7 +47,7 @@ from tests.hostile_input.world import (
     current_code,
     jpeg_bytes,
 )
-from tests.recipes import consent_form
+from tests.recipes import LOCAL_LIDOCAINE_FORM, consent_form
 from treatments.models import TreatmentPlan
 from treatments.outcome_forms import AdverseEventForm, OutcomeForm
 from treatments.session_forms import (
@@ -147,7 +148,7 @@ def consultation_fields(w: World) -> list[Field]:
 
 def completion_valid(w: World) -> dict:
     data = {
-        "anaesthesia": "local",
+        **LOCAL_LIDOCAINE_FORM,
         "anaesthetic_agent": "Lidocaine 1% with adrenaline",
         "anaesthetic_volume_ml": "4.5",
         "immediate_outcome": "Good lift",
@@ -164,7 +165,10 @@ def completion_fields(w: World) -> list[Field]:
     vector = w.open_session.plan.vectors.first()
     placement = PlacementForm(vector=vector, number=1)
     return form_fields(placement, lot=ID) + form_fields(
-        SessionDetailsForm(), anaesthetic_volume_ml=NUMBER
+        SessionDetailsForm(),
+        anaesthetic_volume_ml=NUMBER,
+        anaesthetic_concentration_percent=NUMBER,
+        patient_weight_kg=NUMBER,
     )
 
 
@@ -187,7 +191,12 @@ def vector_payloads(plan: TreatmentPlan) -> list[dict]:
 
 def plan_save_valid(w: World) -> dict:
     plan = TreatmentPlan.objects.get(pk=w.draft_plan.pk)
-    return {"revision": plan.revision, "vectors": vector_payloads(plan), "notes": "Lift the jowls"}
+    return {
+        "revision": plan.revision,
+        "vectors": vector_payloads(plan),
+        "notes": "Lift the jowls",
+        "anaesthesia": "topical",
+    }
 
 
 # (path into the JSON body, kind, required)
@@ -195,6 +204,7 @@ PLAN_SAVE_FIELDS = [
     (("revision",), NUMBER, True),
     (("vectors",), "list", True),
     (("notes",), TEXT_KIND, False),
+    (("anaesthesia",), CHOICE, False),
     (("vectors", 0), "object", False),  # leaving one out is a smaller plan
     (("vectors", 0, "area"), CHOICE, True),
     (("vectors", 0, "side"), CHOICE, True),
@@ -220,6 +230,34 @@ MOVE_FIELDS = [
 
 def post_only(name: str, role: str, url, valid=lambda w: {}, **options) -> Endpoint:
     return Endpoint(name, "POST", role, "form", REDIRECT, url, valid, **options)
+
+
+def day_check_valid(w: World) -> dict:
+    """The treatment-day check with everything confirmed (the world has no baseline-photo
+    refusal to record: its patient has a baseline photo)."""
+    latest = w.patient.medical_histories.order_by("-version").first()
+    return {
+        "plan": str(w.accepted_plan.pk),
+        "history_version": str(latest.version if latest else 1),
+        "identity_confirmed": "on",
+        "allergies_confirmed": "on",
+        "history_confirmed": "on",
+        "photo_refusal_reason": "",
+        "lots": [str(w.lot.pk)],
+    }
+
+
+def day_check_fields(w: World) -> list[Field]:
+    return [
+        Field("plan", ID, required=False),
+        Field("history_version", NUMBER),
+        # Unticked is a clear refusal from the service, not a form error: "bool" is lenient.
+        Field("identity_confirmed", BOOL, required=False),
+        Field("allergies_confirmed", BOOL, required=False),
+        Field("history_confirmed", BOOL, required=False),
+        Field("photo_refusal_reason", TEXT_KIND, required=False, max_length=300),
+        Field("lots", MULTI),
+    ]
 
 
 ENDPOINTS: list[Endpoint] = [
@@ -494,12 +532,15 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: {"reason": "She changed her mind"},
         lambda w: form_fields(WithdrawalForm()),
     ),
-    post_only(
+    Endpoint(
         "treatments:session_start",
+        "POST",
         "practitioner",
+        "form",
+        PAGE,
         lambda w: reverse("treatments:session_start", args=[w.treatment_appointment.pk]),
-        lambda w: {"plan": str(w.accepted_plan.pk)},
-        fields=lambda w: [Field("plan", ID, required=False)],
+        day_check_valid,
+        day_check_fields,
     ),
     Endpoint(
         "treatments:session_complete",

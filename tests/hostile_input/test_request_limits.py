@@ -128,7 +128,6 @@ POST_ONLY = [
     "treatments:plan_revise",
     "treatments:plan_calibrate",
     "treatments:consent_withdraw",
-    "treatments:session_start",
     "treatments:session_complete",
     "treatments:session_addendum",
     "two_factor_new_backup_codes",

@@ -26,8 +26,10 @@ from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
 from consultations.screening import services as screening_services
+from tests import recipes
+from tests.clock import arrive_for
 from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
-from tests.recipes import CALM, accept, build_clinic, sign, start
+from tests.recipes import CALM, LOCAL_LIDOCAINE, accept, build_clinic, sign, start
 from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
@@ -51,7 +53,7 @@ class World:
     consent: SignedConsent
     open_session: TreatmentSession
     done_session: TreatmentSession
-    treatment_appointment: Appointment  # booked, no session yet
+    treatment_appointment: Appointment  # booked, no session yet; the clock is at its start
     consultation_appointment: Appointment  # booked consultation
     consultation: Consultation  # assessed, screened (undecided)
     screening: Screening  # undecided
@@ -85,9 +87,8 @@ def complete(session: TreatmentSession, lot: StockLot, by) -> TreatmentSession:
             for vector in session.plan.vectors.all()
         ],
         details={
-            "anaesthesia": "local",
+            **LOCAL_LIDOCAINE,
             "anaesthetic_agent": "Lidocaine 1%",
-            "anaesthetic_volume_ml": None,
             "immediate_outcome": "Good lift",
             "complications": "",
         },
@@ -122,13 +123,12 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
             actor=actor,
         )
 
-    done_appointment = book(clinic["treatment"], 2)
-    done_session = session_services.start_session(
-        appointment=done_appointment, plan=accepted, actor=actor
-    )
-    done_session = complete(done_session, clinic["lot"], user)
-    treatment_appointment = book(clinic["treatment"], 4)
+    # One treatment day: a session done early in the morning, the next treatment at ten.
+    done_appointment = book(clinic["treatment"], 2, hour=8)
+    treatment_appointment = book(clinic["treatment"], 2, hour=10)
     consultation_appointment = book(consultation_type, 5, hour=14)
+    done_session = recipes.start_session(appointment=done_appointment, plan=accepted, by=user)
+    done_session = complete(done_session, clinic["lot"], user)
     draft = plan_services.revise_plan(plan=accepted, actor=actor)
     # After the revision: an undecided screening would close the planning gate.
     consultation = consultation_services.start_consultation(
@@ -151,6 +151,8 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         taken_on=timezone.localdate(),
         actor=actor,
     )[0]
+    # The treatment appointment's time has come: its session can be started (the check).
+    arrive_for(treatment_appointment)
     return World(
         location=location,
         frontdesk=frontdesk_user,

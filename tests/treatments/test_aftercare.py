@@ -17,7 +17,7 @@ from clinic.actors import Actor
 from consultations.booking import services as booking
 from consultations.models import Appointment, Patient
 from tests.factories import AftercareTemplateFactory, LocationFactory
-from tests.recipes import accept, build_clinic, completed_session, sign, start
+from tests.recipes import LOCAL_LIDOCAINE, accept, build_clinic, completed_session, sign, start
 from treatments.aftercare import WARNING_SIGNS, aftercare_instructions
 from treatments.demo import load_demo_aftercare, load_demo_consent
 from treatments.documents import AftercareSheet
@@ -62,7 +62,7 @@ def complete(clinic, session):
         session,
         lot=clinic["lot"],
         by=clinic["doctor"].user,
-        details={"anaesthesia": "local", "anaesthetic_agent": "Lidocaine 1%"},
+        details={**LOCAL_LIDOCAINE, "anaesthetic_agent": "Lidocaine 1%"},
     )
 
 

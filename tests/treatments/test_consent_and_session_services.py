@@ -12,6 +12,7 @@ from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
 from consultations.models import Appointment, AppointmentStatus
 from tests.recipes import (
+    LOCAL_LIDOCAINE,
     accept,
     blank_png,
     build_clinic,
@@ -147,7 +148,7 @@ def complete(clinic, session, rows=None):
         session=session,
         placements=rows if rows is not None else placements(clinic, session),
         details={
-            "anaesthesia": "local",
+            **LOCAL_LIDOCAINE,
             "anaesthetic_agent": "Lidocaine 1% with adrenaline",
             "anaesthetic_volume_ml": Decimal("4.0"),
             "immediate_outcome": "Good lift",

@@ -20,7 +20,7 @@ from tests.factories import (
     StaffMemberFactory,
     ThreadProductFactory,
 )
-from tests.recipes import accept, build_clinic, completed_session, receive, sign
+from tests.recipes import LOCAL_LIDOCAINE, accept, build_clinic, completed_session, receive, sign
 from tests.recipes import start as start_session
 from treatments.models import AdverseEvent, Outcome
 
@@ -38,7 +38,7 @@ def session(clinic):
     sign(clinic, accept(clinic))
     session = start_session(clinic)
     return completed_session(
-        session, lot=clinic["lot"], by=clinic["user"], details={"anaesthesia": "local"}
+        session, lot=clinic["lot"], by=clinic["user"], details={**LOCAL_LIDOCAINE}
     )
 
 

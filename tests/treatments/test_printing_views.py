@@ -14,6 +14,7 @@ from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.models import Patient
+from tests import recipes
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -22,6 +23,7 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 from tests.recipes import (
+    LOCAL_LIDOCAINE,
     accept,
     build_clinic,
     completed_session,
@@ -41,7 +43,6 @@ from treatments.models import (
 )
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
-from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def clinic(location, private_media, practitioner_user):
 
 
 def complete(session, lot, by):
-    return completed_session(session, lot=lot, by=by, details={"anaesthesia": "local"})
+    return completed_session(session, lot=lot, by=by, details={**LOCAL_LIDOCAINE})
 
 
 @pytest.fixture
@@ -68,7 +69,8 @@ def session(clinic, consent):
 
 
 def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lot=None):
-    """Another patient screened, planned, consented and treated today, through the services."""
+    """Another patient screened, planned, consented and treated on the day of the clinic's own
+    appointment, through the services (the clock moves on to `hour` that day)."""
     location = location or clinic["location"]
     doctor = doctor or clinic["doctor"]
     patient = PatientFactory(
@@ -80,16 +82,16 @@ def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lo
     actor = Actor.system(user=doctor.user)
     plan = plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
     sign(clinic, plan)
-    tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
+    day = timezone.localtime(clinic["appointment"].starts_at, location.zone).date()
     appointment = booking.book_appointment(
         patient=patient,
         practitioner=doctor,
         location=location,
         appointment_type=clinic["treatment"],
-        starts_at=datetime.combine(tomorrow, time(hour), tzinfo=location.zone),
+        starts_at=datetime.combine(day, time(hour), tzinfo=location.zone),
         actor=actor,
     )
-    session = session_services.start_session(appointment=appointment, plan=plan, actor=actor)
+    session = recipes.start_session(appointment=appointment, plan=plan, by=doctor.user)
     return complete(session, lot or clinic["lot"], doctor.user)
 
 
@@ -309,18 +311,18 @@ def test_the_front_desk_prints_todays_sheets_at_its_location_in_one_pdf(
     extra = receive(clinic["cog"], clinic["location"], "LOT-DAY", quantity=20)
     second = treat(clinic, "Colette", "Willy", hour=12, lot=extra)
     third = treat(clinic, "Simone", "Weil", hour=14, lot=extra)
-    yesterday = treat(clinic, "Violette", "Leduc", hour=16, lot=extra)
-    TreatmentSession.objects.filter(pk=yesterday.pk).update(
-        completed_at=yesterday.completed_at - timedelta(days=1)
-    )
     treat(
         clinic,
         "Nathalie",
         "Sarraute",
-        hour=11,
+        hour=15,
         location=elsewhere["location"],
         doctor=elsewhere["doctor"],
         lot=elsewhere["lot"],
+    )
+    yesterday = treat(clinic, "Violette", "Leduc", hour=16, lot=extra)
+    TreatmentSession.objects.filter(pk=yesterday.pk).update(
+        completed_at=yesterday.completed_at - timedelta(days=1)
     )
 
     client.force_login(frontdesk_user)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
+from tests import recipes
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -20,6 +21,7 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 from tests.recipes import (
+    LOCAL_LIDOCAINE,
     accept,
     build_clinic,
     completed_session,
@@ -31,7 +33,6 @@ from tests.recipes import (
 from treatments.models import AdverseEvent, TreatmentSession
 from treatments.services import outcomes as outcome_services
 from treatments.services import plans as plan_services
-from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -44,11 +45,12 @@ def clinic(location, private_media, practitioner_user):
 
 
 def complete(session, lot, by):
-    return completed_session(session, lot=lot, by=by, details={"anaesthesia": "local"})
+    return completed_session(session, lot=lot, by=by, details={**LOCAL_LIDOCAINE})
 
 
 def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, doctor=None):
-    """A patient planned with the lot's product, consented and treated today, via the services."""
+    """A patient planned with the lot's product, consented and treated via the services on
+    day `days` of treatment (1: the day of the clinic's own appointment); the clock moves on."""
     location = location or clinic["location"]
     doctor = doctor or clinic["doctor"]
     patient = PatientFactory(
@@ -60,7 +62,8 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
     actor = Actor.system(user=doctor.user)
     plan = plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
     sign(clinic, plan)
-    day = timezone.localdate(timezone=location.zone) + timedelta(days=days)
+    first_day = timezone.localtime(clinic["appointment"].starts_at, location.zone).date()
+    day = first_day + timedelta(days=days - 1)
     appointment = booking.book_appointment(
         patient=patient,
         practitioner=doctor,
@@ -69,7 +72,7 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
         starts_at=datetime.combine(day, time(hour), tzinfo=location.zone),
         actor=actor,
     )
-    session = session_services.start_session(appointment=appointment, plan=plan, actor=actor)
+    session = recipes.start_session(appointment=appointment, plan=plan, by=doctor.user)
     return complete(session, lot, doctor.user)
 
 
@@ -128,7 +131,8 @@ def events(clinic, elsewhere):
         "Gwen",
         "John",
         lot=elsewhere["lot"],
-        hour=10,
+        hour=13,
+        days=2,
         location=elsewhere["location"],
         doctor=elsewhere["doctor"],
     )
@@ -248,6 +252,7 @@ def test_the_report_reads_a_fixed_number_of_queries_however_many_events(
     session = treat(clinic, "Hilma", "af Klint", lot=more, hour=14, days=2)
     for kind in ("swelling", "pain", "dimpling"):
         report_event(session, kind, [more])
+    queries()  # the clock moved on to that treatment: a new sign-in session, warmed again
     assert queries() == before
 
 

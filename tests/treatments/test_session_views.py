@@ -8,11 +8,14 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentStatus
+from tests import recipes
+from tests.clock import arrive_for
 from tests.factories import (
     AppointmentTypeFactory,
     LocationFactory,
@@ -22,6 +25,7 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import (
+    LOCAL_LIDOCAINE_FORM,
     accept,
     build_clinic,
     completed_session,
@@ -38,7 +42,6 @@ from treatments.models import (
 )
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
-from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +53,23 @@ def clinic(location, private_media, practitioner_user):
 
 def start_url(appointment):
     return reverse("treatments:session_start", args=[appointment.pk])
+
+
+def check_form(clinic, plan=None, **overrides) -> dict:
+    """What the treatment-day check posts with everything confirmed and the clinic's lot."""
+    plan = plan or clinic["plan"]
+    latest = clinic["patient"].medical_histories.order_by("-version").first()
+    form = {
+        "plan": str(plan.pk),
+        "history_version": str(latest.version),
+        "identity_confirmed": "on",
+        "allergies_confirmed": "on",
+        "history_confirmed": "on",
+        "photo_refusal_reason": "Prefers no photos",
+        "lots": [str(clinic["lot"].pk)],
+    }
+    form.update(overrides)
+    return form
 
 
 def detail_url(session):
@@ -75,7 +95,7 @@ def on_hand(lot) -> int:
 def completion_form(session, lot, count="2", **details) -> dict:
     """What the completion form posts: each vector's lot, count and deviation, and the details."""
     form = {
-        "anaesthesia": "local",
+        **LOCAL_LIDOCAINE_FORM,
         "anaesthetic_agent": "Lidocaine 1% with adrenaline",
         "anaesthetic_volume_ml": "4.5",
         "immediate_outcome": "Good lift, symmetrical",
@@ -182,6 +202,7 @@ def far_session(clinic):
     )
     plan = plan_services.set_plan_status(plan=local_plan, status="accepted", actor=actor)
     sign(clinic, plan)
+    recipes.receive(clinic["cog"], elsewhere, "LOT-FAR", by=other.user)
     day = timezone.localdate(timezone=elsewhere.zone) + timedelta(days=2)
     appointment = booking.book_appointment(
         patient=clinic["patient"],
@@ -191,7 +212,7 @@ def far_session(clinic):
         starts_at=datetime.combine(day, time(10), tzinfo=elsewhere.zone),
         actor=actor,
     )
-    return session_services.start_session(appointment=appointment, plan=plan, actor=actor)
+    return recipes.start_session(appointment=appointment, plan=plan, by=other.user)
 
 
 def test_a_session_or_appointment_at_another_location_is_not_found(client, clinic, far_session):
@@ -209,11 +230,12 @@ def test_a_session_or_appointment_at_another_location_is_not_found(client, clini
 
 def test_starting_without_a_signed_consent_is_refused_and_nothing_is_created(client, clinic):
     accept(clinic)
+    arrive_for(clinic["appointment"])
     client.force_login(clinic["user"])
-    response = client.post(start_url(clinic["appointment"]), follow=True)
-    appointment_url = reverse("consultations:appointment_detail", args=[clinic["appointment"].pk])
-    assert response.redirect_chain == [(appointment_url, 302)]
-    assert "The session was not started. No signed consent to plan version 1" in html_of(response)
+    response = client.post(start_url(clinic["appointment"]), check_form(clinic))
+    assert response.status_code == 400
+    assert "The session was not started" in html_of(response)
+    assert "No signed consent to plan version 1" in html_of(response)
     assert not TreatmentSession.objects.exists()
     clinic["appointment"].refresh_from_db()
     assert clinic["appointment"].status == AppointmentStatus.BOOKED
@@ -278,8 +300,10 @@ def test_only_a_treatment_appointment_opens_a_session(client, clinic):
         starts_at=datetime.combine(day, time(9), tzinfo=clinic["location"].zone),
         actor=Actor.system(user=clinic["user"]),
     )
+    arrive_for(appointment)
     client.force_login(clinic["user"])
-    response = client.post(start_url(appointment), follow=True)
+    response = client.post(start_url(appointment), check_form(clinic))
+    assert response.status_code == 400
     assert "Sessions are recorded from treatment appointments." in html_of(response)
     assert not TreatmentSession.objects.exists()
 
@@ -327,15 +351,18 @@ def test_starting_with_consent_opens_the_session_prefilled_from_the_plan(client,
     receive(
         ThreadProductFactory(name="PLLA Screw 21G 60"), clinic["location"], "LOT-SCREW", quantity=5
     )
+    arrive_for(clinic["appointment"])
     client.force_login(clinic["user"])
 
-    response = client.post(start_url(clinic["appointment"]))
+    response = client.post(start_url(clinic["appointment"]), check_form(clinic, plan))
+    assert response.status_code == 302, html_of(response)
     session = TreatmentSession.objects.get()
     assert response.status_code == 302 and response["Location"] == detail_url(session)
     clinic["appointment"].refresh_from_db()
     assert clinic["appointment"].status == AppointmentStatus.IN_PROGRESS
     # Starting again (a second click) opens the same session.
-    assert client.post(start_url(clinic["appointment"]))["Location"] == detail_url(session)
+    again = client.post(start_url(clinic["appointment"]), check_form(clinic, plan))
+    assert again["Location"] == detail_url(session)
     assert TreatmentSession.objects.count() == 1
 
     html = html_of(client.get(detail_url(session)))
@@ -351,6 +378,56 @@ def test_starting_with_consent_opens_the_session_prefilled_from_the_plan(client,
     assert AuditEvent.objects.filter(
         action=AuditAction.VIEW, object_id=str(session.pk), patient_id=clinic["patient"].pk
     ).exists()
+
+
+def test_the_session_page_shows_the_recorded_check_with_who_checked_and_when(
+    client, clinic, session
+):
+    client.force_login(clinic["user"])
+    html = html_of(client.get(detail_url(session)))
+    check = session.safety_check
+    when = timezone.localtime(check.checked_at, clinic["location"].zone)
+    name = clinic["user"].get_full_name()
+    assert f"Checked {when:%-d %b %Y, %H:%M} (Europe/London) by {name}." in html
+    assert "Prefers no photos today" in html
+    assert "LOT-A (PDO Cog 19G 100, expires" in html
+
+
+def test_the_check_page_shows_what_blocks_the_start_before_anything_is_typed(client, clinic):
+    accept(clinic)  # no consent yet, and the appointment is tomorrow
+    client.force_login(clinic["user"])
+    response = client.get(start_url(clinic["appointment"]))
+    assert response.status_code == 200
+    html = html_of(response)
+    assert "The session cannot start:" in html
+    assert "the session can be started from then, not before." in html
+    assert "No signed consent to plan version 1" in html
+    assert "Marguerite Duras, born" in html
+    assert AuditEvent.objects.filter(
+        action=AuditAction.VIEW, summary__startswith="Opened the treatment-day check"
+    ).exists()
+
+
+def test_the_history_link_comes_back_to_the_check(client, clinic):
+    accept(clinic)
+    client.force_login(clinic["user"])
+    check_url = start_url(clinic["appointment"]) + f"?plan={clinic['plan'].pk}"
+    intake = reverse("consultations:intake_form", args=[clinic["patient"].pk])
+    response = client.post(
+        intake + "?" + urlencode({"next": check_url}),
+        {"diabetes": "none", "smoking": "never", "pregnant": "on", **EMPTY_TREATMENTS},
+    )
+    assert response.status_code == 302 and response["Location"] == check_url
+    html = html_of(client.get(check_url))
+    assert "Not today. Pregnant or breastfeeding" in html
+
+
+EMPTY_TREATMENTS = {
+    "treatments-TOTAL_FORMS": "0",
+    "treatments-INITIAL_FORMS": "0",
+    "treatments-MIN_NUM_FORMS": "0",
+    "treatments-MAX_NUM_FORMS": "30",
+}
 
 
 # Completing -----------------------------------------------------------------------
@@ -372,7 +449,7 @@ def test_completing_through_the_page_uses_the_stock_locks_the_record_and_books_r
     html = html_of(client.get(detail_url(session)))
     assert "Session completed: the record is now locked." in html
     assert "The record is locked" in html and "Complete the session" not in html
-    assert html.count("LOT-A") == 2
+    assert html.count("LOT-A") == 3  # both placements, and the lot named at the check
     assert "Good lift, symmetrical" in html
     assert html.count("Review with") == 3  # the 2-week, 3-month and 6-month reviews
     assert reverse("treatments:consent_detail", args=[session.consent_id]) in html
@@ -437,6 +514,16 @@ def other_location_lot(clinic):
         ("volume_abc", "The volume must be a number of millilitres from 0 to 50"),
         ("volume_too_much", "The volume must be a number of millilitres from 0 to 50"),
         ("anaesthesia_unknown", "Select a valid choice"),
+        ("weight_zero", "A patient&#x27;s weight is from 30 to 250 kg: 0 kg cannot be right"),
+        ("weight_900", "A patient&#x27;s weight is from 30 to 250 kg: 900 kg cannot be right"),
+        ("weight_in_pounds", "Type the weight in kilograms as a number only"),
+        ("volume_in_mg", "Type the volume in millilitres as a number only (e.g. 4.5): “2 mg”"),
+        ("concentration_200", "200 is not a strength"),
+        (
+            "over_the_maximum",
+            "Lidocaine dose 600 mg (2% × 30 mL) is over the maximum of 448 mg for 64 kg with "
+            "adrenaline (7 mg/kg, at most 500 mg",
+        ),
     ],
 )
 def test_bad_completions_are_refused_with_a_message_and_stock_never_moves(
@@ -464,6 +551,15 @@ def test_bad_completions_are_refused_with_a_message_and_stock_never_moves(
         form["anaesthetic_volume_ml"] = "55"
     elif problem == "anaesthesia_unknown":
         form["anaesthesia"] = "general"
+    elif problem.startswith("weight_"):
+        bad = {"zero": "0", "900": "900", "in_pounds": "150 lb"}
+        form["patient_weight_kg"] = bad[problem.removeprefix("weight_")]
+    elif problem == "volume_in_mg":
+        form["anaesthetic_volume_ml"] = "2 mg"
+    elif problem == "concentration_200":
+        form["anaesthetic_concentration_percent"] = "200"
+    elif problem == "over_the_maximum":
+        form.update(anaesthetic_concentration_percent="2", anaesthetic_volume_ml="30")
     before = on_hand(lot)
     client.force_login(clinic["user"])
     response = client.post(complete_url(session), form)

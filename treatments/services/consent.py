@@ -22,6 +22,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
 from treatments.models import (
+    Anaesthesia,
     ConsentTemplate,
     ConsentWithdrawal,
     PhotoUse,
@@ -31,7 +32,17 @@ from treatments.models import (
 )
 from treatments.signatures import process_signature
 
-PLACEHOLDERS = ("patient", "practitioner", "procedure", "areas", "products")
+PLACEHOLDERS = ("patient", "practitioner", "procedure", "areas", "products", "anaesthesia")
+
+# How the consent names the plan's anaesthesia: {anaesthesia} in the template's body.
+ANAESTHESIA_WORDING: dict[str, str] = {
+    Anaesthesia.NONE: "without anaesthesia",
+    Anaesthesia.TOPICAL: "after a numbing cream on the skin (topical anaesthesia)",
+    Anaesthesia.LOCAL: "after local anaesthetic injected where the threads go in "
+    "(local infiltration)",
+    Anaesthesia.NERVE_BLOCK: "after local anaesthetic injected near the nerve that supplies "
+    "the area (a nerve block)",
+}
 
 
 def fill_consent_text(template: ConsentTemplate, plan: TreatmentPlan) -> str:
@@ -43,6 +54,7 @@ def fill_consent_text(template: ConsentTemplate, plan: TreatmentPlan) -> str:
         "procedure": "Thread lift with absorbable threads",
         "areas": ", ".join(sorted({v.get_area_display() for v in vectors})) or "none",
         "products": ", ".join(sorted({v.product.name for v in vectors})) or "none",
+        "anaesthesia": ANAESTHESIA_WORDING.get(plan.anaesthesia, plan.get_anaesthesia_display()),
     }
     text = template.body
     for name in PLACEHOLDERS:

@@ -33,6 +33,7 @@ from consultations.models import (
 from consultations.selectors import check_planning_gate
 from treatments.models import (
     AVERAGE_INTERPUPILLARY_MM,
+    Anaesthesia,
     Depth,
     DiagramView,
     PlanStatus,
@@ -188,9 +189,11 @@ def save_plan(
     revision: int,
     vectors: Any,
     notes: str | None = None,
+    anaesthesia: str | None = None,
     actor: Actor,
 ) -> TreatmentPlan:
-    """Replace the plan's vectors (and notes) if nobody saved since `revision`.
+    """Replace the plan's vectors (and notes, and the anaesthesia the consent will name)
+    if nobody saved since `revision`.
 
     Raises PlanConflict when the revision is stale, ValidationError for bad
     vectors or a frozen plan. Nothing is saved unless everything is valid.
@@ -208,6 +211,8 @@ def save_plan(
         if not isinstance(notes, str) or len(notes) > 4000 or "\x00" in notes:
             raise ValidationError("notes must be text of at most 4000 characters.")
         locked.notes = notes
+    if anaesthesia is not None:
+        locked.anaesthesia = checked_choice(anaesthesia, Anaesthesia, "anaesthesia")
     locked.vectors.all().delete()
     ThreadVector.objects.bulk_create(
         ThreadVector(
@@ -229,7 +234,7 @@ def save_plan(
     )
     locked.revision += 1
     locked.updated_at = timezone.now()
-    locked.save(update_fields=["notes", "revision", "updated_at"])
+    locked.save(update_fields=["notes", "anaesthesia", "revision", "updated_at"])
     record_event(
         action=AuditAction.UPDATE,
         actor=actor,
@@ -292,6 +297,7 @@ def revise_plan(*, plan: TreatmentPlan, actor: Actor) -> TreatmentPlan:
         series=series,
         version=latest + 1,
         notes=plan.notes,
+        anaesthesia=plan.anaesthesia,
         mm_per_unit=plan.mm_per_unit,
         calibration_photo=plan.calibration_photo,
         created_by=actor.user,

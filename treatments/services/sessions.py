@@ -28,9 +28,11 @@ from consultations.models import (
     ReviewStage,
 )
 from treatments.models import (
+    BaselinePhotos,
     ConsentWithdrawal,
     PlacedThreads,
     PlanStatus,
+    SafetyCheck,
     SessionAddendum,
     Side,
     StockLot,
@@ -38,8 +40,11 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from treatments.services.consent import valid_consent_for
+from treatments.services import day_check
+from treatments.services.anaesthesia import anaesthesia_problems
+from treatments.services.day_check import DayCheckAnswers
 from treatments.services.plans import MAX_COUNT, checked_choice
+from treatments.services.stock import lot_problems
 
 # Each review is booked as its own appointment type (AppointmentType.review_stage), so the
 # calendar, the reminders and the calendar feed name it; a clinic without a type for a
@@ -53,9 +58,23 @@ FOLLOW_UPS = [
 
 @transaction.atomic
 def start_session(
-    *, appointment: Appointment, plan: TreatmentPlan, actor: Actor
+    *,
+    appointment: Appointment,
+    plan: TreatmentPlan,
+    check: DayCheckAnswers,
+    actor: Actor,
 ) -> TreatmentSession:
-    """Open the session of a treatment appointment: needs a valid consent to this plan version."""
+    """Pass the treatment-day check and open the session of a treatment appointment.
+
+    The appointment must be this patient's treatment appointment, at the plan's
+    location, and have begun (or be a walk-in); every gate of the check must hold
+    (treatments.services.day_check). The check is recorded with the session, with
+    who checked and when; any failure raises ValidationError listing every reason
+    and records nothing.
+    """
+    user = actor.user
+    if user is None:
+        raise ValidationError("The treatment-day check is made by a signed-in practitioner.")
     if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
         raise ValidationError("Sessions are recorded from treatment appointments.")
     if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
@@ -69,20 +88,43 @@ def start_session(
         return existing
     if plan.status != PlanStatus.ACCEPTED:
         raise ValidationError(f"Plan version {plan.version} is not accepted.")
-    consent = valid_consent_for(plan)
-    if consent is None:
-        raise ValidationError(
-            f"No signed consent to plan version {plan.version} (or it was withdrawn): "
-            "take consent first."
-        )
+    review = day_check.review_day(appointment=appointment, plan=plan)
+    problems = day_check.day_problems(review, check, plan=plan, location=appointment.location)
+    if problems or review.consent is None or review.history is None or review.screening is None:
+        raise ValidationError(problems or ["The treatment-day check did not pass."])
     session = TreatmentSession.objects.create(
         appointment=appointment,
         patient=appointment.patient,
         plan=plan,
-        consent=consent,
+        consent=review.consent,
         practitioner=appointment.practitioner,
         location=appointment.location,
     )
+    acknowledged = sorted(
+        f.finding.rule_id
+        for f in review.precautions
+        if f.finding.rule_id in check.precautions_acknowledged
+    )
+    safety_check = SafetyCheck.objects.create(
+        session=session,
+        checked_by=user,
+        identity_confirmed=check.identity_confirmed,
+        allergies_confirmed=check.allergies_confirmed,
+        medical_history=review.history,
+        history_updated_today=review.history_updated_today,
+        screening=review.screening,
+        rules_version=review.rules_version,
+        outcome=review.outcome,
+        findings=[f.finding.as_dict() | {"overridden": f.overridden} for f in review.findings],
+        precautions_acknowledged=acknowledged,
+        baseline_photos=BaselinePhotos.TAKEN
+        if review.baseline_photos_taken
+        else BaselinePhotos.REFUSED,
+        photo_refusal_reason=""
+        if review.baseline_photos_taken
+        else check.photo_refusal_reason.strip()[:300],
+    )
+    safety_check.lots.set(check.lots)
     if appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED):
         booking.set_appointment_status(
             appointment=appointment,
@@ -94,7 +136,9 @@ def start_session(
         actor=actor,
         obj=session,
         patient_id=session.patient_id,
-        summary=f"Started the session for plan v{plan.version}",
+        summary=f"Treatment-day check passed (history v{review.history.version}, rules "
+        f"{review.rules_version}, precautions acknowledged: {', '.join(acknowledged) or 'none'}"
+        f"); started the session for plan v{plan.version}",
     )
     return session
 
@@ -102,7 +146,10 @@ def start_session(
 SESSION_DETAIL_FIELDS = [
     "anaesthesia",
     "anaesthetic_agent",
+    "anaesthetic_concentration_percent",
     "anaesthetic_volume_ml",
+    "with_adrenaline",
+    "patient_weight_kg",
     "immediate_outcome",
     "complications",
 ]
@@ -129,8 +176,12 @@ def complete_session(
         raise ValidationError("This session is already completed: add an addendum instead.")
     if ConsentWithdrawal.objects.filter(consent_id=locked.consent_id).exists():
         raise ValidationError("The consent was withdrawn: the session cannot be completed.")
+    if problem := day_check.start_time_problem(locked.appointment, doing="completed"):
+        raise ValidationError(problem)
     if not placements:
         raise ValidationError({"placements": ["Record at least one placement."]})
+    if problems := anaesthesia_problems(details):
+        raise ValidationError(problems)
     rows, used = _checked_placements(locked, placements)
     for name in SESSION_DETAIL_FIELDS:
         if name in details:
@@ -185,8 +236,8 @@ def _checked_placements(
         where = f"Placement {number}"
         if lot is None or lot.location_id != session.location_id:
             raise ValidationError({"placements": [f"{where}: choose a lot held at this location."]})
-        if lot.expires_on < today:
-            raise ValidationError({"placements": [f"{where}: lot {lot.lot_number} has expired."]})
+        if problems := lot_problems([lot], on=today):
+            raise ValidationError({"placements": [f"{where}: {problems[0]}"]})
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
             raise ValidationError({"placements": [f"{where}: count must be 1 to {MAX_COUNT}."]})
         used[lot.pk] += count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -53,3 +54,21 @@ def receive_stock(
         summary=f"Received {quantity} × {product.name}, lot {lot.lot_number}, at {location}",
     )
     return lot
+
+
+def lot_problems(lots: Iterable[StockLot], *, on: date) -> list[str]:
+    """Why each of these lots may not be used on `on` (the location's date), one line
+    per problem, naming the lot; empty when every lot may be used.
+
+    The one place that says whether a lot can go into a patient: the treatment-day
+    check and the completion of a session both ask it. Today a lot past its expiry
+    date cannot; a lot's quarantine or recall status belongs here too.
+    """
+    problems = []
+    for lot in lots:
+        if lot.expires_on < on:
+            problems.append(
+                f"Lot {lot.lot_number} of {lot.product.name} has expired "
+                f"(expiry date {lot.expires_on:%d %b %Y}): do not use it."
+            )
+    return problems

@@ -37,6 +37,7 @@ from clinic.signed_in import SignedInRequest
 from consultations.models import FacialArea, Patient, PatientPhoto, PhotoStage, PhotoView
 from consultations.selectors import check_planning_gate
 from treatments.models import (
+    Anaesthesia,
     Depth,
     DiagramView,
     PlanStatus,
@@ -51,7 +52,7 @@ from treatments.services import plans as plan_services
 
 # A plan of 200 vectors with long notes is about 60 KB of JSON: 256 KB is ample.
 MAX_BODY_BYTES = 256 * 1024
-SAVE_FIELDS = {"revision", "vectors", "notes"}
+SAVE_FIELDS = {"revision", "vectors", "notes", "anaesthesia"}
 CALIBRATE_FIELDS = {"photo", "left_pupil", "right_pupil"}
 # How many product colours the planner's stylesheet defines (planner.css, .pc-0 … .pc-7).
 PRODUCT_COLOURS = 8
@@ -390,6 +391,7 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
             "areas": FacialArea.choices,
             "sides": Side.choices,
             "depths": Depth.choices,
+            "anaesthesia_choices": Anaesthesia.choices,
             "max_count": plan_services.MAX_COUNT,
             "PlanStatus": PlanStatus,
         },
@@ -423,11 +425,14 @@ def plan_save(request: SignedInRequest, pk: int) -> JsonResponse:
             raise BadJsonBody("vectors is missing.")
         if "notes" in data and not isinstance(data["notes"], str):
             raise BadJsonBody("notes must be text.")
+        if "anaesthesia" in data and data["anaesthesia"] not in Anaesthesia.values:
+            raise BadJsonBody("anaesthesia must be one of: " + ", ".join(Anaesthesia.values) + ".")
         saved = plan_services.save_plan(
             plan=plan,
             revision=data["revision"],
             vectors=data["vectors"],
             notes=data.get("notes"),
+            anaesthesia=data.get("anaesthesia"),
             actor=Actor.from_request(request),
         )
     except BadJsonBody as error:

@@ -15,8 +15,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
@@ -31,16 +33,20 @@ from consultations.models import (
     AppointmentKind,
     AppointmentStatus,
 )
+from consultations.screening import rules as screening_rules
 from treatments.models import (
     ConsentWithdrawal,
     PlanStatus,
+    SafetyCheck,
     StockLot,
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services import day_check
 from treatments.services import sessions as session_services
 from treatments.session_forms import (
     AddendumForm,
+    DayCheckForm,
     PlacementForm,
     SessionDetailsForm,
     lot_label,
@@ -59,7 +65,7 @@ def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | 
     recently started plan series that has an accepted version.
     """
     plans = TreatmentPlan.objects.filter(patient_id=appointment.patient_id)
-    named = request.POST.get("plan", "").strip()
+    named = (request.POST.get("plan") or request.GET.get("plan") or "").strip()
     if named:
         if not (named.isascii() and named.isdigit()):
             raise Http404("No such plan for this patient.")
@@ -72,10 +78,24 @@ def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | 
     )
 
 
+def check_lots(appointment: Appointment, plan: TreatmentPlan) -> list[StockLot]:
+    """The lots on the shelf here for the plan's products, expired ones included so that
+    the check can name a lot that must not be used rather than hide it."""
+    return list(
+        StockLot.objects.filter(
+            location_id=appointment.location_id,
+            product_id__in=plan.vectors.values("product_id"),
+            quantity_on_hand__gt=0,
+        )
+        .select_related("product")
+        .order_by("product__name", "expires_on", "lot_number")
+    )
+
+
 @require_permission("clinic.record_clinical")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
-    """Open the session of a treatment appointment; refused without a valid consent."""
+    """The treatment-day check; passing it records the check and opens the session."""
     appointment = get_for_user_or_404(
         Appointment.objects.select_related("patient", "appointment_type", "location"),
         request.user,
@@ -89,6 +109,9 @@ def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
             f"{appointment.get_status_display().lower()}: book a new treatment appointment.",
         )
         return redirect("consultations:appointment_detail", pk=appointment.pk)
+    existing = TreatmentSession.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return redirect("treatments:session_detail", pk=existing.pk)
     plan = plan_for(request, appointment)
     if plan is None:
         messages.error(
@@ -97,17 +120,58 @@ def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
             "accept a plan and take consent before starting the session.",
         )
         return redirect("consultations:appointment_detail", pk=appointment.pk)
-    try:
-        session = session_services.start_session(
-            appointment=appointment,
-            plan=plan,
-            actor=Actor.from_request(request),
+    actor = Actor.from_request(request)
+    review = day_check.review_day(appointment=appointment, plan=plan)
+    form = DayCheckForm(
+        request.POST if request.method == "POST" else None,
+        initial={"history_version": review.history.version if review.history else 1},
+        precautions=[
+            (f.finding.rule_id, f"{f.finding.title}: {f.finding.advice}")
+            for f in review.precautions
+        ],
+        lots=check_lots(appointment, plan),
+    )
+    errors: list[str] = []
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                session = session_services.start_session(
+                    appointment=appointment, plan=plan, check=form.answers(), actor=actor
+                )
+            except ValidationError as error:
+                errors = error_messages(error)
+            else:
+                messages.success(request, "Treatment-day check recorded: the session has started.")
+                return redirect("treatments:session_detail", pk=session.pk)
+        else:
+            errors = form.error_list()
+    else:
+        # The check shows the medical history and screening: a view of the clinical record.
+        record_event(
+            action=AuditAction.VIEW,
+            actor=actor,
+            obj=appointment.patient,
+            patient_id=appointment.patient_id,
+            summary=f"Opened the treatment-day check for plan v{plan.version}",
         )
-    except ValidationError as error:
-        for message in error_messages(error):
-            messages.error(request, f"The session was not started. {message}")
-        return redirect("consultations:appointment_detail", pk=appointment.pk)
-    return redirect("treatments:session_detail", pk=session.pk)
+    check_url = reverse("treatments:session_start", args=[appointment.pk]) + f"?plan={plan.pk}"
+    return render(
+        request,
+        "treatments/sessions/check.html",
+        {
+            "appointment": appointment,
+            "patient": appointment.patient,
+            "plan": plan,
+            "review": review,
+            "form": form,
+            "errors": errors,
+            "zone_name": appointment.location.time_zone,
+            "history_url": reverse("consultations:intake_form", args=[appointment.patient_id])
+            + "?"
+            + urlencode({"next": check_url}),
+        },
+        status=400 if errors else 200,
+    )
 
 
 # One session ----------------------------------------------------------------------
@@ -123,6 +187,9 @@ def session_or_404(request: HttpRequest, pk: int) -> TreatmentSession:
             "location",
             "appointment__appointment_type",
             "completed_by",
+            "safety_check__checked_by",
+            "safety_check__medical_history",
+            "safety_check__screening",
         ),
         request.user,
         pk=pk,
@@ -207,6 +274,7 @@ def session_context(
         "zone_name": session.location.time_zone,
         "can_record": can_record,
         "errors": errors or [],
+        **safety_check_context(session),
     }
     if session.is_locked:
         context.update(
@@ -232,6 +300,21 @@ def session_context(
             vectors=[row["vector"] for row in rows],
         )
     return context
+
+
+def safety_check_context(session: TreatmentSession) -> dict[str, Any]:
+    """The recorded treatment-day check, in words (none for sessions started before it)."""
+    try:
+        check = session.safety_check
+    except SafetyCheck.DoesNotExist:
+        return {"check": None}
+    titles = {row.get("rule_id"): row.get("title") for row in check.findings}
+    return {
+        "check": check,
+        "check_outcome": screening_rules.Outcome.LABELS.get(check.outcome, check.outcome).lower(),
+        "check_precautions": [titles.get(rule, rule) for rule in check.precautions_acknowledged],
+        "check_lots": list(check.lots.select_related("product").order_by("lot_number")),
+    }
 
 
 def audit_view(request: HttpRequest, session: TreatmentSession) -> None:

@@ -104,6 +104,14 @@ function start(root, data) {
     notesInput.addEventListener("blur", planner.history.endTableEdit);
   }
 
+  // The anaesthesia is a plan setting outside the undo history: a change is saved at once.
+  const anaesthesiaInput = planner.anaesthesiaInput;
+  if (anaesthesiaInput && planner.editable) {
+    anaesthesiaInput.addEventListener("change", function () {
+      planner.saving.save();
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (!(event.ctrlKey || event.metaKey) || event.altKey) {
       return;

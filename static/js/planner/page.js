@@ -62,6 +62,7 @@ export function createPlanner(root, data) {
     calibration: null, // the pupils marked so far, while calibrating
     summary: null, // the model's summary, as last drawn
     notesInput: root.querySelector("[data-plan-notes]"),
+    anaesthesiaInput: root.querySelector("[data-plan-anaesthesia]"),
 
     button: function (action) {
       return root.querySelector('[data-action="' + action + '"]');

@@ -41,6 +41,7 @@ export function createSaving(planner) {
         revision: planner.baseRevision,
         vectors: model.vectors.map(M.payload),
         notes: model.notes,
+        anaesthesia: planner.anaesthesiaInput ? planner.anaesthesiaInput.value : undefined,
       },
       planner.csrf
     )
