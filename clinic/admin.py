@@ -12,8 +12,16 @@ class RoomInline(admin.TabularInline[Room, Location]):
 
 @admin.register(Location)
 class LocationAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "time_zone", "paper_size", "phone", "emergency_phone", "is_active"]
-    list_filter = ["is_active", "paper_size"]
+    list_display = [
+        "name",
+        "time_zone",
+        "jurisdiction",
+        "paper_size",
+        "phone",
+        "emergency_phone",
+        "is_active",
+    ]
+    list_filter = ["is_active", "paper_size", "jurisdiction"]
     search_fields = ["name", "address"]
     inlines = [RoomInline]
 
