@@ -255,7 +255,9 @@ def test_a_history_from_before_the_new_questions_stays_valid_with_them_unanswere
     practitioner_user, patient
 ):
     history = services.submit_medical_history(
-        patient=patient, answers={"smoking": "current"}, submitted_by=practitioner_user
+        patient=patient,
+        answers={"smoking": "current"},
+        actor=Actor.system(user=practitioner_user),
     )
     history.full_clean()
     assert (history.cold_sores, history.active_cancer, history.vaccinated_on) == (

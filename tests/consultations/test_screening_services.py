@@ -277,10 +277,12 @@ def minor_screened_at(location, practitioner_name):
         role=Role.PRACTITIONER, locations=[location], user__username=practitioner_name
     )
     patient = PatientFactory(date_of_birth=local_today(location) - timedelta(days=16 * 365))
-    services.submit_medical_history(patient=patient, answers={}, submitted_by=doctor.user)
+    services.submit_medical_history(
+        patient=patient, answers={}, actor=Actor.system(user=doctor.user)
+    )
     consultation = assessed(patient, doctor)
     return screening_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=doctor.user
+        consultation=consultation, body_image=CALM, actor=Actor.system(user=doctor.user)
     )
 
 
