@@ -15,6 +15,7 @@ class LocationAdmin(SimpleHistoryAdmin):
     list_display = [
         "name",
         "time_zone",
+        "jurisdiction",
         "paper_size",
         "phone",
         "emergency_phone",
@@ -22,7 +23,7 @@ class LocationAdmin(SimpleHistoryAdmin):
         "cooling_off_minor_days",
         "is_active",
     ]
-    list_filter = ["is_active", "paper_size"]
+    list_filter = ["is_active", "paper_size", "jurisdiction"]
     search_fields = ["name", "address"]
     inlines = [RoomInline]
 

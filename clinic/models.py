@@ -22,6 +22,56 @@ def validate_time_zone(value: str) -> None:
 MONTH_FIRST_COUNTRIES = {"US", "PH", "FM", "MH", "PW"}
 
 
+class Jurisdiction(models.TextChoices):
+    """Where a location's clinical rules are judged: ISO 3166 country or subdivision codes.
+
+    Laws on cosmetic procedures differ by nation within the UK and by state within the US,
+    so those are chosen by subdivision (a screening rule for "GB-ENG" holds in England only;
+    one for "US" would hold in every state).
+    """
+
+    ENGLAND = "GB-ENG", "England"
+    WALES = "GB-WLS", "Wales"
+    SCOTLAND = "GB-SCT", "Scotland"
+    NORTHERN_IRELAND = "GB-NIR", "Northern Ireland"
+    IRELAND = "IE", "Ireland"
+    NEW_YORK = "US-NY", "New York (United States)"
+    CALIFORNIA = "US-CA", "California (United States)"
+    FLORIDA = "US-FL", "Florida (United States)"
+    ILLINOIS = "US-IL", "Illinois (United States)"
+    TEXAS = "US-TX", "Texas (United States)"
+    OTHER_US = "US", "Another US state"
+    AUSTRALIA = "AU", "Australia"
+    CANADA = "CA", "Canada"
+    OTHER = "XX", "Elsewhere (only rules that hold everywhere apply)"
+
+    @classmethod
+    def label_for(cls, code: str) -> str:
+        return str(dict(cls.choices).get(code, code))
+
+
+# A location's jurisdiction when none is chosen: from its time zone, else its country.
+# (Europe/London also covers Wales, Scotland and Northern Ireland: managers correct it.)
+JURISDICTION_BY_TIME_ZONE = {
+    "Europe/London": "GB-ENG",
+    "Europe/Belfast": "GB-NIR",
+    "Europe/Dublin": "IE",
+    "America/New_York": "US-NY",
+    "America/Los_Angeles": "US-CA",
+    "America/Chicago": "US-IL",
+}
+JURISDICTION_BY_COUNTRY = {"GB": "GB-ENG", "IE": "IE", "US": "US", "AU": "AU", "CA": "CA"}
+
+
+def jurisdiction_for(time_zone: str, country: str) -> str:
+    """The jurisdiction a location most likely has, judged from its time zone and country."""
+    if time_zone in JURISDICTION_BY_TIME_ZONE:
+        return JURISDICTION_BY_TIME_ZONE[time_zone]
+    if time_zone.startswith("Australia/"):
+        return "AU"
+    return JURISDICTION_BY_COUNTRY.get(country, Jurisdiction.OTHER)
+
+
 class PaperSize(models.TextChoices):
     A4 = "A4", "A4"
     LETTER = "Letter", "US Letter"
@@ -62,6 +112,13 @@ class Location(models.Model):
     time_zone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_time_zone]
     )
+    jurisdiction = models.CharField(
+        max_length=8,
+        choices=Jurisdiction.choices,
+        blank=True,
+        help_text="Whose laws apply here: screening rules that differ by place follow it. "
+        "Left empty, it is taken from the time zone (Europe/London is England).",
+    )
     paper_size = models.CharField(max_length=8, choices=PaperSize.choices, default=PaperSize.A4)
     # Cooling-off: whole days between the signed consent (or, when booking, the latest
     # consultation) and the treatment. The Medical Board of Australia asks for at least
@@ -96,6 +153,11 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.jurisdiction:
+            self.jurisdiction = jurisdiction_for(self.time_zone, self.country)
+        super().save(*args, **kwargs)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -72,6 +72,8 @@ class MedicalHistoryForm(forms.ModelForm):
         widgets = {
             "planned_dental_work_on": DateInput(),
             "important_event_on": DateInput(),
+            "vaccinated_on": DateInput(),
+            "isotretinoin_last_taken_on": DateInput(),
             "current_medications": forms.Textarea(attrs={"rows": 2}),
             "other_conditions": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -81,7 +83,17 @@ class MedicalHistoryForm(forms.ModelForm):
         ("Pregnancy", ["pregnant", "breastfeeding"]),
         (
             "Medicines and bleeding",
-            ["anticoagulants", "anticoagulant_details", "bleeding_disorder", "current_medications"],
+            [
+                "anticoagulants",
+                "anticoagulant_details",
+                "aspirin",
+                "nsaids",
+                "bleeding_supplements",
+                "bleeding_supplement_details",
+                "bleeding_disorder",
+                "isotretinoin_last_taken_on",
+                "current_medications",
+            ],
         ),
         (
             "Health conditions",
@@ -89,8 +101,12 @@ class MedicalHistoryForm(forms.ModelForm):
                 "autoimmune_disease",
                 "autoimmune_details",
                 "immunosuppressed",
+                "active_cancer",
                 "diabetes",
                 "active_skin_infection",
+                "cold_sores",
+                "koebner_skin_disease",
+                "koebner_skin_disease_details",
                 "keloid_tendency",
                 "other_conditions",
             ],
@@ -102,7 +118,13 @@ class MedicalHistoryForm(forms.ModelForm):
         ("Implants", ["facial_implants", "facial_implant_details"]),
         (
             "Lifestyle and plans",
-            ["smoking", "planned_dental_work_on", "important_event_on", "important_event"],
+            [
+                "smoking",
+                "vaccinated_on",
+                "planned_dental_work_on",
+                "important_event_on",
+                "important_event",
+            ],
         ),
         ("Anything else", ["notes"]),
     ]
@@ -119,8 +141,18 @@ class MedicalHistoryForm(forms.ModelForm):
                 self.add_error(
                     field, "This date has passed: give an upcoming date or leave it empty."
                 )
+        for field in ("vaccinated_on", "isotretinoin_last_taken_on"):
+            day = cleaned.get(field)
+            if day and day > today:
+                self.add_error(field, "This date is in the future: give the day it happened.")
         required_details = [
             ("anticoagulants", "anticoagulant_details", "Say which blood thinners."),
+            ("bleeding_supplements", "bleeding_supplement_details", "Say which supplements."),
+            (
+                "koebner_skin_disease",
+                "koebner_skin_disease_details",
+                "Say which condition, and where it is.",
+            ),
             ("autoimmune_disease", "autoimmune_details", "Say which condition."),
             ("facial_implants", "facial_implant_details", "Say which implants, and where."),
         ]

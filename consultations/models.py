@@ -14,7 +14,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from clinic.access import AnyUser, LocationHeldQuerySet
-from clinic.models import Location
+from clinic.models import Jurisdiction, Location
 
 MAX_AGE_YEARS = 120
 
@@ -204,6 +204,30 @@ class MedicalHistory(models.Model):
     current_medications = models.TextField(max_length=2000, blank=True)
     other_conditions = models.TextField(max_length=2000, blank=True)
     notes = models.TextField(max_length=4000, blank=True)
+    # Added with the cited rule set (2026.12-1); False / empty keeps earlier versions valid.
+    cold_sores = models.BooleanField("has had cold sores (herpes labialis)", default=False)
+    aspirin = models.BooleanField("takes aspirin, including a daily low dose", default=False)
+    nsaids = models.BooleanField(
+        "takes anti-inflammatory painkillers such as ibuprofen, naproxen or diclofenac",
+        default=False,
+    )
+    bleeding_supplements = models.BooleanField(
+        "takes fish oil, vitamin E, ginkgo, garlic or ginseng supplements", default=False
+    )
+    bleeding_supplement_details = models.CharField("which supplements", max_length=200, blank=True)
+    active_cancer = models.BooleanField(
+        "has cancer now, or is being treated for cancer", default=False
+    )
+    koebner_skin_disease = models.BooleanField(
+        "has psoriasis, vitiligo or lichen planus", default=False
+    )
+    koebner_skin_disease_details = models.CharField(
+        "which skin condition, and where on the body", max_length=200, blank=True
+    )
+    vaccinated_on = models.DateField("vaccination in the last month: on", null=True, blank=True)
+    isotretinoin_last_taken_on = models.DateField(
+        "isotretinoin (Roaccutane) in the last year: last taken on", null=True, blank=True
+    )
 
     objects = PatientRecordQuerySet.as_manager()
 
@@ -266,6 +290,16 @@ ANSWER_FIELD_NAMES = [
     "current_medications",
     "other_conditions",
     "notes",
+    "cold_sores",
+    "aspirin",
+    "nsaids",
+    "bleeding_supplements",
+    "bleeding_supplement_details",
+    "active_cancer",
+    "koebner_skin_disease",
+    "koebner_skin_disease_details",
+    "vaccinated_on",
+    "isotretinoin_last_taken_on",
 ]
 
 
@@ -666,6 +700,12 @@ class Screening(models.Model):
         MedicalHistory, on_delete=models.PROTECT, related_name="screenings"
     )
     rules_version = models.CharField(max_length=20)
+    jurisdiction = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="The location's jurisdiction the rules were judged under (empty: screened "
+        "before it was recorded).",
+    )
     facts = models.JSONField(help_text="The answers the rules read, as they were.")
     body_image_answers = models.JSONField()
     body_image_positive = models.BooleanField()
@@ -700,6 +740,13 @@ class Screening(models.Model):
     @property
     def is_decided(self) -> bool:
         return bool(self.decision)
+
+    @property
+    def jurisdiction_label(self) -> str:
+        """The jurisdiction judged under, in words: "England (GB-ENG)"."""
+        if not self.jurisdiction:
+            return "not recorded (screened before jurisdictions were recorded)"
+        return f"{Jurisdiction.label_for(self.jurisdiction)} ({self.jurisdiction})"
 
     @property
     def allows_planning(self) -> bool:

@@ -14,8 +14,10 @@ from django.utils import timezone
 from clinic.models import Location
 from clinic.pdf import PdfDocument
 from clinic.people import person_name
-from consultations.models import Consultation, Screening, ScreeningDecision
+from consultations.models import Screening, ScreeningDecision
 from consultations.screening.rules import BODY_IMAGE_QUESTIONS, SCALE_LABELS, Level
+from consultations.screening.services import consultation_location as consultation_location
+from consultations.screening.sources import citation_text
 
 UTC = zoneinfo.ZoneInfo("UTC")
 
@@ -26,13 +28,6 @@ LEVELS = [
     (Level.RELATIVE, "Treat with precautions, or refer", "Relative contraindications"),
     (Level.ADVISORY, "Worth knowing", "Advisory notes"),
 ]
-
-
-def consultation_location(consultation: Consultation) -> Location | None:
-    """The appointment's location, else the practitioner's first location."""
-    if consultation.appointment is not None:
-        return consultation.appointment.location
-    return consultation.practitioner.locations.first()
 
 
 def location_zone(location: Location | None) -> tzinfo:
@@ -58,7 +53,13 @@ def findings_by_level(screening: Screening) -> list[dict[str, Any]]:
                 continue
             not_before = finding.get("not_before")
             findings.append(
-                {**finding, "not_before": date.fromisoformat(not_before) if not_before else None}
+                {
+                    **finding,
+                    "not_before": date.fromisoformat(not_before) if not_before else None,
+                    # Screenings from before rules cited sources have neither key.
+                    "citations": [citation_text(s) for s in finding.get("sources") or []],
+                    "source_note": finding.get("source_note", ""),
+                }
             )
         if findings:
             groups.append(
@@ -126,6 +127,7 @@ class ScreeningSummary(PdfDocument):
             "practitioner": str(practitioner),
             "registration_number": practitioner.registration_number,
             "rules_version": screening.rules_version,
+            "jurisdiction": screening.jurisdiction_label,
             "medical_history_version": screening.medical_history.version,
             "outcome": outcome_text(screening),
             "levels": findings_by_level(screening),

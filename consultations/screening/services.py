@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from clinic.audit import record_event
-from clinic.models import AuditAction
+from clinic.models import AuditAction, Location
 from consultations.models import (
     Consultation,
     MedicalHistory,
@@ -26,8 +26,18 @@ from consultations.screening import rules as screening_rules
 from consultations.screening.rules import Facts, PreviousTreatmentFact
 
 
-def screening_facts(*, consultation: Consultation, history: MedicalHistory, today: date) -> Facts:
-    """Gather what the rules read: the medical history, the assessment and the patient's age."""
+def screening_facts(
+    *,
+    consultation: Consultation,
+    history: MedicalHistory,
+    today: date,
+    jurisdiction: str | None = None,
+) -> Facts:
+    """Gather what the rules read: the medical history, the assessment, the patient's age and
+    where they are judged (`jurisdiction`; by default the consultation's location's)."""
+    if jurisdiction is None:
+        location = consultation_location(consultation)
+        jurisdiction = location.jurisdiction if location is not None else ""
     areas = list(consultation.areas.all())
     wanted = frozenset(row.area for row in areas if row.wanted) or frozenset(
         row.area for row in areas
@@ -41,8 +51,16 @@ def screening_facts(*, consultation: Consultation, history: MedicalHistory, toda
             PreviousTreatmentFact(t.kind, t.area, t.treated_on)
             for t in history.previous_treatments.all()
         ),
+        jurisdiction=jurisdiction,
         **{name: getattr(history, name) for name in SCREENED_HISTORY_FIELDS},
     )
+
+
+def consultation_location(consultation: Consultation) -> Location | None:
+    """The appointment's location, else the practitioner's first location."""
+    if consultation.appointment is not None:
+        return consultation.appointment.location
+    return consultation.practitioner.locations.first()
 
 
 SCREENED_HISTORY_FIELDS = [
@@ -62,6 +80,17 @@ SCREENED_HISTORY_FIELDS = [
     "smoking",
     "planned_dental_work_on",
     "important_event_on",
+    "cold_sores",
+    "aspirin",
+    "nsaids",
+    "bleeding_supplements",
+    "bleeding_supplement_details",
+    "active_cancer",
+    "koebner_skin_disease",
+    "koebner_skin_disease_details",
+    "vaccinated_on",
+    "isotretinoin_last_taken_on",
+    "current_medications",
 ]
 
 
@@ -88,13 +117,12 @@ def run_screening(
     if errors or history is None:  # no history means errors says so
         raise ValidationError(errors)
     # "Today" on the clinic's wall clock: ages and waiting periods change at local midnight.
-    location = (
-        consultation.appointment.location
-        if consultation.appointment is not None
-        else consultation.practitioner.locations.first()
-    )
+    location = consultation_location(consultation)
     today = timezone.localdate(timezone=location.zone if location else None)
-    facts = screening_facts(consultation=consultation, history=history, today=today)
+    jurisdiction = location.jurisdiction if location is not None else ""
+    facts = screening_facts(
+        consultation=consultation, history=history, today=today, jurisdiction=jurisdiction
+    )
     # Read through the module so the version and the rules always travel together.
     version = screening_rules.RULES_VERSION
     outcome, defer_until, findings = screening_rules.evaluate(facts, body_image)
@@ -103,6 +131,7 @@ def run_screening(
         consultation=consultation,
         medical_history=history,
         rules_version=version,
+        jurisdiction=jurisdiction,
         facts=json.loads(json.dumps(asdict(facts), default=str)),
         body_image_answers=body_image,
         body_image_positive=screening_rules.body_image_positive(body_image),

@@ -1,9 +1,12 @@
+import importlib
 from datetime import time
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from clinic.models import Location, Role, StaffMember, WorkingHours
 from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
@@ -118,3 +121,68 @@ def test_changes_to_clinic_settings_keep_their_history(location):
         "+44 20 7946 0000",
         "+44 20 7946 0999",
     ]
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "country", "jurisdiction"),
+    [
+        ("Europe/London", "GB", "GB-ENG"),
+        ("America/New_York", "US", "US-NY"),
+        ("America/Denver", "US", "US"),
+        ("Australia/Sydney", "AU", "AU"),
+        ("Europe/Lisbon", "PT", "XX"),
+    ],
+)
+def test_a_location_without_a_jurisdiction_takes_it_from_its_time_zone_or_country(
+    time_zone, country, jurisdiction
+):
+    location = LocationFactory(name=f"Clinic in {time_zone}", time_zone=time_zone, country=country)
+    assert location.jurisdiction == jurisdiction
+
+
+def test_the_migration_gives_existing_locations_the_jurisdiction_of_their_time_zone():
+    london = LocationFactory(name="London", time_zone="Europe/London", country="GB")
+    new_york = LocationFactory(name="New York", time_zone="America/New_York", country="US")
+    chosen = LocationFactory(name="Glasgow", time_zone="Europe/London", jurisdiction="GB-SCT")
+    Location.objects.filter(pk__in=[london.pk, new_york.pk]).update(jurisdiction="")
+    migration = importlib.import_module("clinic.migrations.0007_location_jurisdiction")
+    migration.derive_jurisdictions(django_apps, None)
+    assert dict(Location.objects.values_list("name", "jurisdiction")) == {
+        "London": "GB-ENG",
+        "New York": "US-NY",
+        "Glasgow": "GB-SCT",
+    }
+    assert chosen.jurisdiction == "GB-SCT"
+
+
+def test_a_manager_sets_a_locations_jurisdiction_in_the_clinic_settings(client, location):
+    manager = UserFactory(username="settings-manager")
+    StaffMemberFactory(user=manager, role=Role.MANAGER, locations=[location])
+    client.force_login(manager)
+    url = reverse("admin:clinic_location_change", args=[location.pk])
+    form = client.get(url).content.decode()
+    assert 'name="jurisdiction"' in form
+    response = client.post(
+        url,
+        {
+            "name": location.name,
+            "address": location.address,
+            "phone": location.phone,
+            "emergency_phone": location.emergency_phone,
+            "country": "GB",
+            "time_zone": "Europe/London",
+            "jurisdiction": "GB-WLS",
+            "paper_size": "A4",
+            "cooling_off_adult_days": "0",
+            "cooling_off_minor_days": "7",
+            "is_active": "on",
+            "rooms-TOTAL_FORMS": "0",
+            "rooms-INITIAL_FORMS": "0",
+            "rooms-MIN_NUM_FORMS": "0",
+            "rooms-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    location.refresh_from_db()
+    assert location.jurisdiction == "GB-WLS"
+    assert location.history.first().jurisdiction == "GB-WLS"

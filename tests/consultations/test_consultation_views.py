@@ -24,6 +24,7 @@ from consultations.models import (
     Screening,
 )
 from consultations.screening import services as screening_services
+from consultations.screening.rules import RULES_VERSION
 from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -534,9 +535,10 @@ def test_anticoagulants_give_suitable_with_precautions_and_the_advice(
     assert "Outcome: Suitable with precautions" in page
     assert "Takes anticoagulants or antiplatelets: Apixaban 5 mg" in page
     assert "Do not stop anticoagulants without the prescriber's advice" in page
-    assert "Blood thinners raise bruising and haematoma risk" in page  # the rationale
+    assert "Blood thinners raise the risk of bruising and haematoma" in page  # the rationale
+    assert "Note: No specific published source found; clinic policy" in page
     assert "Positive body-image screen" not in page
-    assert "rules version 2026.11-1" in page
+    assert f"rules version {RULES_VERSION}" in page
     # Planning waits for the practitioner's decision.
     assert "The last screening has no decision yet." in page
 
@@ -686,3 +688,102 @@ def test_refusals_are_audited_too(client, frontdesk_user, anticoagulated):
     assert event.action == AuditAction.DENIED
     assert event.actor == frontdesk_user
     assert "clinic.view_clinical" in event.summary
+
+
+# What each finding rests on -----------------------------------------------------------------
+
+# A history answer added with the cited rules, the finding's title, and what the page shows
+# under it: its source's citation, or the note that says there is none.
+CITED_ANSWERS = [
+    (
+        {"cold_sores": True},
+        "History of cold sores (herpes labialis)",
+        "Source: Gilbert S, McBurney E. Use of Valacyclovir for Herpes Simplex Virus-1 (HSV-1) "
+        "Prophylaxis After Facial Resurfacing",
+    ),
+    (
+        {"aspirin": True},
+        "Takes aspirin",
+        "Source: UK Clinical Pharmacy Association. Handbook of Perioperative Medicines: Aspirin."
+        " UKCPA Handbook of Perioperative Medicines (online monograph), undated",
+    ),
+    (
+        {"nsaids": True},
+        "Takes anti-inflammatory painkillers (NSAIDs)",
+        "Source: UK Clinical Pharmacy Association. Handbook of Perioperative Medicines: "
+        "Non-Steroidal Anti-inflammatory Drugs",
+    ),
+    (
+        {"bleeding_supplements": True, "bleeding_supplement_details": "Fish oil"},
+        "Takes supplements that increase bleeding (fish oil, vitamin E, ginkgo, …): Fish oil",
+        "Source: Wong WW, Gabriel A, Maxwell GP, Gupta SC. Bleeding Risks of Herbal, "
+        "Homeopathic, and Dietary Supplements",
+    ),
+    (
+        {"active_cancer": True},
+        "Active cancer or cancer treatment under way",
+        "Note: No specific published source found; clinic policy",
+    ),
+    (
+        {"koebner_skin_disease": True, "koebner_skin_disease_details": "Psoriasis, scalp"},
+        "Skin disease with a Koebner response (psoriasis, vitiligo, lichen planus)",
+        "Source: StatPearls Publishing (chapter authors not shown on the record read). Koebner "
+        "Phenomenon. StatPearls [Internet], Treasure Island (FL), 2024",
+    ),
+    (
+        {"vaccinated_on": -2},
+        "A vaccination in the last 2 weeks",
+        "Note: No thread-specific source found: the 2-week wait after any vaccine is clinic policy",
+    ),
+    (
+        {"isotretinoin_last_taken_on": -30},
+        "Isotretinoin (Roaccutane) in the last 6 months",
+        "Source: Spring LK, Krakowski AC, Alam M, et al. Isotretinoin and Timing of Procedural "
+        "Interventions",
+    ),
+    (
+        {"current_medications": "Sertraline 50 mg"},
+        "Current medicines listed: for the practitioner's review: Sertraline 50 mg",
+        "Note: No specific published source found; clinic policy: every listed medicine is "
+        "reviewed before treatment.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("answers", "title", "rests_on"), CITED_ANSWERS)
+def test_a_new_history_answer_shows_its_finding_with_what_it_rests_on(
+    client, practitioner_user, patient, consultation, answers, title, rests_on
+):
+    dated = {
+        key: today() + timedelta(days=value) if key.endswith("_on") else value
+        for key, value in answers.items()
+    }
+    take_history(patient, practitioner_user, **dated)
+    assess(consultation, practitioner_user)
+    client.force_login(practitioner_user)
+    response = client.post(
+        reverse("consultations:screening_new", args=[consultation.pk]),
+        NEGATIVE_BODY_IMAGE,
+        follow=True,
+    )
+    page = text_of(response)
+    assert title in page
+    assert rests_on in page
+    assert "judged under England (GB-ENG)" in page
+
+
+def test_an_old_screening_without_citations_still_shows_its_findings(
+    client, practitioner_user, anticoagulated
+):
+    screening = screen(anticoagulated, practitioner_user)
+    # As stored before findings carried sources, and before jurisdictions were recorded.
+    findings = [
+        {k: v for k, v in f.items() if k not in ("sources", "source_note")}
+        for f in screening.findings
+    ]
+    Screening.objects.filter(pk=screening.pk).update(findings=findings, jurisdiction="")
+    client.force_login(practitioner_user)
+    page = text_of(client.get(reverse("consultations:screening_detail", args=[screening.pk])))
+    assert "Takes anticoagulants or antiplatelets: Apixaban 5 mg" in page
+    assert "judged under not recorded" in page
+    assert "Note:" not in page

@@ -128,6 +128,15 @@ BAD_ANSWERS = [
     ({"planned_dental_work_on": "soon"}, "planned_dental_work_on", "Enter a valid date"),
     ({"other_allergies": "x" * 301}, "other_allergies", "at most 300 characters"),
     ({"notes": "bad\x00byte"}, "notes", "Null characters are not allowed"),
+    ({"bleeding_supplements": "on"}, "bleeding_supplement_details", "Say which supplements."),
+    ({"koebner_skin_disease": "on"}, "koebner_skin_disease_details", "Say which condition"),
+    ({"vaccinated_on": future(1)}, "vaccinated_on", "This date is in the future"),
+    (
+        {"isotretinoin_last_taken_on": future(2)},
+        "isotretinoin_last_taken_on",
+        "This date is in the future",
+    ),
+    ({"vaccinated_on": "last week"}, "vaccinated_on", "Enter a valid date"),
 ]
 
 
@@ -172,3 +181,87 @@ def test_an_archived_patient_gets_no_new_intake(client, frontdesk_user, patient)
     client.force_login(frontdesk_user)
     assert client.post(intake_url(patient), ANSWERS).status_code == 404
     assert MedicalHistory.objects.count() == 0
+
+
+NEW_QUESTIONS = {
+    "cold_sores": "on",
+    "aspirin": "on",
+    "nsaids": "on",
+    "bleeding_supplements": "on",
+    "bleeding_supplement_details": "Fish oil and ginkgo",
+    "active_cancer": "on",
+    "koebner_skin_disease": "on",
+    "koebner_skin_disease_details": "Psoriasis on both elbows",
+    "current_medications": "Levothyroxine 50 micrograms",
+}
+
+
+def test_the_questionnaire_asks_the_new_screening_questions_and_keeps_the_answers(
+    client, frontdesk_user, practitioner_user, patient
+):
+    client.force_login(frontdesk_user)
+    form_page = client.get(intake_url(patient)).content.decode()
+    for label in (
+        "Has had cold sores (herpes labialis)",
+        "Takes aspirin, including a daily low dose",
+        "Takes fish oil, vitamin E, ginkgo, garlic or ginseng supplements",
+        "Has cancer now, or is being treated for cancer",
+        "Has psoriasis, vitiligo or lichen planus",
+        "Vaccination in the last month: on",
+        "Isotretinoin (Roaccutane) in the last year: last taken on",
+    ):
+        assert label in form_page
+    answers = {
+        **ANSWERS,
+        **NEW_QUESTIONS,
+        "vaccinated_on": past(3),
+        "isotretinoin_last_taken_on": past(40),
+    }
+    client.post(intake_url(patient), answers)
+    history = MedicalHistory.objects.get(patient=patient)
+    assert (history.cold_sores, history.aspirin, history.nsaids, history.active_cancer) == (
+        True,
+        True,
+        True,
+        True,
+    )
+    assert history.bleeding_supplement_details == "Fish oil and ginkgo"
+    assert history.koebner_skin_disease_details == "Psoriasis on both elbows"
+    assert history.vaccinated_on.isoformat() == past(3)
+    assert history.isotretinoin_last_taken_on.isoformat() == past(40)
+
+    client.force_login(practitioner_user)
+    detail = client.get(
+        reverse("consultations:medical_history_detail", args=[history.pk])
+    ).content.decode()
+    assert "Psoriasis on both elbows" in detail
+    assert "Fish oil and ginkgo" in detail
+    chart = client.get(reverse("consultations:patient_chart", args=[patient.pk])).content.decode()
+    for flag in (
+        "History of cold sores",
+        "Takes aspirin",
+        "Takes anti-inflammatory painkillers (NSAIDs)",
+        "Supplements that increase bleeding: Fish oil and ginkgo",
+        "Active cancer or cancer treatment",
+        "Psoriasis, vitiligo or lichen planus: Psoriasis on both elbows",
+        "Medicines to review: Levothyroxine 50 micrograms",
+        "Isotretinoin, last taken",
+        "Vaccinated",
+    ):
+        assert flag in chart
+
+
+def test_a_history_from_before_the_new_questions_stays_valid_with_them_unanswered(
+    practitioner_user, patient
+):
+    history = services.submit_medical_history(
+        patient=patient,
+        answers={"smoking": "current"},
+        actor=Actor.system(user=practitioner_user),
+    )
+    history.full_clean()
+    assert (history.cold_sores, history.active_cancer, history.vaccinated_on) == (
+        False,
+        False,
+        None,
+    )

@@ -14,6 +14,7 @@ from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services
 from consultations.models import Screening
 from consultations.screening import services as screening_services
+from consultations.screening.rules import RULES_VERSION
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -106,7 +107,7 @@ def test_the_summary_lists_the_triggered_rules_and_the_accepted_decision(client,
     assert "Smokes" in text
     assert squeezed("Advise stopping for two weeks before and after") in flat
     assert squeezed("Body-image screen: negative") in flat
-    assert "2026.11-1" in text
+    assert RULES_VERSION in text
     assert squeezed(f"Outcome accepted by {practitioner_user.get_full_name()}") in flat
     # Rules that did not trigger are not listed.
     assert "Pregnant or breastfeeding" not in text
@@ -211,3 +212,38 @@ def test_a_booked_consultation_prints_in_the_appointments_location(client, pract
     text = pdf_text(print_summary(client, practitioner_user, screening).content)
     assert "New York clinic" in text
     assert "(America/New_York)" in text
+
+
+def test_the_summary_prints_each_findings_source_and_the_jurisdiction(client, practitioner_user):
+    screening = screened_patient(
+        practitioner_user,
+        cold_sores=True,
+        active_cancer=True,
+        smoking="current",
+    )
+    flat = squeezed(pdf_text(print_summary(client, practitioner_user, screening).content))
+    assert squeezed("Judged under England (GB-ENG)") in flat
+    assert squeezed("History of cold sores (herpes labialis)") in flat
+    assert squeezed("Source: Gilbert S, McBurney E. Use of Valacyclovir for Herpes Simplex") in flat
+    assert squeezed("https://pubmed.ncbi.nlm.nih.gov/10632686/") in flat
+    assert squeezed("Active cancer or cancer treatment under way") in flat
+    assert squeezed("Note: No specific published source found; clinic policy") in flat
+    assert squeezed("Source: Sørensen LT. Wound Healing and Infection in Surgery") in flat
+    assert squeezed("https://doi.org/10.1001/archsurg.2012.5") in flat
+
+
+def test_a_minor_screened_in_new_york_is_printed_without_the_english_law(client):
+    new_york = LocationFactory(name="New York clinic", time_zone="America/New_York", country="US")
+    user = UserFactory(username="nydoctor2", first_name="Ada", last_name="Lovelace")
+    StaffMemberFactory(user=user, role=Role.PRACTITIONER, locations=[new_york])
+    minor = PatientFactory(
+        first_name="Mary",
+        last_name="Quant",
+        date_of_birth=timezone.localdate(timezone=new_york.zone) - timedelta(days=16 * 365),
+    )
+    screening = screened_patient(user, patient=minor)
+    flat = squeezed(pdf_text(print_summary(client, user, screening).content))
+    assert squeezed("Judged under New York (United States) (US-NY)") in flat
+    assert squeezed("Outcome: Not suitable") in flat
+    assert squeezed("no law found here that covers thread lifts for patients under 18") in flat
+    assert "Botulinum" not in flat

@@ -102,7 +102,37 @@ TRIGGERS = [
     ),
     ("smoking", {"smoking": "current"}, Outcome.PRECAUTIONS, None),
     ("severe-laxity", {"laxity": {"midface": 4, "jawline": 2}}, Outcome.PRECAUTIONS, None),
-    ("under-18", {"age": 17}, Outcome.NOT_SUITABLE, None),
+    ("under-18", {"age": 17, "jurisdiction": "US-NY"}, Outcome.NOT_SUITABLE, None),
+    ("under-18-england", {"age": 17, "jurisdiction": "GB-ENG"}, Outcome.NOT_SUITABLE, None),
+    ("cold-sores", {"cold_sores": True}, Outcome.PRECAUTIONS, None),
+    ("aspirin", {"aspirin": True}, Outcome.PRECAUTIONS, None),
+    ("nsaids", {"nsaids": True}, Outcome.PRECAUTIONS, None),
+    (
+        "bleeding-supplements",
+        {"bleeding_supplements": True, "bleeding_supplement_details": "Fish oil"},
+        Outcome.PRECAUTIONS,
+        None,
+    ),
+    ("active-cancer", {"active_cancer": True}, Outcome.NOT_SUITABLE, None),
+    (
+        "koebner-skin-disease",
+        {"koebner_skin_disease": True, "koebner_skin_disease_details": "Psoriasis, elbows"},
+        Outcome.PRECAUTIONS,
+        None,
+    ),
+    (
+        "recent-vaccine",
+        {"vaccinated_on": TODAY - timedelta(days=3)},
+        Outcome.DEFER,
+        TODAY + timedelta(days=11),
+    ),
+    (
+        "isotretinoin",
+        {"isotretinoin_last_taken_on": TODAY - timedelta(days=90)},
+        Outcome.PRECAUTIONS,
+        None,
+    ),
+    ("medications-to-review", {"current_medications": "Levothyroxine"}, Outcome.PRECAUTIONS, None),
     ("over-50", {"age": 51}, Outcome.SUITABLE, None),
     (
         "gold-threads",
@@ -132,19 +162,112 @@ NEAR_MISSES = [
     ("smoking", {"smoking": "former"}),
     ("severe-laxity", {"laxity": {"midface": 3}}),
     ("under-18", {"age": 18}),
+    ("recent-vaccine", {"vaccinated_on": TODAY - timedelta(days=14)}),
+    ("isotretinoin", {"isotretinoin_last_taken_on": TODAY - timedelta(days=200)}),
+    ("medications-to-review", {"current_medications": "  \n "}),
     ("over-50", {"age": 50}),
     ("gold-threads", {"previous_treatments": treated("gold_threads", area="neck")}),
 ]
+
+
+VAGUE_SOURCES = ("instructions for use", "dermatology texts", "consensus practice")
 
 
 def test_every_rule_has_a_trigger_case_and_explains_itself():
     assert {rule_id for rule_id, *_ in TRIGGERS} == {rule.id for rule in RULES}
     for rule in RULES:
         assert rule.level in {Level.ABSOLUTE, Level.DEFER, Level.RELATIVE, Level.ADVISORY}
-        assert rule.rationale.strip().endswith((".", ")")), rule.id
-        assert "(" in rule.rationale, f"{rule.id} cites no source"
+        assert rule.rationale.strip().endswith("."), rule.id
         assert rule.advice.strip(), rule.id
         assert rule.reads, rule.id
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [*RULES, screening.BODY_IMAGE_FINDING],
+    ids=lambda r: r.rule_id if hasattr(r, "rule_id") else r.id,
+)
+def test_every_rule_cites_a_checkable_source_or_says_it_has_none(rule):
+    assert rule.sources or rule.source_note.startswith("No specific published source found")
+    for source in rule.sources:
+        assert source.authors and source.title and source.published_in and source.locator
+        assert source.url.startswith("https://")
+        assert source.year == "" or source.year.isdigit()
+    text = " ".join([rule.rationale, rule.source_note]).lower()
+    assert not any(vague in text for vague in VAGUE_SOURCES)
+
+
+def test_a_finding_carries_its_rules_citation_as_stored_data():
+    _outcome, _date, findings = evaluate(replace(HEALTHY, cold_sores=True), NO_CONCERN)
+    stored = findings[0].as_dict()
+    assert stored["rule_id"] == "cold-sores"
+    assert stored["sources"][0]["authors"] == "Gilbert S, McBurney E"
+    assert stored["sources"][0]["url"] == "https://pubmed.ncbi.nlm.nih.gov/10632686/"
+    assert "resurfacing" in stored["source_note"]
+
+
+def test_the_english_age_law_applies_in_england_only_and_says_it_does_not_cover_threads():
+    minor = replace(HEALTHY, age=16)
+    _o, _d, in_london = evaluate(replace(minor, jurisdiction="GB-ENG"), NO_CONCERN)
+    _o, _d, in_new_york = evaluate(replace(minor, jurisdiction="US-NY"), NO_CONCERN)
+    assert [f.rule_id for f in in_london] == ["under-18-england"]
+    assert [f.rule_id for f in in_new_york] == ["under-18"]
+    london, new_york = in_london[0], in_new_york[0]
+    assert "Botulinum Toxin and Cosmetic Fillers (Children) Act 2021" in london.sources[0].title
+    assert "does not cover threads" in london.source_note
+    assert new_york.sources == ()
+    assert "clinic policy" in new_york.source_note
+    assert not any("Children) Act" in s.title for s in new_york.sources)
+
+
+def test_a_rule_for_a_country_holds_in_its_subdivisions_only():
+    assert screening.in_jurisdiction("GB", "GB-ENG")
+    assert screening.in_jurisdiction("GB-ENG", "GB-ENG")
+    assert not screening.in_jurisdiction("GB-ENG", "GB-SCT")
+    assert not screening.in_jurisdiction("GB-ENG", "")
+    assert not screening.in_jurisdiction("US", "USA")
+
+
+def test_the_rule_set_version_is_pinned_to_a_digest_of_the_rules():
+    digest = screening.rules_digest()
+    recorded = screening.RULES_DIGESTS.get(screening.RULES_VERSION)
+    assert recorded == digest, (
+        f"The screening rules changed but RULES_VERSION is still {screening.RULES_VERSION!r}. "
+        "Give the changed rule set a new version: in consultations/screening/rules.py set "
+        f"RULES_VERSION to a new value and add it to RULES_DIGESTS with digest {digest!r} "
+        "(keep the earlier versions' entries)."
+    )
+    assert list(screening.RULES_DIGESTS)[-1] == screening.RULES_VERSION
+    assert len(set(screening.RULES_DIGESTS.values())) == len(screening.RULES_DIGESTS)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda rule: replace(rule, advice=rule.advice + " And more."),
+        lambda rule: replace(rule, level=Level.ABSOLUTE),
+        lambda rule: replace(rule, sources=()),
+        lambda rule: replace(rule, source_note="Changed."),
+        lambda rule: replace(rule, check=lambda f: _always(f)),
+        lambda rule: replace(rule, jurisdictions=("US-NY",)),
+    ],
+    ids=["advice", "level", "sources", "source note", "condition", "jurisdiction"],
+)
+def test_any_change_to_a_rule_changes_the_digest(change):
+    changed = tuple(change(rule) if rule.id == "smoking" else rule for rule in RULES)
+    assert screening.rules_digest(changed) != screening.rules_digest()
+
+
+def _always(facts):
+    return ("", None)
+
+
+def test_a_changed_waiting_period_changes_the_digest():
+    longer = screening._waiting_period(("toxin",), timedelta(weeks=3), "Toxin")
+    changed = tuple(
+        replace(rule, check=longer) if rule.id == "recent-toxin" else rule for rule in RULES
+    )
+    assert screening.rules_digest(changed) != screening.rules_digest()
 
 
 @pytest.mark.parametrize(("rule_id", "answers", "outcome", "not_before"), TRIGGERS)

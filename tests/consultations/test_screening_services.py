@@ -12,7 +12,7 @@ from consultations.models import Screening
 from consultations.screening import rules as screening_rules
 from consultations.screening import services as screening_services
 from consultations.selectors import check_planning_gate
-from tests.factories import PatientFactory, StaffMemberFactory
+from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +203,114 @@ def test_a_new_medical_history_after_the_screening_closes_the_gate_until_reviewe
     gate = check_planning_gate(patient=result.patient)
     assert not gate.allowed
     assert "medical history changed" in gate.reason
+
+
+def local_today(location):
+    return timezone.localdate(timezone=location.zone)
+
+
+# The new history answers, the rule each one triggers, the outcome it gives, and what the
+# finding rests on (an author of its source, or the start of its note when it has none).
+NEW_ITEMS = [
+    ({"cold_sores": True}, "cold-sores", "precautions", "Gilbert S, McBurney E"),
+    ({"aspirin": True}, "aspirin", "precautions", "UK Clinical Pharmacy Association"),
+    ({"nsaids": True}, "nsaids", "precautions", "UK Clinical Pharmacy Association"),
+    (
+        {"bleeding_supplements": True, "bleeding_supplement_details": "Fish oil, ginkgo"},
+        "bleeding-supplements",
+        "precautions",
+        "Wong WW, Gabriel A, Maxwell GP, Gupta SC",
+    ),
+    ({"active_cancer": True}, "active-cancer", "not_suitable", None),
+    (
+        {"koebner_skin_disease": True, "koebner_skin_disease_details": "Vitiligo, hands"},
+        "koebner-skin-disease",
+        "precautions",
+        "StatPearls Publishing (chapter authors not shown on the record read)",
+    ),
+    ({"vaccinated_on": -3}, "recent-vaccine", "defer", "King M, for the Aesthetic"),
+    ({"isotretinoin_last_taken_on": -60}, "isotretinoin", "precautions", "Spring LK"),
+    (
+        {"current_medications": "Levothyroxine 50 micrograms"},
+        "medications-to-review",
+        "precautions",
+        None,
+    ),
+]
+
+
+def dated(answers, location):
+    """Answers with day offsets (ints) turned into dates on the location's calendar."""
+    today = local_today(location)
+    return {
+        key: today + timedelta(days=value)
+        if isinstance(value, int) and key.endswith("_on")
+        else value
+        for key, value in answers.items()
+    }
+
+
+@pytest.mark.parametrize(("answers", "rule_id", "outcome", "rests_on"), NEW_ITEMS)
+def test_each_new_history_answer_gives_its_outcome_with_its_citation_stored(
+    doctor, location, answers, rule_id, outcome, rests_on
+):
+    result = screened(doctor, dated(answers, location))
+    assert result.outcome == outcome
+    [finding] = result.findings
+    assert finding["rule_id"] == rule_id
+    if rests_on is None:
+        assert finding["sources"] == []
+        assert finding["source_note"].startswith("No specific published source found")
+    else:
+        assert finding["sources"][0]["authors"].startswith(rests_on)
+        assert finding["sources"][0]["url"].startswith("https://")
+
+
+def test_a_recent_vaccination_defers_until_two_weeks_after_it(doctor, location):
+    vaccinated = local_today(location) - timedelta(days=3)
+    result = screened(doctor, {"vaccinated_on": vaccinated})
+    assert result.defer_until == vaccinated + timedelta(days=14)
+
+
+def minor_screened_at(location, practitioner_name):
+    doctor = StaffMemberFactory(
+        role=Role.PRACTITIONER, locations=[location], user__username=practitioner_name
+    )
+    patient = PatientFactory(date_of_birth=local_today(location) - timedelta(days=16 * 365))
+    services.submit_medical_history(
+        patient=patient, answers={}, actor=Actor.system(user=doctor.user)
+    )
+    consultation = assessed(patient, doctor)
+    return screening_services.run_screening(
+        consultation=consultation, body_image=CALM, actor=Actor.system(user=doctor.user)
+    )
+
+
+def test_the_same_patient_under_18_is_judged_under_each_locations_law():
+    london = LocationFactory(name="London", time_zone="Europe/London", country="GB")
+    new_york = LocationFactory(name="New York", time_zone="America/New_York", country="US")
+    assert (london.jurisdiction, new_york.jurisdiction) == ("GB-ENG", "US-NY")
+
+    in_london = minor_screened_at(london, "london-doctor")
+    in_new_york = minor_screened_at(new_york, "new-york-doctor")
+
+    assert (in_london.jurisdiction, in_new_york.jurisdiction) == ("GB-ENG", "US-NY")
+    assert in_london.facts["jurisdiction"] == "GB-ENG"
+    [london_finding] = in_london.findings
+    [new_york_finding] = in_new_york.findings
+    assert london_finding["rule_id"] == "under-18-england"
+    assert "Children) Act 2021" in london_finding["sources"][0]["title"]
+    assert "does not cover threads" in london_finding["source_note"]
+    assert new_york_finding["rule_id"] == "under-18"
+    assert new_york_finding["sources"] == []
+    assert "no law found here" in new_york_finding["source_note"]
+    # Not suitable in both: the law differs, the clinic's policy does not.
+    assert in_london.outcome == in_new_york.outcome == "not_suitable"
+
+
+def test_a_location_elsewhere_applies_only_the_rules_that_hold_everywhere():
+    lisbon = LocationFactory(name="Lisbon", time_zone="Europe/Lisbon", country="PT")
+    assert lisbon.jurisdiction == "XX"
+    result = minor_screened_at(lisbon, "lisbon-doctor")
+    assert [f["rule_id"] for f in result.findings] == ["under-18"]
+    assert result.jurisdiction_label == "Elsewhere (only rules that hold everywhere apply) (XX)"
