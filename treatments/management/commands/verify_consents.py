@@ -28,6 +28,13 @@ class Command(BaseCommand):
                 )
         if failed:
             raise CommandError(f"{failed} of {checked} signed consents failed the check.")
-        self.stdout.write(
-            self.style.SUCCESS(f"All {checked} signed consents are intact, and so is their chain.")
-        )
+        if not checked:
+            self.stdout.write("No consent has been signed yet: nothing to check.")
+        elif checked == 1:
+            self.stdout.write(self.style.SUCCESS("The one signed consent is intact."))
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"All {checked} signed consents are intact, and so is their chain."
+                )
+            )
