@@ -7,6 +7,7 @@ Only the Ed25519 seal, made with a key the database never holds, and the chain
 that links every consent to the one before it can show what they did.
 """
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -69,6 +70,9 @@ def three_consents(clinic):
 def turn_the_immutability_trigger_off(cursor) -> None:
     """A forger's first step on PostgreSQL; on SQLite only the ORM refuses changes."""
     if connection.vendor == "postgresql":
+        # (The test's own transaction still holds deferred foreign-key checks of the rows it
+        # made; a forger's session would not. PostgreSQL alters no table with checks pending.)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "ALTER TABLE treatments_signedconsent "
             "DISABLE TRIGGER treatments_signedconsent_immutable"
@@ -311,3 +315,38 @@ def test_a_consent_sealed_by_a_key_the_forger_made_is_not_trusted(clinic, settin
     settings.CONSENT_SIGNING_KEY = real_key
     problems = consent_services.check_consent(forged).problems
     assert problems and "which this installation does not know" in problems[0]
+
+
+@pytest.mark.usefixtures("sqlite_on_disk")
+def test_two_consents_signed_at_once_are_chained_one_after_the_other(clinic, capsys):
+    plans = [accept(clinic)]
+    other = PatientFactory(last_name="Sametime")
+    plan = screened_plan(
+        patient=other, doctor=clinic["doctor"], location=clinic["location"], product=clinic["cog"]
+    )
+    plans.append(
+        plan_services.set_plan_status(plan=plan, status="accepted", changed_by=clinic["user"])
+    )
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def attempt(plan):
+        barrier.wait()
+        try:
+            sign(clinic, plan)
+            outcomes.append("signed")
+        except Exception as error:  # any failure is the test's answer
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(plan,)) for plan in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["signed", "signed"]
+    first, second = SignedConsent.objects.order_by("pk")
+    assert first.previous_fingerprint == consent_services.GENESIS
+    assert second.previous_fingerprint == first.fingerprint
+    call_command("verify_consents")
+    assert "All 2 signed consents are intact" in capsys.readouterr().out
