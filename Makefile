@@ -78,12 +78,14 @@ serve: $(VENV)/.runtime-installed system-packages
 
 ## loadtest: 50 users for 2 minutes against gunicorn on the large clinic (DATABASE_URL=postgres://…)
 LOADTEST_ENV = DEBUG=0 SECRET_KEY=loadtest-only-$$(date +%s)-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx \
+	CONSENT_SIGNING_KEY_FILE=bench/results/loadtest-consent-key.pem \
 	ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 TWO_FACTOR_REQUIRED_ROLES= \
 	LOADTEST_PASSWORD=loadtest-password-2026 LOG_LEVEL=WARNING WEB_CONCURRENCY=5 BIND=127.0.0.1:8765
 loadtest: $(VENV)/.runtime-installed system-packages
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "make loadtest needs DATABASE_URL=postgres://…"; exit 2;; esac
 	test -x .venv-load/bin/locust || ($(PYTHON) -m venv .venv-load && .venv-load/bin/pip install -q -r bench/loadtest/requirements.txt)
 	mkdir -p bench/results
+	test -f bench/results/loadtest-consent-key.pem || $(BIN)/python -m clinic.signing_keys > bench/results/loadtest-consent-key.pem
 	$(LOADTEST_ENV) $(BIN)/python manage.py migrate --noinput -v0
 	$(LOADTEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(LOADTEST_ENV) $(BIN)/python -m bench.loadtest.prepare bench/results/loadtest-data.json

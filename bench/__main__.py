@@ -12,6 +12,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 # Measure what production runs: DEBUG off (no query log, cached templates).
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
+if "CONSENT_SIGNING_KEY" not in os.environ and "CONSENT_SIGNING_KEY_FILE" not in os.environ:
+    # A throwaway key: consents the benchmarks sign are sealed like production's.
+    from clinic.signing_keys import new_private_key_pem
+
+    os.environ["CONSENT_SIGNING_KEY"] = new_private_key_pem()
 os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

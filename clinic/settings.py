@@ -12,6 +12,13 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from clinic.signing_keys import (
+    private_key_from_pem,
+    public_key_from_pem,
+    public_key_pem,
+    read_key_file,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -39,6 +46,20 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where staff open Threadline: printed consents carry a link (and QR code) to their
+# verification page here. By default the first of ALLOWED_HOSTS over https.
+_first_host = ALLOWED_HOSTS[0].lstrip(".") if ALLOWED_HOSTS else ""
+SITE_URL = env.str(
+    "SITE_URL",
+    default="http://127.0.0.1:8000"
+    if DEBUG
+    else (f"https://{_first_host}" if _first_host not in ("", "*") else ""),
+).rstrip("/")
+if not SITE_URL:
+    raise ImproperlyConfigured(
+        "SITE_URL (such as https://clinic.example.org) must be set when ALLOWED_HOSTS "
+        "does not name the site."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -261,6 +282,35 @@ STORAGES = {
 # user's location (see consultations.forms).
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="GB")
+
+# Consent signatures ----------------------------------------------------------
+
+# Every signed consent is sealed with an Ed25519 key kept outside the database
+# (clinic.signing_keys says why and how keys rotate). Make one with
+#     python -m clinic.signing_keys > consent_signing_key.pem
+# With DEBUG on and none set, a development key is made in var/ on first use.
+if _key_file := env.str("CONSENT_SIGNING_KEY_FILE", default=""):
+    CONSENT_SIGNING_KEY = read_key_file(_key_file, source="CONSENT_SIGNING_KEY_FILE")
+else:
+    CONSENT_SIGNING_KEY = env.str("CONSENT_SIGNING_KEY", default="", multiline=True)
+if CONSENT_SIGNING_KEY:
+    private_key_from_pem(CONSENT_SIGNING_KEY, source="CONSENT_SIGNING_KEY")
+elif not DEBUG:
+    raise ImproperlyConfigured(
+        "CONSENT_SIGNING_KEY (or CONSENT_SIGNING_KEY_FILE) must be set when DEBUG is off: "
+        "signed consents cannot be sealed without it."
+    )
+CONSENT_DEVELOPMENT_KEY_FILE = VAR_DIR / "consent-signing-key.pem"
+# The public halves of earlier signing keys, so consents they sealed still verify.
+CONSENT_RETIRED_PUBLIC_KEYS = [
+    public_key_pem(
+        public_key_from_pem(
+            read_key_file(path, source="CONSENT_RETIRED_PUBLIC_KEY_FILES"),
+            source=f"CONSENT_RETIRED_PUBLIC_KEY_FILES ({path})",
+        )
+    )
+    for path in env.list("CONSENT_RETIRED_PUBLIC_KEY_FILES", default=[])
+]
 
 # Clinical rules ------------------------------------------------------------
 

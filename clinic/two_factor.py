@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
-import qrcode
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -32,17 +31,16 @@ from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from qrcode.image.svg import SvgPathFillImage
 
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
+from clinic.qr_codes import qr_code_svg
 from clinic.redirects import safe_next_url
 from clinic.roles import Role
 
@@ -214,13 +212,6 @@ def _check_code(user: AnyUser, code: str) -> tuple[object | None, datetime | Non
 def _wait_message(locked_until: datetime) -> str:
     seconds = max(1, round((locked_until - timezone.now()).total_seconds()))
     return f"Too many wrong codes: wait {seconds} seconds, then type the newest code."
-
-
-def qr_code_svg(text: str) -> str:
-    """The QR code of `text` as inline SVG markup (no script, no style)."""
-    image = qrcode.make(text, image_factory=SvgPathFillImage, box_size=15, border=4)
-    markup: str = image.to_string(encoding="unicode")
-    return mark_safe(markup)  # noqa: S308 (our own markup)
 
 
 def _grouped(secret: str) -> str:

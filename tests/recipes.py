@@ -20,6 +20,7 @@ import json
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, resolve, reverse
 from django.urls.exceptions import Resolver404
@@ -47,7 +48,7 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
-from treatments.models import DEFAULT_RISKS, StockLot, TreatmentPlan
+from treatments.models import DEFAULT_RISKS, SignedConsent, StockLot, TreatmentPlan
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
@@ -319,6 +320,44 @@ LOCAL_LIDOCAINE_FORM = {
     "with_adrenaline": "yes",
     "patient_weight_kg": "64",
 }
+
+
+def consent_signed_before_sealing(*, plan, template, doctor):
+    """A consent as stored before consents were sealed: a plain fingerprint, no seal, no copy."""
+    patient_png, practitioner_png = signature_png(), signature_png(2)
+    signed_at = timezone.now().replace(microsecond=0)
+    text = consent_services.fill_consent_text(template, plan)
+    content = consent_services.ConsentContent(
+        plan_id=plan.pk,
+        plan_version=plan.version,
+        patient_id=plan.patient_id,
+        template_id=template.pk,
+        text=text,
+        risks=list(template.risks),
+        photos=PHOTO_CONSENTS,
+        patient_signature_sha256=hashlib.sha256(patient_png).hexdigest(),
+        practitioner_signature_sha256=hashlib.sha256(practitioner_png).hexdigest(),
+        practitioner_id=doctor.pk,
+        signed_at=signed_at,
+        ip_address=None,
+        user_agent="",
+    )
+    consent = SignedConsent(
+        plan=plan,
+        template=template,
+        patient=plan.patient,
+        practitioner=doctor,
+        rendered_text=text,
+        risks_initialled=list(template.risks),
+        photo_consents=PHOTO_CONSENTS,
+        signed_at=signed_at,
+        fingerprint=consent_services.fingerprint_of(content, None),
+        recorded_by=doctor.user,
+    )
+    consent.patient_signature.save("old-patient.png", ContentFile(patient_png), save=False)
+    consent.practitioner_signature.save("old-doctor.png", ContentFile(practitioner_png), save=False)
+    consent.save()
+    return consent
 
 
 def placements(clinic, session, count=2, **extra) -> list[dict]:

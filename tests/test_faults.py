@@ -7,11 +7,13 @@ storage): the point is what the rest of the stack does about it.
 import errno
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from clinic.actors import Actor
+from clinic.models import AuditAction, AuditEvent
 from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, PatientPhoto
@@ -23,6 +25,7 @@ from tests.recipes import (
     sign,
     start,
 )
+from treatments.documents import ConsentCopy
 from treatments.models import PlacedThreads, SignedConsent, StockLot, TreatmentSession
 from treatments.services import consent as consent_services
 from treatments.services import sessions as session_services
@@ -85,8 +88,24 @@ def test_a_failure_while_signing_a_consent_leaves_no_record_and_no_signature_fil
     with pytest.raises(Outage):
         sign(clinic, plan)
     assert SignedConsent.objects.count() == 0
-    signatures = private_media / "signatures"
-    assert not signatures.exists() or not list(signatures.iterdir())
+    for folder in (private_media / "signatures", private_media / "consents"):
+        assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_a_patient_copy_that_cannot_be_rendered_at_signing_leaves_no_consent_and_no_files(
+    clinic, monkeypatch, private_media, caplog
+):
+    plan = accept(clinic)
+    monkeypatch.setattr(ConsentCopy, "template_name", "pdf/no-such-layout.html")
+    with pytest.raises(ValidationError, match="could not be made, so nothing was signed"):
+        sign(clinic, plan)
+    assert SignedConsent.objects.count() == 0
+    assert not AuditEvent.objects.filter(action=AuditAction.SIGN).exists()
+    for folder in (private_media / "signatures", private_media / "consents"):
+        assert not folder.exists() or not list(folder.iterdir())
+    assert [r for r in caplog.records if "Could not render the copy" in r.getMessage()]
+    monkeypatch.undo()
+    assert consent_services.verify_consent(sign(clinic, plan))  # signing again just works
 
 
 def test_a_full_disk_during_a_photo_upload_leaves_no_row_pointing_at_a_missing_file(

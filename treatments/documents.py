@@ -19,7 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -27,6 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 from clinic.models import Location
 from clinic.pdf import PdfDocument
 from clinic.people import person_name
+from clinic.qr_codes import qr_code_data_url
 from treatments.aftercare import (
     NORMAL_SETTLES,
     WARNING_SIGNS,
@@ -435,8 +438,17 @@ class ConsentCopy(PdfDocument):
     template_name = "pdf/consent_copy.html"
     title = "Consent to a thread lift"
 
-    def __init__(self, consent: SignedConsent, vectors: list[ThreadVector] | None = None):
+    def __init__(
+        self,
+        consent: SignedConsent,
+        vectors: list[ThreadVector] | None = None,
+        *,
+        at_signing: bool = False,
+    ):
         self.consent = consent
+        # The copy made once at signing and stored; otherwise a consent from before copies
+        # were stored, rendered from the record with its check.
+        self.at_signing = at_signing
         self.plan = consent.plan
         self.location = consent.plan.location
         self.zone = self.location.zone
@@ -449,12 +461,21 @@ class ConsentCopy(PdfDocument):
         return f"consent-{self.consent.patient.record_number}-{signed:%Y-%m-%d}.pdf"
 
     def verified(self) -> bool:
+        if self.at_signing:
+            return True  # made from the very content being sealed
         try:
             return verify_consent(self.consent)
         except (OSError, ValueError):  # a signature file is missing: the record no longer matches
             return False
 
+    def verify_url(self) -> str:
+        """The verification page of this consent, addressed by its fingerprint, not its id."""
+        path = reverse("treatments:consent_verify", args=[self.consent.fingerprint])
+        return settings.SITE_URL + path
+
     def withdrawal(self) -> ConsentWithdrawal | None:
+        if self.consent.pk is None:  # being signed: nothing can be withdrawn yet
+            return None
         try:
             return self.consent.withdrawal
         except ConsentWithdrawal.DoesNotExist:
@@ -495,6 +516,9 @@ class ConsentCopy(PdfDocument):
             "device": consent.user_agent or "not recorded",
             "recorded_by": person_name(consent.recorded_by),
             "fingerprint": consent.fingerprint,
+            "stored_copy": self.at_signing,
+            "verify_url": self.verify_url(),
+            "verify_qr_code": qr_code_data_url(self.verify_url()),
             "verified": self.verified(),
             "withdrawal": withdrawal,
             "withdrawn_at": format_when(withdrawal.withdrawn_at, location) if withdrawal else "",

@@ -353,6 +353,17 @@ class SignedConsent(WrittenOnceModel):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The seal (treatments.services.consent): the fingerprint of the consent signed before
+    # this one (a chain across the installation), and an Ed25519 signature over everything
+    # the fingerprint covers, made with a key the database never holds. Blank on consents
+    # signed before consents were sealed.
+    previous_fingerprint = models.CharField(max_length=64, blank=True)
+    seal = models.CharField(max_length=128, blank=True)
+    seal_key_id = models.CharField(max_length=16, blank=True)
+    # The PDF handed to the patient, rendered once at signing; reprints serve these bytes.
+    copy_pdf = models.FileField(upload_to="consents/", max_length=200, blank=True)
+    copy_sha256 = models.CharField(max_length=64, blank=True)
+    copy_seal = models.CharField(max_length=128, blank=True)
 
     # The append-only manager of WrittenOnceModel, narrowed to where the plan is held; the
     # generated manager types of the two cannot be related for the type checker.
@@ -360,9 +371,21 @@ class SignedConsent(WrittenOnceModel):
 
     class Meta:
         ordering = ["-signed_at"]
+        constraints = [
+            # The chain cannot fork: no two consents follow the same one.
+            models.UniqueConstraint(
+                fields=["previous_fingerprint"],
+                condition=~models.Q(previous_fingerprint=""),
+                name="one_consent_follows_each",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Consent to plan v{self.plan.version}, signed {self.signed_at:%Y-%m-%d}"
+
+    @property
+    def is_sealed(self) -> bool:
+        return bool(self.seal_key_id)
 
 
 class ConsentWithdrawal(models.Model):

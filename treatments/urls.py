@@ -9,6 +9,7 @@ from treatments.views import (
     recall,
     sessions,
     stock,
+    verification,
 )
 
 app_name = "treatments"
@@ -27,6 +28,12 @@ urlpatterns = [
     path("plans/<int:pk>/consent/", consent.consent_sign, name="consent_sign"),
     path("consents/<int:pk>/", consent.consent_detail, name="consent_detail"),
     path("consents/<int:pk>/withdraw/", consent.consent_withdraw, name="consent_withdraw"),
+    path("consents/verify/", verification.consent_verify_form, name="consent_verify_form"),
+    path(
+        "consents/verify/<str:fingerprint>/",
+        verification.consent_verify,
+        name="consent_verify",
+    ),
     path("appointments/<int:pk>/session/", sessions.session_start, name="session_start"),
     path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
     path("sessions/<int:pk>/complete/", sessions.session_complete, name="session_complete"),

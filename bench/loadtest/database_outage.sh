@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 case "${DATABASE_URL:-}" in postgres*) ;; *) echo "needs DATABASE_URL=postgres://…"; exit 2;; esac
 export DEBUG=0 SECRET_KEY="outage-drill-$(date +%s)-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+  CONSENT_SIGNING_KEY="$(.venv/bin/python -m clinic.signing_keys)" \
   ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 LOG_LEVEL=ERROR \
   WEB_CONCURRENCY=3 BIND=127.0.0.1:8766
 cluster="$(ls /etc/postgresql | head -1)"

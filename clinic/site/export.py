@@ -483,7 +483,12 @@ def export_patient_record(*, patient: Patient, actor: Actor) -> bytes:
                 missing_files.append(f"signature of consent {consent.pk}")
             else:
                 archive.writestr(f"signatures/consent-{consent.pk}-patient.png", signature)
-            copy = ConsentCopy(consent).render()
+            # The copy handed over at signing, as stored; rendered for consents before those.
+            copy = _stored_bytes(consent.copy_pdf) if consent.copy_pdf.name else None
+            if copy is None:
+                if consent.copy_pdf.name:
+                    missing_files.append(f"stored copy of consent {consent.pk}")
+                copy = ConsentCopy(consent).render()
             archive.writestr(f"consents/consent-{consent.pk}.pdf", copy)
             counts["consents"] += 1
         for session in record.sessions:

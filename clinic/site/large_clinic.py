@@ -12,6 +12,7 @@ check them as the rows go in), consents fingerprinted, stock that covers what
 was placed. Never run it against a real clinic's database.
 """
 
+import hashlib
 import io
 import random
 from dataclasses import astuple, dataclass
@@ -29,6 +30,7 @@ from PIL import Image, ImageDraw
 
 from clinic.models import Location, Room, StaffMember, WorkingHours
 from clinic.roles import Role
+from clinic.signing_keys import configured_signing_keys
 from consultations.models import (
     Appointment,
     AppointmentStatus,
@@ -54,7 +56,7 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from treatments.services.consent import consent_fingerprint
+from treatments.services.consent import GENESIS, ConsentContent, seal_content
 
 PRACTITIONERS = 10
 BATCH = 5_000
@@ -563,11 +565,37 @@ def _sessions(
         if len(chosen) == count:
             break
     consents: list[SignedConsent] = []
+    keys = configured_signing_keys()
+    # Sealed and chained in the order they are stored, as signing them one by one would.
+    previous = (
+        SignedConsent.objects.order_by("-pk").values_list("fingerprint", flat=True).first()
+        or GENESIS
+    )
+    patient_sig_sha256 = hashlib.sha256(patient_sig).hexdigest()
+    practitioner_sig_sha256 = hashlib.sha256(practitioner_sig).hexdigest()
     for _appointment, patient_id, practitioner_id, _location, starts_at in chosen:
         plan = plan_objects[plan_of[patient_id]]
         signed_at = (starts_at - timedelta(minutes=30)).replace(microsecond=0)
         text = f"Consent of patient {patient_id} to plan {plan.pk}."
         photos = {"clinical": True, "teaching": False, "marketing": False}
+        content = ConsentContent(
+            plan_id=plan.pk,
+            plan_version=plan.version,
+            patient_id=patient_id,
+            template_id=template.pk,
+            text=text,
+            risks=list(template.risks),
+            photos=photos,
+            patient_signature_sha256=patient_sig_sha256,
+            practitioner_signature_sha256=practitioner_sig_sha256,
+            practitioner_id=practitioner_id,
+            signed_at=signed_at,
+            ip_address=None,
+            user_agent="",
+        )
+        # No stored PDF copy: these consents print from the record, like the oldest ones.
+        seal = seal_content(content, previous=previous, stored_copy=False, keys=keys)
+        previous = seal.fingerprint
         consents.append(
             SignedConsent(
                 plan_id=plan.pk,
@@ -580,19 +608,10 @@ def _sessions(
                 patient_signature=patient_file,
                 practitioner_signature=practitioner_file,
                 signed_at=signed_at,
-                fingerprint=consent_fingerprint(
-                    plan=plan,
-                    template=template,
-                    rendered_text=text,
-                    risks_initialled=list(template.risks),
-                    photo_consents=photos,
-                    patient_signature=patient_sig,
-                    practitioner_signature=practitioner_sig,
-                    practitioner_id=practitioner_id,
-                    signed_at=signed_at,
-                    ip_address=None,
-                    user_agent="",
-                ),
+                fingerprint=seal.fingerprint,
+                previous_fingerprint=seal.previous_fingerprint,
+                seal=seal.seal,
+                seal_key_id=seal.seal_key_id,
             )
         )
     SignedConsent.objects.bulk_create(consents, batch_size=BATCH)

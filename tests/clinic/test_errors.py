@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from clinic.signing_keys import new_private_key_pem
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 OUTAGE_SCRIPT = """
@@ -28,6 +30,7 @@ def test_pages_answer_a_clear_503_when_the_database_is_down(database_url):
         "DATABASE_URL": database_url,
         "DEBUG": "0",
         "SECRET_KEY": "x" * 60,
+        "CONSENT_SIGNING_KEY": new_private_key_pem(),
         "ALLOWED_HOSTS": "clinic.example.org",
         "PATH": "/usr/bin:/bin",
         "LOG_LEVEL": "CRITICAL",

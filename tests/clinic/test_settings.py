@@ -4,6 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from clinic.signing_keys import new_private_key_pem, private_key_from_pem, public_key_pem
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -11,7 +17,16 @@ def run_manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean_env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        if k
+        not in (
+            "DEBUG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "CONSENT_SIGNING_KEY",
+            "CONSENT_SIGNING_KEY_FILE",
+            "CONSENT_RETIRED_PUBLIC_KEY_FILES",
+        )
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -28,6 +43,7 @@ PRODUCTION = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "clinic.example.org",
     "DATABASE_URL": "postgres://threadline@db.internal:5432/threadline",
+    "CONSENT_SIGNING_KEY": new_private_key_pem(),
 }
 
 
@@ -50,6 +66,75 @@ def test_the_secret_key_can_come_from_a_file(tmp_path):
     env = {**PRODUCTION, "SECRET_KEY": "", "SECRET_KEY_FILE": str(key_file)}
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr
+
+
+def the_one_line(result: subprocess.CompletedProcess) -> str:
+    """What the operator reads: the last line of the refusal."""
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_production_refuses_to_start_without_a_consent_signing_key():
+    result = run_manage("check", env={**PRODUCTION, "CONSENT_SIGNING_KEY": ""})
+    assert result.returncode != 0
+    assert the_one_line(result) == (
+        "django.core.exceptions.ImproperlyConfigured: CONSENT_SIGNING_KEY (or "
+        "CONSENT_SIGNING_KEY_FILE) must be set when DEBUG is off: signed consents cannot be "
+        "sealed without it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("not a key at all", "CONSENT_SIGNING_KEY is not a readable, unencrypted PEM private key"),
+        (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            .decode(),
+            "CONSENT_SIGNING_KEY must be an Ed25519 private key.",
+        ),
+        (
+            public_key_pem(private_key_from_pem(new_private_key_pem(), source="").public_key()),
+            "CONSENT_SIGNING_KEY is not a readable, unencrypted PEM private key",
+        ),
+    ],
+    ids=["garbage", "rsa-key", "public-key"],
+)
+def test_production_refuses_to_start_with_a_wrong_consent_signing_key(key, says):
+    result = run_manage("check", env={**PRODUCTION, "CONSENT_SIGNING_KEY": key})
+    assert result.returncode != 0
+    assert says in the_one_line(result)
+
+
+def test_production_refuses_to_start_with_an_unreadable_consent_key_file(tmp_path):
+    missing = tmp_path / "no-such-key.pem"
+    env = {**PRODUCTION, "CONSENT_SIGNING_KEY": "", "CONSENT_SIGNING_KEY_FILE": str(missing)}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert f"CONSENT_SIGNING_KEY_FILE: cannot read {missing}" in the_one_line(result)
+
+
+def test_the_consent_key_and_retired_public_keys_come_from_files(tmp_path):
+    key_file, old_public = tmp_path / "consent.pem", tmp_path / "old-consent.pub.pem"
+    key_file.write_text(new_private_key_pem())
+    old_key = private_key_from_pem(new_private_key_pem(), source="")
+    old_public.write_text(public_key_pem(old_key.public_key()))
+    env = {
+        **PRODUCTION,
+        "CONSENT_SIGNING_KEY": "",
+        "CONSENT_SIGNING_KEY_FILE": str(key_file),
+        "CONSENT_RETIRED_PUBLIC_KEY_FILES": str(old_public),
+    }
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stderr
+    old_public.write_text("garbage")
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "CONSENT_RETIRED_PUBLIC_KEY_FILES" in the_one_line(result)
 
 
 SQLITE_CONCURRENCY_SCRIPT = """

@@ -15,6 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import AuditAction, AuditEvent
+from clinic.signing_keys import new_private_key_pem
 from clinic.two_factor import new_backup_codes
 from tests.factories import UserFactory
 from tests.recipes import code_for_key, current_code, enrol, sign_in, sign_in_with_code, type_code
@@ -275,7 +276,12 @@ def settings_in_a_fresh_process(**env: str) -> str:
     return (result.stdout + result.stderr).strip()
 
 
-PRODUCTION = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "x"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "x",
+    "CONSENT_SIGNING_KEY": new_private_key_pem(),
+}
 
 
 @pytest.mark.parametrize(

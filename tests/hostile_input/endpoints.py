@@ -523,6 +523,16 @@ ENDPOINTS: list[Endpoint] = [
         ],
     ),
     Endpoint(
+        "treatments:consent_verify_form",
+        "GET",
+        "practitioner",
+        "query",
+        PAGE,
+        lambda w: reverse("treatments:consent_verify_form"),
+        lambda w: {"fingerprint": w.consent.fingerprint},
+        lambda w: [Field("fingerprint", TOKEN, required=False)],
+    ),
+    Endpoint(
         "treatments:consent_withdraw",
         "POST",
         "practitioner",
@@ -852,6 +862,9 @@ READ_ONLY_URLS = {
     "treatments:consent_detail",
     "treatments:session_detail",
     "treatments:consent_pdf",
+    # test_what_is_not_a_fingerprint_is_said_so_and_never_fails and the forged-fingerprint
+    # tests in tests/treatments/test_verification_views.py
+    "treatments:consent_verify",
     "treatments:aftercare_pdf",
     "treatments:aftercare_day_pdf",
     "treatments:adverse_event_pdf",  # test_printed_documents: the regulator's report

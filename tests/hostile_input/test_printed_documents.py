@@ -27,8 +27,8 @@ from tests.hostile_input.payloads import (
 from tests.hostile_input.world import (
     World,
 )
+from tests.recipes import signed_consent
 from treatments.models import TreatmentPlan
-from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.django_db
 PRINTED = {
     "screening summary": ("practitioner", "consultations:screening_pdf", "screening"),
     "plan summary": ("practitioner", "treatments:plan_pdf", "draft_plan"),
-    "consent copy": ("practitioner", "treatments:consent_pdf", "consent"),
+    "consent copy": ("practitioner", "treatments:consent_pdf", "hostile_consent"),
     "aftercare sheet": ("practitioner", "treatments:aftercare_pdf", "done_session"),
     "day's aftercare sheets": ("frontdesk", "treatments:aftercare_day_pdf", None),
 }
@@ -73,7 +73,12 @@ def make_hostile(world: World) -> None:
         justification=f"Seen by her psychologist: {EVERY_PAYLOAD}",
         actor=actor,
     )
-    consent_services.withdraw_consent(consent=world.consent, reason=EVERY_PAYLOAD, actor=actor)
+    # The patient's copy is made once, at signing: this one is signed with the hostile name.
+    world.hostile_consent = signed_consent(
+        plan=TreatmentPlan.objects.get(pk=world.accepted_plan.pk),
+        template=world.template,
+        doctor=world.doctor,
+    )
 
 
 @pytest.mark.parametrize("document", PRINTED, ids=list(PRINTED))
@@ -109,6 +114,11 @@ def test_the_record_export_prints_hostile_text_as_text_and_fetches_nothing(world
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         pdfs = {name: archive.read(name) for name in archive.namelist() if name.endswith(".pdf")}
     assert "summary.pdf" in pdfs
+    # The copy of the consent signed before the name changed is kept as it was handed over.
+    made_before = f"consents/consent-{world.consent.pk}.pdf"
+    with world.consent.copy_pdf.open("rb") as stored:
+        assert pdfs.pop(made_before) == stored.read()
+    assert f"consents/consent-{world.hostile_consent.pk}.pdf" in pdfs
     for name, pdf in pdfs.items():
         text = squeezed(pdf_text(pdf))
         for payload in PDF_PAYLOADS:  # the patient's name is on every document

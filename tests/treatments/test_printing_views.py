@@ -1,5 +1,6 @@
 """Printing what the patient takes home: the consent copy, the aftercare sheet, the day's sheets."""
 
+import hashlib
 import io
 import logging
 import re
@@ -27,6 +28,7 @@ from tests.recipes import (
     accept,
     build_clinic,
     completed_session,
+    consent_signed_before_sealing,
     receive,
     screened_plan,
     sign,
@@ -179,19 +181,26 @@ def test_the_consent_copy_shows_the_stored_text_risks_choices_signatures_and_fin
     assert "Photographsintheclinic'smarketing" in flat
     assert flat.count("No,notconsented") == 2  # teaching and marketing
     assert consent.fingerprint in flat
-    assert "nothinghaschangedsincesigning" in flat
+    assert "Thiscopywasmadeatsigningandiskeptbytheclinicexactlyashandedover" in flat
     assert "signatureimageismissing" not in flat
     # Both signatures, embedded from the stored files, plus the plan's two vectors in the table.
     assert len(image_xobjects(response.content)) == 2
     assert "PDOCog19G100" in flat and "Midface/cheek" in flat
 
 
-def test_a_reprint_shows_the_same_text_and_fingerprint_even_after_the_record_changes(
+def stored_bytes(consent) -> bytes:
+    with consent.copy_pdf.open("rb") as stored:
+        return stored.read()
+
+
+def test_a_reprint_serves_the_very_bytes_stored_at_signing_even_after_the_record_changes(
     client, clinic, consent
 ):
     client.force_login(clinic["user"])
-    first = pdf_text(client.get(consent_url(consent)).content)
-    # The wording is republished and the patient's name corrected: the signed text stays.
+    stored = stored_bytes(consent)
+    assert hashlib.sha256(stored).hexdigest() == consent.copy_sha256
+    assert client.get(consent_url(consent)).content == stored
+    # The wording is republished and the patient's name corrected: the copy stays as handed over.
     consent_services.publish_consent_template(
         code="thread-lift",
         title="Consent to a thread lift",
@@ -200,34 +209,92 @@ def test_a_reprint_shows_the_same_text_and_fingerprint_even_after_the_record_cha
         alternatives="No treatment.",
         actor=Actor.system(user=clinic["user"]),
     )
-    second = pdf_text(client.get(consent_url(consent)).content)
-    assert without_print_time(second) == without_print_time(first)
-    assert "Entirely new wording" not in second
+    assert client.get(consent_url(consent)).content == stored
     Patient.objects.filter(pk=clinic["patient"].pk).update(last_name="Renamed")
-    third = squeezed(pdf_text(client.get(consent_url(consent)).content))
-    assert squeezed(consent.rendered_text) in third  # "I, Marguerite Duras, agree …"
-    assert consent.fingerprint in third
+    third = client.get(consent_url(consent)).content
+    assert third == stored
+    assert "MargueriteDuras" in squeezed(pdf_text(third))
     assert prints().filter(patient_id=clinic["patient"].pk).count() == 3
 
 
-def test_a_withdrawn_consent_prints_the_withdrawal(client, clinic, consent):
+def test_the_consent_copy_carries_its_whole_fingerprint_and_a_qr_code_to_its_check(
+    client, clinic, consent
+):
+    client.force_login(clinic["user"])
+    pdf = client.get(consent_url(consent)).content
+    flat = squeezed(pdf_text(pdf))
+    verify_url = "http://127.0.0.1:8000" + reverse(
+        "treatments:consent_verify", args=[consent.fingerprint]
+    )
+    assert consent.fingerprint in flat
+    assert verify_url in flat  # printed for typing, addressed by fingerprint, not by id
+    links = [
+        annotation.get_object()["/A"]["/URI"]
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for annotation in page.get("/Annots") or []
+        if "/A" in annotation.get_object()
+    ]
+    # The QR code and the printed address (a box per line it wraps over) link to the check.
+    assert verify_url in links and set(links) == {verify_url}
+    # The QR code is drawn as vector paths (SVG), not as an image.
+    assert len(image_xobjects(pdf)) == 2  # the two signatures only
+
+
+def test_a_withdrawn_consent_still_reprints_the_copy_as_signed(client, clinic, consent):
     consent_services.withdraw_consent(
         consent=consent, reason="Wants to think it over", actor=Actor.system(user=clinic["user"])
     )
     client.force_login(clinic["user"])
-    flat = squeezed(pdf_text(client.get(consent_url(consent)).content))
+    assert client.get(consent_url(consent)).content == stored_bytes(consent)
+    page = client.get(reverse("treatments:consent_detail", args=[consent.pk]))
+    assert "Consent withdrawn" in page.content.decode()
+
+
+@pytest.fixture
+def old_consent(clinic):
+    """A consent signed before copies were stored: printed from the record."""
+    return consent_signed_before_sealing(
+        plan=accept(clinic), template=clinic["template"], doctor=clinic["doctor"]
+    )
+
+
+def test_a_withdrawn_consent_from_before_stored_copies_prints_the_withdrawal(
+    client, clinic, old_consent
+):
+    consent_services.withdraw_consent(
+        consent=old_consent,
+        reason="Wants to think it over",
+        actor=Actor.system(user=clinic["user"]),
+    )
+    client.force_login(clinic["user"])
+    flat = squeezed(pdf_text(client.get(consent_url(old_consent)).content))
     assert "Withdrawn." in flat and "Wantstothinkitover" in flat
-    assert consent.fingerprint in flat
+    assert old_consent.fingerprint in flat
 
 
-def test_a_consent_whose_signature_was_tampered_with_prints_that_it_no_longer_matches(
+def test_a_consent_whose_signature_was_tampered_with_is_not_reprinted_and_the_page_says_why(
     client, clinic, consent
 ):
     field = consent.patient_signature
     with field.storage.open(field.name, "wb") as stored:
         stored.write(field.storage.open(consent.practitioner_signature.name, "rb").read())
     client.force_login(clinic["user"])
-    flat = squeezed(pdf_text(client.get(consent_url(consent)).content))
+    response = client.get(consent_url(consent))
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "This consent is not printed" in html
+    assert "fingerprint mismatch" in html and "the seal does not match" in html
+    assert not prints().exists()
+
+
+def test_a_consent_from_before_stored_copies_whose_signature_was_tampered_with_prints_so(
+    client, clinic, old_consent
+):
+    field = old_consent.patient_signature
+    with field.storage.open(field.name, "wb") as stored:
+        stored.write(field.storage.open(old_consent.practitioner_signature.name, "rb").read())
+    client.force_login(clinic["user"])
+    flat = squeezed(pdf_text(client.get(consent_url(old_consent)).content))
     assert "nolongermatchesthisfingerprint" in flat
 
 
@@ -412,8 +479,9 @@ def test_a_sheet_that_fails_to_render_shows_an_error_page_and_changes_nothing(
 
 
 def test_a_consent_copy_that_fails_to_render_shows_an_error_page_and_the_consent_is_intact(
-    client, clinic, consent, monkeypatch
+    client, clinic, old_consent, monkeypatch
 ):
+    consent = old_consent  # rendered at each print: signed before copies were stored
     monkeypatch.setattr(ConsentCopy, "template_name", MISSING_TEMPLATE)
     client.force_login(clinic["user"])
     response = client.get(consent_url(consent))

@@ -32,6 +32,7 @@ from consultations.booking.services import day_bounds
 from treatments.aftercare import aftercare_for
 from treatments.documents import AftercareSheet, ConsentCopy, format_day
 from treatments.models import SignedConsent, TreatmentSession
+from treatments.services import consent as consent_services
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def print_failed(request: HttpRequest, back_url: str, back_label: str) -> HttpRe
 @require_permission("clinic.view_clinical")
 @require_GET
 def consent_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    """A copy of a signed consent as stored, for the patient to take home."""
+    """The patient's copy of a signed consent: the very PDF made at signing."""
     consent = get_for_user_or_404(
         SignedConsent.objects.select_related(
             "plan__location",
@@ -103,12 +104,30 @@ def consent_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         request.user,
         pk=pk,
     )
+    back_url = reverse("treatments:consent_detail", args=[consent.pk])
     document = ConsentCopy(consent)
-    pdf = render_or_none(document.render, f"the copy of consent {consent.pk}")
+    if consent.copy_pdf.name:
+        # The copy made at signing, byte for byte, once the record is shown to be as signed:
+        # a copy of a record changed since (or a changed copy) is not handed out.
+        check = consent_services.check_consent(consent)
+        if not check.intact:
+            return message_page(
+                request,
+                heading="This consent is not printed",
+                message="The stored record no longer matches what was signed ("
+                + "; ".join(check.problems)
+                + "). Do not rely on it; tell the clinic manager.",
+                status=409,
+                problem=True,
+                back_url=back_url,
+                back_label="Back to the consent",
+            )
+        pdf = render_or_none(lambda: stored_copy(consent), f"the stored copy of {consent.pk}")
+    else:
+        # Signed before copies were stored: rendered from the record, as it always was.
+        pdf = render_or_none(document.render, f"the copy of consent {consent.pk}")
     if pdf is None:
-        return print_failed(
-            request, reverse("treatments:consent_detail", args=[consent.pk]), "Back to the consent"
-        )
+        return print_failed(request, back_url, "Back to the consent")
     record_event(
         action=AuditAction.PRINT,
         actor=Actor.from_request(request),
@@ -117,6 +136,13 @@ def consent_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         summary=f"Printed a copy of the consent to plan v{consent.plan.version}",
     )
     return pdf_response(pdf, document.filename())
+
+
+def stored_copy(consent: SignedConsent) -> bytes:
+    """The PDF stored at signing."""
+    with consent.copy_pdf.open("rb") as stored:
+        pdf: bytes = stored.read()
+    return pdf
 
 
 def session_queryset():
