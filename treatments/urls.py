@@ -1,6 +1,15 @@
 from django.urls import path
 
-from treatments.views import consent, documents, outcomes, plans, printing, sessions, stock
+from treatments.views import (
+    consent,
+    documents,
+    outcomes,
+    plans,
+    printing,
+    recalls,
+    sessions,
+    stock,
+)
 
 app_name = "treatments"
 
@@ -15,6 +24,13 @@ urlpatterns = [
     path("stock/", stock.stock_overview, name="stock_overview"),
     path("stock/receive/", stock.receive_lot, name="receive_lot"),
     path("stock/trace/", stock.lot_trace, name="lot_trace"),
+    path("stock/lots/<int:pk>/", recalls.lot_detail, name="lot_detail"),
+    path("stock/lots/<int:pk>/status/", recalls.lot_status, name="lot_status"),
+    path("stock/lots/<int:pk>/recall/", recalls.recall_open, name="recall_open"),
+    path("recalls/<int:pk>/", recalls.recall_detail, name="recall_detail"),
+    path("recalls/<int:pk>/contacts/", recalls.recall_contact, name="recall_contact"),
+    path("recalls/<int:pk>/notify/", recalls.recall_notify, name="recall_notify"),
+    path("recalls/<int:pk>/patients.csv", recalls.recall_csv, name="recall_csv"),
     path("plans/<int:pk>/consent/", consent.consent_sign, name="consent_sign"),
     path("consents/<int:pk>/", consent.consent_detail, name="consent_detail"),
     path("consents/<int:pk>/withdraw/", consent.consent_withdraw, name="consent_withdraw"),

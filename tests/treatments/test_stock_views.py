@@ -19,7 +19,7 @@ from tests.recipes import screened_patient
 from treatments.models import StockLot
 from treatments.services import plans as plan_services
 from treatments.services import stock as stock_services
-from treatments.views.stock import EXPIRING_WITHIN_DAYS, LOW_STOCK_THRESHOLD
+from treatments.selectors import EXPIRING_WITHIN_DAYS
 
 pytestmark = pytest.mark.django_db
 
@@ -123,14 +123,14 @@ def test_the_overview_lists_lots_expiring_soon_low_stock_and_expired_lots_apart(
     client.force_login(manager_user)
     response = client.get(reverse("treatments:stock_overview"))
     context = response.context
-    assert context["expiring_soon"] == [soon, edge]
+    assert context["alerts"].expiring_soon == [soon, edge]
     assert context["in_date"] == [soon, edge, later]
     assert context["expired"] == [expired]
     # Mono: 4 in date (the expired 50 do not count); cog: 42.
-    assert [(e.product, e.on_hand) for e in context["low_stock"]] == [(mono, 4)]
+    assert [(e.product, e.on_hand) for e in context["alerts"].low_stock] == [(mono, 4)]
     html = response.content.decode()
     assert "MONO-OLD" in html and "COG-LATER" in html
-    assert f"fewer than {LOW_STOCK_THRESHOLD} unexpired threads" in html
+    assert "Below the reorder level" in html
 
 
 def test_the_overview_shows_the_current_locations_lots_only(
@@ -149,7 +149,7 @@ def test_the_overview_shows_the_current_locations_lots_only(
     response = client.get(reverse("treatments:stock_overview"))
     html = response.content.decode()
     assert "ZETA-1" in html and "LOCAL-1" not in html
-    assert [e.on_hand for e in response.context["low_stock"]] == [2]
+    assert [e.on_hand for e in response.context["alerts"].low_stock] == [2]
 
 
 def test_the_overview_costs_the_same_queries_however_many_lots(

@@ -40,6 +40,7 @@ from treatments.models import (
 )
 from treatments.services.consent import valid_consent_for
 from treatments.services.plans import MAX_COUNT, checked_choice
+from treatments.services.stock import lot_problems
 
 FOLLOW_UPS = [
     ("2 weeks", timedelta(days=14)),
@@ -163,7 +164,8 @@ def _checked_placements(
 ) -> tuple[list[PlacedThreads], dict[int, int]]:
     """The rows to record and the threads used per lot, or a ValidationError naming the
     first placement that cannot be: a lot elsewhere, expired or short, a bad count, a
-    vector from another plan, or a difference from the plan with no reason given."""
+    vector from another plan, or a difference from the plan with no reason given; a
+    quarantined or recalled lot is refused whatever the form offered."""
     # Keyed by what the JSON body may send, which need not be a whole number.
     vectors: dict[Any, ThreadVector] = {
         v.pk: v for v in session.plan.vectors.select_related("product")
@@ -185,6 +187,8 @@ def _checked_placements(
             raise ValidationError({"placements": [f"{where}: choose a lot held at this location."]})
         if lot.expires_on < today:
             raise ValidationError({"placements": [f"{where}: lot {lot.lot_number} has expired."]})
+        for problem in lot_problems([lot]):
+            raise ValidationError({"placements": [f"{where}: {problem}"]})
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
             raise ValidationError({"placements": [f"{where}: count must be 1 to {MAX_COUNT}."]})
         used[lot.pk] += count

@@ -1,7 +1,8 @@
-"""Stock: receiving lots of thread products at a location, audited."""
+"""Stock: receiving lots of thread products at a location, and changing a lot's status, audited."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.contrib.auth.models import User
@@ -13,9 +14,13 @@ from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location
 from treatments.models import (
+    LotStatus,
+    LotStatusChange,
     StockLot,
     ThreadProduct,
 )
+
+LOT_STATUS_REASON_MAX_LENGTH = 2000
 
 
 @transaction.atomic
@@ -55,3 +60,60 @@ def receive_stock(
         summary=f"Received {quantity} × {product.name}, lot {lot.lot_number}, at {location}",
     )
     return lot
+
+
+@transaction.atomic
+def change_lot_status(*, lot: StockLot, status: str, reason: str, actor: Actor) -> LotStatusChange:
+    """Quarantine, recall or release a lot, keeping who, when and why (never overwritten).
+
+    Quarantined and recalled lots cannot be used in a session (see lot_problems).
+    """
+    reason = reason.strip()
+    errors: dict[str, list[str]] = {}
+    if status not in LotStatus.values:
+        errors["status"] = ["Choose active, quarantined or recalled."]
+    if not reason:
+        errors["reason"] = ["Say why the lot's status changes."]
+    elif len(reason) > LOT_STATUS_REASON_MAX_LENGTH:
+        errors["reason"] = [f"Keep the reason under {LOT_STATUS_REASON_MAX_LENGTH} characters."]
+    if errors:
+        raise ValidationError(errors)
+    locked = StockLot.objects.select_for_update().get(pk=lot.pk)
+    if locked.status == status:
+        raise ValidationError(
+            {"status": [f"Lot {locked.lot_number} is already {LotStatus(status).label.lower()}."]}
+        )
+    change = LotStatusChange.objects.create(
+        lot=locked,
+        previous_status=locked.status,
+        status=status,
+        reason=reason,
+        changed_by=actor.user,
+    )
+    locked.status = status
+    locked.save(update_fields=["status"])
+    lot.status = status
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=locked,
+        summary=f"Lot {locked.lot_number} ({locked.product.name}) "
+        f"{LotStatus(change.previous_status).label.lower()} to "
+        f"{LotStatus(status).label.lower()}: {reason[:150]}",
+    )
+    return change
+
+
+def lot_problems(lots: Iterable[StockLot]) -> list[str]:
+    """Why each lot that may not be used cannot be, one message per lot naming it.
+
+    Here: a quarantined or recalled lot. Whatever calls this (the session, the
+    treatment-day check) refuses to go on while the list is not empty.
+    """
+    problems = []
+    for lot in lots:
+        if lot.status != LotStatus.ACTIVE:
+            problems.append(
+                f"Lot {lot.lot_number} is {LotStatus(lot.status).label.lower()} and cannot be used."
+            )
+    return problems
