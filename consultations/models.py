@@ -394,6 +394,8 @@ class PhotographyConsent(models.Model):
         blank=True,
         help_text="Required for a verbal consent.",
     )
+    # The record the answer was given in, e.g. "signed-consent:12" (another app's row).
+    source = models.CharField(max_length=40, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -416,6 +418,27 @@ class PhotographyConsent(models.Model):
     @property
     def allows_use(self) -> bool:
         return self.granted and self.withdrawn_at is None
+
+
+class PhotoRelease(models.Model):
+    """A photo released for teaching or marketing, while the patient's consent to that use stands.
+
+    Withdrawing that consent ends the release (revoked_at); nothing is deleted.
+    """
+
+    photo = models.ForeignKey(PatientPhoto, on_delete=models.PROTECT, related_name="releases")
+    use = models.CharField(max_length=12, choices=PhotoUse.choices)
+    released_at = models.DateTimeField(default=timezone.now)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-released_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.photo_id} released for {self.use}"
 
 
 class AppointmentKind(models.TextChoices):

@@ -17,6 +17,7 @@ from clinic import settings as project_settings
 from clinic.models import AuditAction, AuditEvent
 from consultations.models import PatientPhoto, PhotoStage, PhotoView
 from tests.factories import PatientFactory
+from tests.recipes import photography_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,9 @@ def private_media(settings, tmp_path):
 
 @pytest.fixture
 def patient():
-    return PatientFactory(first_name="Imogen", last_name="Fairweather")
+    patient = PatientFactory(first_name="Imogen", last_name="Fairweather")
+    photography_consent(patient, None)
+    return patient
 
 
 def jpeg(size=(300, 400), color=(200, 150, 130)) -> bytes:

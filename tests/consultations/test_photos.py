@@ -18,6 +18,7 @@ from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import PatientPhoto, PhotoStage, PhotoView
 from consultations.photos import PhotoRejected, process_photo
 from tests.factories import PatientFactory
+from tests.recipes import photography_consent
 
 RED = (220, 30, 30)
 BLUE = (30, 30, 220)
@@ -107,6 +108,8 @@ def add_photos(patient, files, **overrides):
         "taken_on": timezone.localdate() - timedelta(days=7),
         "uploaded_by": None,
     }
+    if not services.photo_use_consented(patient, "clinical"):
+        photography_consent(patient, None)
     return services.add_patient_photos(patient=patient, files=files, **(options | overrides))
 
 

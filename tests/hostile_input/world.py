@@ -26,7 +26,7 @@ from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
 from consultations.screening import services as screening_services
 from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
-from tests.recipes import CALM, accept, build_clinic, sign, start
+from tests.recipes import CALM, accept, build_clinic, photography_consent, sign, start
 from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
@@ -140,6 +140,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
     screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, screened_by=user
     )
+    photography_consent(patient, user)
     photo = consultation_services.add_patient_photos(
         patient=patient,
         files=[jpeg_upload()],

@@ -15,8 +15,8 @@ from treatments.models import (
     ThreadProduct,
     ThreadVector,
 )
-from treatments.services import plans as plan_services
 from treatments.selectors import EXPIRING_WITHIN_DAYS
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 

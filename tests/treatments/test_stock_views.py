@@ -17,9 +17,9 @@ from tests.factories import (
 )
 from tests.recipes import screened_patient
 from treatments.models import StockLot
+from treatments.selectors import EXPIRING_WITHIN_DAYS
 from treatments.services import plans as plan_services
 from treatments.services import stock as stock_services
-from treatments.selectors import EXPIRING_WITHIN_DAYS
 
 pytestmark = pytest.mark.django_db
 

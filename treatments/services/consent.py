@@ -22,6 +22,8 @@ from django.utils import timezone
 from clinic.actors import Actor, on_behalf_of
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
+from consultations.models import PhotoConsentForm, PhotographyConsent
+from consultations.services import record_photography_consent, withdraw_photography_consent
 from treatments.models import (
     ConsentTemplate,
     ConsentWithdrawal,
@@ -204,6 +206,7 @@ def sign_consent(
                 patient_id=plan.patient_id,
                 summary=f"Consent signed to plan v{plan.version}; fingerprint {fingerprint[:12]}…",
             )
+            record_photo_answers(consent, actor=on_behalf_of(recorded_by, actor))
     except BaseException:
         for name in written:
             default_storage.delete(name)
@@ -233,7 +236,36 @@ def withdraw_consent(
         patient_id=consent.patient_id,
         summary=f"Consent {consent.pk} withdrawn: {reason[:150]}",
     )
+    # The photography answers given with it go too.
+    given_with_it = PhotographyConsent.objects.filter(
+        source=signed_consent_source(consent), withdrawn_at__isnull=True
+    )
+    for photography in given_with_it:
+        withdraw_photography_consent(
+            consent=photography,
+            reason=f"The treatment consent it was signed with was withdrawn: {reason}"[:2000],
+            actor=on_behalf_of(withdrawn_by, actor),
+        )
     return withdrawal
+
+
+def record_photo_answers(consent: SignedConsent, *, actor: Actor) -> None:
+    """The photography answers signed count from now, as if given on their own form."""
+    for use, granted in consent.photo_consents.items():
+        record_photography_consent(
+            patient=consent.patient,
+            use=use,
+            granted=granted,
+            form=PhotoConsentForm.TREATMENT_CONSENT,
+            words=f"Signed with the consent to plan v{consent.plan.version}",
+            source=signed_consent_source(consent),
+            actor=actor,
+        )
+
+
+def signed_consent_source(consent: SignedConsent) -> str:
+    """How a photography consent names the signed consent it was given in."""
+    return f"signed-consent:{consent.pk}"
 
 
 def valid_consent_for(plan: TreatmentPlan) -> SignedConsent | None:
