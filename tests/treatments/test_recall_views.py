@@ -68,6 +68,12 @@ def recall(clinic, manager_user):
     )
 
 
+def local_today(holder):
+    """Today where the clinic (or the lot) is: a notice cannot be dated in its future."""
+    location = holder["location"] if isinstance(holder, dict) else holder.location
+    return timezone.localdate(timezone=location.zone)
+
+
 def html_of(response) -> str:
     return response.content.decode()
 
@@ -159,7 +165,7 @@ def test_opening_a_recall_marks_the_lot_recalled_and_lists_every_patient_with_co
 
     response = client.post(
         reverse("treatments:recall_open", args=[lot.pk]),
-        {"reason": "FSN-2041: sterility not assured", "announced_on": timezone.localdate()},
+        {"reason": "FSN-2041: sterility not assured", "announced_on": local_today(clinic)},
         follow=True,
     )
 
@@ -180,7 +186,7 @@ def test_a_second_recall_of_a_lot_with_one_open_is_refused(client, recall, manag
     client.force_login(manager_user)
     response = client.post(
         reverse("treatments:recall_open", args=[recall.lot.pk]),
-        {"reason": "Again", "announced_on": timezone.localdate()},
+        {"reason": "Again", "announced_on": local_today(recall.lot)},
     )
     assert response.status_code == 400
     assert "already has an open recall" in html_of(response)
@@ -321,7 +327,7 @@ def test_only_managers_open_recalls_or_send_the_email(client, recall, users_by_r
     client.force_login(users_by_role[role])
     opened = client.post(
         reverse("treatments:recall_open", args=[recall.lot.pk]),
-        {"reason": "x", "announced_on": timezone.localdate()},
+        {"reason": "x", "announced_on": local_today(recall.lot)},
     )
     sent = client.post(
         reverse("treatments:recall_notify", args=[recall.pk]),

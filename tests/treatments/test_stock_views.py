@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.locations import SESSION_KEY
 from clinic.models import AuditAction, AuditEvent, Role
 from tests.factories import (
@@ -16,9 +17,10 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import screened_patient
-from treatments.models import StockLot
-from treatments.selectors import EXPIRING_WITHIN_DAYS
+from treatments.models import StockLot, ThreadProduct
+from treatments.selectors import EXPIRING_WITHIN_DAYS, stock_alerts
 from treatments.services import plans as plan_services
+from treatments.services import recalls as recall_services
 from treatments.services import stock as stock_services
 
 pytestmark = pytest.mark.django_db
@@ -403,3 +405,73 @@ def test_a_hostile_lot_query_is_shown_as_text(client, manager_user):
     html = response.content.decode()
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "<b>bold</b>" not in html
+
+
+# Alerts -----------------------------------------------------------------------------------
+
+
+def test_alerts_use_each_products_own_reorder_level_and_count_only_usable_threads(
+    client, manager_user, location, cog, mono
+):
+    ThreadProduct.objects.filter(pk=cog.pk).update(reorder_level=50)
+    ThreadProduct.objects.filter(pk=mono.pk).update(reorder_level=5)
+    receive(cog, location, "COG-1", 200, quantity=40)
+    receive(mono, location, "MONO-1", 200, quantity=6)
+    quarantined = receive(mono, location, "MONO-Q", 200, quantity=30)
+    stock_services.change_lot_status(
+        lot=quarantined, status="quarantined", reason="Damp", actor=Actor.system(user=manager_user)
+    )
+    client.force_login(manager_user)
+
+    response = client.get(reverse("treatments:stock_overview"))
+
+    low = [(entry.product, entry.on_hand) for entry in response.context["alerts"].low_stock]
+    assert low == [(cog, 40)]  # mono: 6 usable, at or above its level of 5
+    rows = response.content.decode()
+    assert "Below the reorder level" in rows and ">50<" in rows
+    assert "Quarantined" in rows  # the lot's status is shown in its row
+    ThreadProduct.objects.filter(pk=mono.pk).update(reorder_level=10)
+    again = client.get(reverse("treatments:stock_overview")).context["alerts"].low_stock
+    # The 30 quarantined threads do not keep mono off the list.
+    assert [(entry.product, entry.on_hand) for entry in again] == [(mono, 6), (cog, 40)]
+
+
+def test_open_recalls_are_alerted_on_the_stock_page(client, manager_user, location, cog):
+    lot = receive(cog, location, "COG-R", 200)
+    recall = recall_services.open_recall(
+        lot=lot,
+        reason="Field safety notice FSN-9",
+        announced_on=timezone.localdate(timezone=location.zone),
+        actor=Actor.system(user=manager_user),
+    )
+    client.force_login(manager_user)
+
+    response = client.get(reverse("treatments:stock_overview"))
+
+    assert response.context["alerts"].open_recalls == [recall]
+    page = response.content.decode()
+    assert "Recall of lot COG-R" in page and "Field safety notice FSN-9" in page
+    assert reverse("treatments:recall_detail", args=[recall.pk]) in page
+
+
+def test_stock_alerts_take_the_same_two_queries_however_many_lots_and_recalls(
+    location, cog, mono, manager_user, django_assert_num_queries
+):
+    actor = Actor.system(user=manager_user)
+    receive(cog, location, "FIRST", 10, quantity=3)
+    with django_assert_num_queries(2):
+        few = stock_alerts(location)
+    for number in range(6):
+        lot = receive(mono if number % 2 else cog, location, f"MORE-{number}", 5 + number)
+        recall_services.open_recall(
+            lot=lot,
+            reason="FSN",
+            announced_on=timezone.localdate(timezone=location.zone),
+            actor=actor,
+        )
+    with django_assert_num_queries(2):
+        many = stock_alerts(location)
+    assert len(few.expiring_soon) == 1 and few.open_recalls == []
+    assert len(many.open_recalls) == 6
+    # Recalled lots are not "use first": they cannot be used at all.
+    assert [lot.lot_number for lot in many.expiring_soon] == ["FIRST"]
