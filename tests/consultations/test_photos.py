@@ -272,7 +272,9 @@ def test_adding_photos_stores_each_one_and_audits_it(practitioner_user, private_
 
     assert PatientPhoto.objects.filter(patient=patient).count() == 3
     assert stored_file_count(private_media) == 6  # each photo and its thumbnail
-    events = AuditEvent.objects.filter(action=AuditAction.CREATE, patient_id=patient.pk)
+    events = AuditEvent.objects.filter(
+        action=AuditAction.CREATE, patient_id=patient.pk, object_type="consultations.PatientPhoto"
+    )
     assert sorted(int(e.object_id) for e in events) == sorted(p.pk for p in photos)
     assert {e.actor for e in events} == {practitioner_user}
 
