@@ -399,7 +399,9 @@ def photography_consent_withdraw(request: SignedInRequest, pk: int) -> HttpRespo
             return redirect("consultations:photo_list", pk=consent.patient_id)
         messages.success(request, f"Withdrawn: {consent.get_use_display().lower()} photos.")
         return redirect("consultations:photo_list", pk=consent.patient_id)
-    messages.error(request, "Nothing was withdrawn: " + " ".join(form.errors["reason"]))
+    messages.error(
+        request, "Nothing was withdrawn: " + " ".join(str(e) for e in form.errors["reason"])
+    )
     return redirect("consultations:photo_list", pk=consent.patient_id)
 
 
@@ -412,7 +414,9 @@ def photo_release(request: SignedInRequest, pk: int) -> HttpResponse:
     )
     form = PhotoReleaseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Nothing was released: " + " ".join(form.errors["use"]))
+        messages.error(
+            request, "Nothing was released: " + " ".join(str(e) for e in form.errors["use"])
+        )
         return redirect("consultations:photo_list", pk=photo.patient_id)
     try:
         services.release_photo(

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.actors import Actor
+from consultations import services as consultation_services
 from consultations.booking.forms import BookingForm
 from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.forms import (
@@ -48,7 +49,7 @@ from tests.hostile_input.world import (
     current_code,
     jpeg_bytes,
 )
-from tests.recipes import consent_form
+from tests.recipes import consent_form, photography_consent
 from treatments.models import LotRecall, TreatmentPlan
 from treatments.outcome_forms import AdverseEventForm, OutcomeForm
 from treatments.services import recalls as recall_services
@@ -79,6 +80,13 @@ def world_recall(world: World) -> LotRecall:
             actor=Actor.system(),
         )
     return recall
+
+
+def teaching_consented(world: World) -> World:
+    """The world, its patient having agreed to teaching photos (so a release can succeed)."""
+    if not consultation_services.photo_use_consented(world.patient, "teaching"):
+        photography_consent(world.patient, None, use="teaching")
+    return world
 
 
 def day(world: World, days: int, hour: int = 10, minute: int = 0) -> str:
@@ -549,7 +557,7 @@ ENDPOINTS: list[Endpoint] = [
     post_only(
         "consultations:photo_release",
         "practitioner",
-        lambda w: reverse("consultations:photo_release", args=[w.photo.pk]),
+        lambda w: reverse("consultations:photo_release", args=[teaching_consented(w).photo.pk]),
         lambda w: {"use": "teaching"},
         fields=lambda w: [Field("use", CHOICE)],
     ),
