@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bench.clinic_data import signed_in
 from bench.timing import Result, summarise, time_calls
+from clinic.actors import Actor
 from treatments.models import PlanStatus, ThreadProduct, TreatmentPlan
 from treatments.services import plans as plan_services
 
@@ -40,7 +41,9 @@ def run(runs: int) -> list[Result]:
     )[0]
     draft = TreatmentPlan.objects.filter(
         patient=accepted.patient, status=PlanStatus.DRAFT
-    ).first() or plan_services.revise_plan(plan=accepted, revised_by=accepted.practitioner.user)
+    ).first() or plan_services.revise_plan(
+        plan=accepted, actor=Actor.system(user=accepted.practitioner.user)
+    )
     client = signed_in(accepted.practitioner.user.username, draft.location)
     product = ThreadProduct.objects.filter(is_active=True).first()
     url = f"/plans/{draft.pk}/"

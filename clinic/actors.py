@@ -51,9 +51,3 @@ class Actor:
     def acting_as(self, user: User | None) -> Actor:
         """The same context with `user` recorded as acting."""
         return replace(self, user=user)
-
-
-def on_behalf_of(user: User | None, actor: Actor | None) -> Actor:
-    """Who a service records as acting: the user it was asked to act for, in the
-    caller's context (address, user agent, location) if it has one."""
-    return (actor or Actor.system()).acting_as(user)

@@ -19,8 +19,6 @@ from consultations.booking import services as booking
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, AppointmentType, Patient
 
-# The demo data acts for the staff each call names, from no client.
-DEMO_DATA = Actor.system()
 DEMO_APPOINTMENT_COUNT = 45
 APPOINTMENT_TYPES = [
     # name, kind, minutes, buffer after, colour, needs a room
@@ -108,8 +106,7 @@ def load_demo_patients(seed: int = 2026) -> int:
         registrar = desk[location.pk] or practitioners[0]
         patient = services.register_patient(
             details=_demographics(rng, n, first, last, sex, location, today),
-            registered_by=registrar.user,
-            actor=DEMO_DATA,
+            actor=Actor.system(user=registrar.user),
         )
         created += 1
         clinician = rng.choice(practitioners).user
@@ -118,9 +115,8 @@ def load_demo_patients(seed: int = 2026) -> int:
                 patient=patient,
                 answers=_answers(rng, today, first_version=version == 0),
                 previous_treatments=_previous_treatments(rng, today),
-                submitted_by=registrar.user if version == 0 else clinician,
                 completed_by_patient=version == 0,
-                actor=DEMO_DATA,
+                actor=Actor.system(user=registrar.user if version == 0 else clinician),
             )
         if n < PATIENTS_WITH_PHOTOS:
             _add_photos(patient, n, clinician, today)
@@ -211,7 +207,7 @@ def _add_photos(patient: Patient, n: int, clinician, today: date) -> None:
             granted=True,
             form="written",
             words="Signed the clinic's photography consent form at the consultation.",
-            actor=DEMO_DATA.acting_as(clinician),
+            actor=Actor.system(user=clinician),
         )
     for view in ("frontal", "left_oblique"):
         for stage, days_ago in (("baseline", 120), ("3_months", 10)):
@@ -222,8 +218,7 @@ def _add_photos(patient: Patient, n: int, clinician, today: date) -> None:
                 view=view,
                 stage=stage,
                 taken_on=today - timedelta(days=days_ago),
-                uploaded_by=clinician,
-                actor=DEMO_DATA,
+                actor=Actor.system(user=clinician),
             )
 
 
@@ -274,8 +269,7 @@ def load_demo_appointments(seed: int = 2026) -> int:
                 appointment_type=kind,
                 starts_at=slot.starts_at,
                 room=slot.room,
-                booked_by=desk.user if desk else None,
-                actor=DEMO_DATA,
+                actor=Actor.system(user=desk.user if desk else None),
             )
         except booking.SlotUnavailable:
             continue  # the patient is busy then: try another

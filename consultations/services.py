@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import IO, Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
@@ -19,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
 from consultations.models import (
@@ -79,18 +78,16 @@ def next_record_number() -> str:
 
 
 @transaction.atomic
-def register_patient(
-    *, details: dict[str, Any], registered_by: User, actor: Actor | None = None
-) -> Patient:
+def register_patient(*, details: dict[str, Any], actor: Actor) -> Patient:
     """Create a patient record with a new record number."""
     patient = Patient(**{k: v for k, v in details.items() if k in DEMOGRAPHIC_FIELDS})
     patient.record_number = next_record_number()
-    patient.created_by = registered_by
+    patient.created_by = actor.user
     patient.full_clean()
     patient.save()
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(registered_by, actor),
+        actor=actor,
         obj=patient,
         patient_id=patient.pk,
         summary=f"Registered patient {patient.record_number}",
@@ -99,9 +96,7 @@ def register_patient(
 
 
 @transaction.atomic
-def update_patient_details(
-    *, patient: Patient, details: dict[str, Any], updated_by: User, actor: Actor | None = None
-) -> list[str]:
+def update_patient_details(*, patient: Patient, details: dict[str, Any], actor: Actor) -> list[str]:
     """Change demographics; returns the names of the fields that changed."""
     changed = []
     for field in DEMOGRAPHIC_FIELDS:
@@ -114,7 +109,7 @@ def update_patient_details(
     patient.save()
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(updated_by, actor),
+        actor=actor,
         obj=patient,
         patient_id=patient.pk,
         summary="Changed " + ", ".join(changed),
@@ -123,9 +118,7 @@ def update_patient_details(
 
 
 @transaction.atomic
-def archive_patient(
-    *, patient: Patient, reason: str, archived_by: User, actor: Actor | None = None
-) -> Patient:
+def archive_patient(*, patient: Patient, reason: str, actor: Actor) -> Patient:
     """Take a patient out of search and lists. The record itself is kept for good."""
     if patient.is_archived:
         return patient
@@ -135,7 +128,7 @@ def archive_patient(
     patient.save(update_fields=["is_archived", "archived_at", "archive_reason"])
     record_event(
         action=AuditAction.ARCHIVE,
-        actor=on_behalf_of(archived_by, actor),
+        actor=actor,
         obj=patient,
         patient_id=patient.pk,
         summary=f"Archived: {patient.archive_reason}",
@@ -144,7 +137,7 @@ def archive_patient(
 
 
 @transaction.atomic
-def restore_patient(*, patient: Patient, restored_by: User, actor: Actor | None = None) -> Patient:
+def restore_patient(*, patient: Patient, actor: Actor) -> Patient:
     """Bring an archived patient back into search."""
     if not patient.is_archived:
         return patient
@@ -153,7 +146,7 @@ def restore_patient(*, patient: Patient, restored_by: User, actor: Actor | None 
     patient.save(update_fields=["is_archived", "archived_at"])
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(restored_by, actor),
+        actor=actor,
         obj=patient,
         patient_id=patient.pk,
         summary="Restored from the archive",
@@ -167,9 +160,8 @@ def submit_medical_history(
     patient: Patient,
     answers: dict[str, Any],
     previous_treatments: Iterable[dict[str, Any]] = (),
-    submitted_by: User,
     completed_by_patient: bool = False,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> MedicalHistory:
     """Store a new version of the patient's medical history; earlier versions stay as they were."""
     # Lock the patient row so two submissions at once get distinct versions.
@@ -178,7 +170,7 @@ def submit_medical_history(
     history = MedicalHistory(
         patient=patient,
         version=latest + 1,
-        submitted_by=submitted_by,
+        submitted_by=actor.user,
         completed_by_patient=completed_by_patient,
         **answers,
     )
@@ -190,7 +182,7 @@ def submit_medical_history(
     PreviousTreatment.objects.bulk_create(treatments)
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(submitted_by, actor),
+        actor=actor,
         obj=history,
         patient_id=patient.pk,
         summary=f"Medical history version {history.version}"
@@ -203,9 +195,9 @@ def submit_medical_history(
 # (Imported here, beside the code that uses them, because this section was appended.)
 
 
-def photo_today(actor: Actor | None) -> date:
+def photo_today(actor: Actor) -> date:
     """Today where the user works (a clinic ahead of the server must not see today as future)."""
-    location = actor.location if actor is not None else None
+    location = actor.location
     return timezone.localdate(timezone=location.zone) if location else timezone.localdate()
 
 
@@ -216,8 +208,7 @@ def add_patient_photos(
     view: str,
     stage: str,
     taken_on: date,
-    uploaded_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> list[PatientPhoto]:
     """Store one or more photos of a patient, all with the same view, stage and date.
 
@@ -247,7 +238,7 @@ def add_patient_photos(
                     taken_on=taken_on,
                     width=item.width,
                     height=item.height,
-                    uploaded_by=uploaded_by,
+                    uploaded_by=actor.user,
                 )
                 # upload_to picks a random name; the name given here is ignored.
                 photo.image.save("photo.jpg", ContentFile(item.image_bytes), save=False)
@@ -257,7 +248,7 @@ def add_patient_photos(
                 photo.save()
                 record_event(
                     action=AuditAction.CREATE,
-                    actor=on_behalf_of(uploaded_by, actor),
+                    actor=actor,
                     obj=photo,
                     patient_id=patient.pk,
                     summary=f"Added photo: {photo}",
@@ -278,7 +269,7 @@ def _check_photo_details(
     view: str,
     stage: str,
     taken_on: date,
-    actor: Actor | None,
+    actor: Actor,
 ) -> None:
     """Refuse, naming each field, a view, stage or date that cannot be, or no file at all."""
     errors: dict[str, list[str]] = {}
@@ -474,8 +465,7 @@ def start_consultation(
     patient: Patient,
     practitioner: StaffMember,
     appointment: Appointment | None = None,
-    started_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Consultation:
     """Open the consultation for a consultation appointment (or return the one already open)."""
     if patient.is_archived:
@@ -500,7 +490,7 @@ def start_consultation(
     )
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(started_by, actor),
+        actor=actor,
         obj=consultation,
         patient_id=patient.pk,
         summary="Opened a consultation",
@@ -515,8 +505,7 @@ def save_assessment(
     details: dict[str, Any],
     areas: dict[str, dict[str, Any]],
     baseline_photos: Iterable[PatientPhoto] = (),
-    saved_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Consultation:
     """Store the concerns, goals and assessment; photos must be this patient's baselines."""
     photos = list(baseline_photos)
@@ -543,7 +532,7 @@ def save_assessment(
     consultation.baseline_photos.set(photos)
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(saved_by, actor),
+        actor=actor,
         obj=consultation,
         patient_id=consultation.patient_id,
         summary="Recorded the assessment",

@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinic.actors import Actor
 from clinic.models import Location, Role, Room, StaffMember
 from consultations import services as consultation_services
 from consultations.booking import services as booking
@@ -147,7 +148,7 @@ def consent_template(by) -> ConsentTemplate:
         body="I, {patient}, agree to {procedure} of the {areas} with {products} by {practitioner}.",
         risks=DEFAULT_RISKS,
         alternatives="No treatment; fillers; energy devices; a surgical facelift.",
-        published_by=by,
+        actor=Actor.system(user=by),
     )
 
 
@@ -170,13 +171,14 @@ def add_photo(patient: Patient, by, *, seed: int, stage: str, days_ago: int) -> 
         view=PhotoView.FRONTAL,
         stage=stage,
         taken_on=timezone.localdate() - timedelta(days=days_ago),
-        uploaded_by=by,
+        actor=Actor.system(user=by),
     )[0]
 
 
 def gated_patient(doctor: StaffMember, patient: Patient, tag: str, seed: int):
     """History (with planted text), photos, consultation and an accepted suitable screening."""
     user = doctor.user
+    actor = Actor.system(user=user)
     history = consultation_services.submit_medical_history(
         patient=patient,
         answers={
@@ -184,12 +186,12 @@ def gated_patient(doctor: StaffMember, patient: Patient, tag: str, seed: int):
             "other_conditions": f"Planted-condition-{tag}",
             "notes": f"Planted-history-note-{tag}",
         },
-        submitted_by=user,
+        actor=actor,
     )
     baseline = add_photo(patient, user, seed=seed, stage=PhotoStage.BASELINE, days_ago=30)
     follow_up = add_photo(patient, user, seed=seed, stage=PhotoStage.TWO_WEEKS, days_ago=0)
     consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=user
+        patient=patient, practitioner=doctor, actor=actor
     )
     consultation_services.save_assessment(
         consultation=consultation,
@@ -201,18 +203,19 @@ def gated_patient(doctor: StaffMember, patient: Patient, tag: str, seed: int):
         },
         areas={"midface": {"concern": f"Planted-concern-{tag}", "goal": "Lift", "laxity": 2}},
         baseline_photos=[baseline],
-        saved_by=user,
+        actor=actor,
     )
     screening = screening_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=user
+        consultation=consultation, body_image=CALM, actor=actor
     )
-    screening_services.decide_screening(screening=screening, decision="accepted", decided_by=user)
+    screening_services.decide_screening(screening=screening, decision="accepted", actor=actor)
     return history, baseline, follow_up, consultation, screening
 
 
 def accepted_plan(patient, doctor, location, product) -> TreatmentPlan:
+    actor = Actor.system(user=doctor.user)
     plan = plan_services.create_plan(
-        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
+        patient=patient, practitioner=doctor, location=location, actor=actor
     )
     vector = {
         "area": "midface",
@@ -229,9 +232,9 @@ def accepted_plan(patient, doctor, location, product) -> TreatmentPlan:
         plan=plan,
         revision=plan.revision,
         vectors=[vector, {**vector, "side": "right", "entry": [0.7, 0.6], "end": [0.7, 0.2]}],
-        saved_by=doctor.user,
+        actor=actor,
     )
-    return plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    return plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
 
 
 def sign_consent(plan, template, doctor) -> SignedConsent:
@@ -243,7 +246,7 @@ def sign_consent(plan, template, doctor) -> SignedConsent:
         patient_signature=signature_png(),
         practitioner_signature=signature_png(2),
         practitioner=doctor,
-        recorded_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -255,7 +258,7 @@ def book_treatment(patient, doctor, location, treatment_type, *, days: int, hour
         location=location,
         appointment_type=treatment_type,
         starts_at=datetime.combine(day, time(hour), tzinfo=location.zone),
-        booked_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -294,7 +297,8 @@ def build_world(
     plan = accepted_plan(patient, doctor, location, product)
     consent = sign_consent(plan, template, doctor)
     appointment = book_treatment(patient, doctor, location, treatment_type, days=1, hour=10)
-    session = session_services.start_session(appointment=appointment, plan=plan, started_by=user)
+    actor = Actor.system(user=user)
+    session = session_services.start_session(appointment=appointment, plan=plan, actor=actor)
     session = session_services.complete_session(
         session=session,
         placements=[
@@ -302,9 +306,9 @@ def build_world(
             for vector in plan.vectors.all()
         ],
         details={"anaesthesia": "local", "immediate_outcome": f"Planted-outcome-{tag}"},
-        completed_by=user,
+        actor=actor,
     )
-    session_services.add_addendum(session=session, text=f"Planted-addendum-{tag}", added_by=user)
+    session_services.add_addendum(session=session, text=f"Planted-addendum-{tag}", actor=actor)
     outcome_services.record_outcome(
         session=session,
         gais_practitioner=2,
@@ -312,7 +316,7 @@ def build_world(
         satisfaction=8,
         notes=f"Planted-review-{tag}",
         photos=[follow_up],
-        recorded_by=user,
+        actor=actor,
     )
     outcome_services.report_adverse_event(
         session=session,
@@ -321,7 +325,7 @@ def build_world(
         onset_on=timezone.localdate(timezone=location.zone),
         lots=[lot],
         description=f"Planted-adverse-{tag}",
-        reported_by=user,
+        actor=actor,
     )
     feed = CalendarFeed.objects.create(staff=doctor, token=f"planted-feed-token-{tag}-0123456789")
     enrolled = StaffMemberFactory(

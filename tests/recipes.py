@@ -193,25 +193,24 @@ def screened_patient(
     if patient is None:
         patient_fields.setdefault("date_of_birth", timezone.localdate() - FORTY_YEARS)
         patient = PatientFactory(**patient_fields)
+    actor = Actor.system(user=doctor.user)
     consultation_services.submit_medical_history(
-        patient=patient, answers=history or {}, submitted_by=doctor.user
+        patient=patient, answers=history or {}, actor=actor
     )
     consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
+        patient=patient, practitioner=doctor, actor=actor
     )
     consultation_services.save_assessment(
         consultation=consultation,
         details=details or {"fitzpatrick": 2, "glogau": 2},
         areas=areas or {"midface": {"concern": "Cheeks", "laxity": 2}},
-        saved_by=doctor.user,
+        actor=actor,
     )
     screening = screening_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=doctor.user
+        consultation=consultation, body_image=CALM, actor=actor
     )
     if decision is not None:
-        screening_services.decide_screening(
-            screening=screening, decision=decision, decided_by=doctor.user
-        )
+        screening_services.decide_screening(screening=screening, decision=decision, actor=actor)
     return patient
 
 
@@ -228,14 +227,17 @@ def receive(
         lot_number=lot_number or f"{product.pk}-{location.pk}-{days}-{quantity}",
         quantity=quantity,
         expires_on=timezone.localdate() + timedelta(days=days),
-        received_by=by,
+        actor=Actor.system(user=by),
     )
 
 
 def two_vector_plan(*, patient, doctor, location, product):
     """A draft plan: the midface, left and right, 2 threads each."""
     plan = plan_services.create_plan(
-        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
+        patient=patient,
+        practitioner=doctor,
+        location=location,
+        actor=Actor.system(user=doctor.user),
     )
     vector = {
         "area": "midface",
@@ -252,7 +254,7 @@ def two_vector_plan(*, patient, doctor, location, product):
         plan=plan,
         revision=1,
         vectors=[vector, {**vector, "side": "right", "entry": [0.7, 0.6], "end": [0.7, 0.2]}],
-        saved_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -263,7 +265,7 @@ def screened_plan(*, patient, doctor, location, product):
 
 
 def accepted_plan(plan, by):
-    return plan_services.set_plan_status(plan=plan, status="accepted", changed_by=by)
+    return plan_services.set_plan_status(plan=plan, status="accepted", actor=Actor.system(user=by))
 
 
 def consent_template(by):
@@ -274,7 +276,7 @@ def consent_template(by):
         body="I, {patient}, agree to {procedure} of the {areas} with {products} by {practitioner}.",
         risks=DEFAULT_RISKS,
         alternatives="No treatment; fillers; energy devices; a surgical facelift.",
-        published_by=by,
+        actor=Actor.system(user=by),
     )
 
 
@@ -291,7 +293,7 @@ def signed_consent(*, plan, template, doctor, **overrides):
         "patient_signature": signature_png(),
         "practitioner_signature": signature_png(2),
         "practitioner": doctor,
-        "recorded_by": doctor.user,
+        "actor": Actor.system(user=doctor.user),
     }
     return consent_services.sign_consent(**{**arguments, **overrides})
 
@@ -326,7 +328,7 @@ def completed_session(session, *, lot, by, count=None, details=None):
             "immediate_outcome": "Good lift",
             "complications": "",
         },
-        completed_by=by,
+        actor=Actor.system(user=by),
     )
 
 
@@ -337,7 +339,7 @@ def book_treatment(*, patient, doctor, location, appointment_type, on: date, hou
         location=location,
         appointment_type=appointment_type,
         starts_at=datetime.combine(on, time(hour), tzinfo=location.zone),
-        booked_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -401,7 +403,7 @@ def start(clinic, plan=None):
     return session_services.start_session(
         appointment=clinic["appointment"],
         plan=plan or clinic["plan"],
-        started_by=clinic["doctor"].user,
+        actor=Actor.system(user=clinic["doctor"].user),
     )
 
 
@@ -464,7 +466,7 @@ def saved_payload(plan: TreatmentPlan) -> list[dict]:
 def save_vectors(plan: TreatmentPlan, vectors: list[dict], by, notes: str | None = None):
     plan.refresh_from_db()
     return plan_services.save_plan(
-        plan=plan, revision=plan.revision, vectors=vectors, notes=notes, saved_by=by
+        plan=plan, revision=plan.revision, vectors=vectors, notes=notes, actor=Actor.system(user=by)
     )
 
 
@@ -503,7 +505,7 @@ def frontal_photo(patient: Patient, by, *, view: str = "frontal") -> PatientPhot
         view=view,
         stage="baseline",
         taken_on=timezone.localdate(),
-        uploaded_by=by,
+        actor=Actor.system(user=by),
     )[0]
 
 

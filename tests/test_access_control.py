@@ -513,7 +513,7 @@ class Journey:
             b.patient, b.doctor, b.location, b.treatment_type, days=4, hour=11
         )
         self.b_open_session = session_services.start_session(
-            appointment=appointment, plan=b.plan, started_by=b.doctor.user
+            appointment=appointment, plan=b.plan, actor=Actor.system(user=b.doctor.user)
         )
 
 
@@ -928,7 +928,7 @@ def test_a_session_cannot_be_completed_with_another_locations_lot(sites, users):
     a, b = sites.a, sites.b
     appointment = book_treatment(a.patient, a.doctor, a.location, a.treatment_type, days=3, hour=10)
     session = session_services.start_session(
-        appointment=appointment, plan=a.plan, started_by=a.doctor.user
+        appointment=appointment, plan=a.plan, actor=Actor.system(user=a.doctor.user)
     )
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:session_complete", session.pk)
@@ -1022,7 +1022,7 @@ def test_a_reschedule_cannot_move_to_another_locations_practitioner(sites, users
 @pytest.mark.django_db
 def test_a_plan_cannot_be_calibrated_on_another_patients_photo(sites, users):
     a, b = sites.a, sites.b
-    draft = plan_services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
+    draft = plan_services.revise_plan(plan=a.plan, actor=Actor.system(user=a.doctor.user))
     client = client_for("practitioner", users)
     path = url_or_skip("treatments:plan_calibrate", draft.pk)
 
@@ -1212,7 +1212,7 @@ def draft_vector(world: World, **extra) -> dict:
 def test_a_plan_save_cannot_name_another_locations_lot(sites, users):
     """Vectors name products, never lots: a vector carrying B's lot id is refused whole."""
     a, b = sites.a, sites.b
-    draft = plan_services.revise_plan(plan=a.plan, revised_by=a.doctor.user)
+    draft = plan_services.revise_plan(plan=a.plan, actor=Actor.system(user=a.doctor.user))
     client = client_for("practitioner", users)
     path = reverse("treatments:plan_save", args=[draft.pk])
     body = {"revision": draft.revision, "vectors": [draft_vector(a, lot=b.lot.pk)], "notes": ""}
@@ -1285,7 +1285,7 @@ def test_a_review_cannot_name_the_patients_appointment_at_another_location(sites
         location=b.location,
         appointment_type=b.review_type,
         starts_at=datetime.combine(day, time(15), tzinfo=b.location.zone),
-        booked_by=b.doctor.user,
+        actor=Actor.system(user=b.doctor.user),
     )
     client = client_for("practitioner", users)
     path = reverse("treatments:outcome_new", args=[a.session.pk])

@@ -11,6 +11,7 @@ from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from clinic.actors import Actor
 from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import Appointment, PatientPhoto
@@ -65,7 +66,7 @@ def test_a_failure_while_completing_a_session_leaves_stock_session_and_booking_a
             session=session,
             placements=placements(clinic, session),
             details={"anaesthesia": "local"},
-            completed_by=clinic["doctor"].user,
+            actor=Actor.system(user=clinic["doctor"].user),
         )
     assert StockLot.objects.get(pk=clinic["lot"].pk).quantity_on_hand == 10
     assert not TreatmentSession.objects.get(pk=session.pk).is_locked
@@ -115,7 +116,7 @@ def test_a_full_disk_during_a_photo_upload_leaves_no_row_pointing_at_a_missing_f
             view="frontal",
             stage="baseline",
             taken_on=timezone.localdate(),
-            uploaded_by=clinic["doctor"].user,
+            actor=Actor.system(user=clinic["doctor"].user),
         )
     assert PatientPhoto.objects.count() == 0
     photos_dir = private_media / "photos"

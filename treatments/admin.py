@@ -112,7 +112,6 @@ class ConsentTemplateAdmin(admin.ModelAdmin):
             body=form.cleaned_data["body"],
             risks=form.cleaned_data["risks_text"].splitlines(),
             alternatives=form.cleaned_data["alternatives"],
-            published_by=request.user,
             actor=Actor.from_request(request),
         )
         obj.pk = published.pk

@@ -208,9 +208,6 @@ PRESETS = [
     ),
 ]
 
-# The demo data acts for the staff each call names, from no client.
-DEMO_DATA = Actor.system()
-
 
 def load_demo_treatments() -> int:
     """Create the missing demo products, lots and presets; return how many were created.
@@ -244,7 +241,7 @@ def _products() -> tuple[dict[str, ThreadProduct], int]:
 def _lots(products: dict[str, ThreadProduct]) -> int:
     locations = list(Location.objects.filter(is_active=True).order_by("name"))
     manager = StaffMember.objects.filter(role=Role.MANAGER).select_related("user").first()
-    received_by = manager.user if manager else None
+    actor = Actor.system(user=manager.user if manager else None)
     today = timezone.localdate()
     created = 0
     for key, index, lot_number, expires_in, quantity in LOTS:
@@ -274,8 +271,7 @@ def _lots(products: dict[str, ThreadProduct]) -> int:
                 lot_number=lot_number,
                 expires_on=today + timedelta(days=expires_in),
                 quantity=quantity,
-                received_by=received_by,
-                actor=DEMO_DATA,
+                actor=actor,
             )
         created += 1
     return created
@@ -541,7 +537,6 @@ def load_demo_consent() -> int:
         body=CONSENT_BODY,
         risks=list(DEFAULT_RISKS),
         alternatives=CONSENT_ALTERNATIVES,
-        published_by=manager.user if manager else None,
-        actor=DEMO_DATA,
+        actor=Actor.system(user=manager.user if manager else None),
     )
     return 1

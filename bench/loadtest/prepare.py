@@ -9,6 +9,8 @@ import sys
 
 import django
 
+from clinic.actors import Actor
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 django.setup()
 
@@ -40,7 +42,7 @@ def main(out: str) -> None:
         ).first()
         draft = TreatmentPlan.objects.filter(
             series=accepted.series, status=PlanStatus.DRAFT
-        ).first() or plan_services.revise_plan(plan=accepted, revised_by=member.user)
+        ).first() or plan_services.revise_plan(plan=accepted, actor=Actor.system(user=member.user))
         sessions = list(
             TreatmentSession.objects.filter(practitioner=member).values_list("pk", flat=True)[:50]
         )

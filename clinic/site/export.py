@@ -30,13 +30,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Prefetch
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location, Room, StaffMember
 from clinic.people import person_name
@@ -271,9 +270,7 @@ def as_data(obj: models.Model, labels: Labels, *, skip: Iterable[str] = ()) -> d
     return data
 
 
-def record_data(
-    record: PatientRecord, *, exported_by: User, exported_at: datetime
-) -> dict[str, Any]:
+def record_data(record: PatientRecord, *, actor: Actor, exported_at: datetime) -> dict[str, Any]:
     """The whole record as plain data, for record.json."""
     nested: list[models.Model] = [
         record.patient,
@@ -302,7 +299,7 @@ def record_data(
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "exported_at": exported_at.isoformat(),
-        "exported_by": person_name(exported_by),
+        "exported_by": person_name(actor.user),
         "patient": as_data(record.patient, labels),
         "patient_changes": [
             as_data(version, labels, skip=["history_change_reason"])
@@ -442,22 +439,19 @@ def _stored_bytes(field_file: FieldFile) -> bytes | None:
         return None
 
 
-def export_location(patient: Patient, actor: Actor | None) -> Location | None:
+def export_location(patient: Patient, actor: Actor) -> Location | None:
     """Where the export is made (whose time zone and paper the summary uses)."""
-    location = actor.location if actor is not None else None
-    return location or patient.preferred_location
+    return actor.location or patient.preferred_location
 
 
-def export_patient_record(
-    *, patient: Patient, exported_by: User, actor: Actor | None = None
-) -> bytes:
+def export_patient_record(*, patient: Patient, actor: Actor) -> bytes:
     """The patient's whole record as ZIP bytes; the export is written to the audit trail."""
     exported_at = timezone.now()
     record = collect_patient_record(patient)
     patient = record.patient
     location = export_location(patient, actor)
-    summary = PatientRecordSummary(record, location=location, exported_by=exported_by)
-    data = record_data(record, exported_by=exported_by, exported_at=exported_at)
+    summary = PatientRecordSummary(record, location=location, exported_by=actor.user)
+    data = record_data(record, actor=actor, exported_at=exported_at)
 
     buffer = io.BytesIO()
     missing_files = []
@@ -516,7 +510,7 @@ def export_patient_record(
         summary_text += f"; missing files: {', '.join(missing_files)}"
     record_event(
         action=AuditAction.EXPORT,
-        actor=on_behalf_of(exported_by, actor),
+        actor=actor,
         obj=patient,
         patient_id=patient.pk,
         summary=summary_text,

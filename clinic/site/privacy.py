@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from consultations.models import ErasureRequest, Patient
@@ -95,9 +94,7 @@ def erasure_outcome(*, last_contact: datetime | None, marketing_was_on: bool) ->
 
 
 @transaction.atomic
-def record_erasure_request(
-    *, patient: Patient, received_by: User, actor: Actor | None = None
-) -> ErasureRequest:
+def record_erasure_request(*, patient: Patient, actor: Actor) -> ErasureRequest:
     """Record a patient's request to be erased, and carry out what the law allows at once.
 
     In one transaction: clinical records are kept (the reason is recorded),
@@ -109,11 +106,11 @@ def record_erasure_request(
     if marketing_was_on:
         locked.marketing_consent = False
         # simple_history reads _history_user, set at run time: the change history names who did it.
-        locked._history_user = received_by  # type: ignore[attr-defined]
+        locked._history_user = actor.user  # type: ignore[attr-defined]
         locked.save(update_fields=["marketing_consent"])
         record_event(
             action=AuditAction.UPDATE,
-            actor=on_behalf_of(received_by, actor),
+            actor=actor,
             obj=locked,
             patient_id=locked.pk,
             summary="Changed marketing_consent: withdrawn on an erasure request",
@@ -123,18 +120,18 @@ def record_erasure_request(
     erasure = ErasureRequest.objects.create(
         patient=locked,
         requested_at=now,
-        received_by=received_by,
+        received_by=actor.user,
         outcome=erasure_outcome(
             last_contact=last_clinical_contact(locked), marketing_was_on=marketing_was_on
         ),
         retained_reason=RETENTION_REASON,
         photo_uses_withdrawn=list(PHOTO_USES_WITHDRAWN_ON_ERASURE),
         completed_at=now,
-        completed_by=received_by,
+        completed_by=actor.user,
     )
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(received_by, actor),
+        actor=actor,
         obj=erasure,
         patient_id=locked.pk,
         summary="Erasure request recorded: clinical records retained; marketing consent and "

@@ -47,9 +47,7 @@ def patient_export(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        content = export_patient_record(
-            patient=patient, exported_by=request.user, actor=Actor.from_request(request)
-        )
+        content = export_patient_record(patient=patient, actor=Actor.from_request(request))
         response = HttpResponse(content, content_type="application/zip")
         filename = export_filename(patient, _today(request))
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -73,9 +71,7 @@ def patient_erasure(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
     form = IdentityCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        erasure = record_erasure_request(
-            patient=patient, received_by=request.user, actor=Actor.from_request(request)
-        )
+        erasure = record_erasure_request(patient=patient, actor=Actor.from_request(request))
         return render(
             request,
             "consultations/privacy/erasure_done.html",

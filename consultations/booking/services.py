@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import partial
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location, Room, StaffMember, TimeOff, WorkingHours
 from clinic.roles import Role
@@ -276,13 +275,13 @@ def _unavailable(
 
 
 def _record_status(
-    appointment: Appointment, from_status: str, changed_by: User | None, note: str = ""
+    appointment: Appointment, from_status: str, actor: Actor, note: str = ""
 ) -> None:
     AppointmentStatusChange.objects.create(
         appointment=appointment,
         from_status=from_status,
         to_status=appointment.status,
-        changed_by=changed_by,
+        changed_by=actor.user,
         note=note[:200],
     )
 
@@ -296,9 +295,8 @@ def book_appointment(
     starts_at: datetime,
     room: Room | None = None,
     notes: str = "",
-    booked_by: User | None,
     walk_in: bool = False,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Appointment:
     """Book an appointment, or raise ValidationError (bad request) or SlotUnavailable (taken).
 
@@ -347,16 +345,16 @@ def book_appointment(
                     ends_at=ends_at,
                     blocked_until=blocked_until,
                     notes=notes,
-                    booked_by=booked_by,
+                    booked_by=actor.user,
                     status=AppointmentStatus.ARRIVED if walk_in else AppointmentStatus.BOOKED,
                 )
-                _record_status(appointment, "", booked_by, "walk-in" if walk_in else "booked")
+                _record_status(appointment, "", actor, "walk-in" if walk_in else "booked")
                 transaction.on_commit(
                     partial(schedule_reminder, appointment=appointment), robust=True
                 )
                 record_event(
                     action=AuditAction.CREATE,
-                    actor=on_behalf_of(booked_by, actor),
+                    actor=actor,
                     obj=appointment,
                     patient_id=patient.pk,
                     summary=f"Booked {appointment_type} with {practitioner} "
@@ -384,8 +382,7 @@ def reschedule_appointment(
     starts_at: datetime,
     practitioner: StaffMember | None = None,
     room: Room | None = None,
-    changed_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Appointment:
     """Move a booked appointment (and optionally to another practitioner or room)."""
     if appointment.status != AppointmentStatus.BOOKED:
@@ -452,7 +449,7 @@ def reschedule_appointment(
                 transaction.on_commit(partial(schedule_reminder, appointment=locked), robust=True)
                 record_event(
                     action=AuditAction.UPDATE,
-                    actor=on_behalf_of(changed_by, actor),
+                    actor=actor,
                     obj=locked,
                     patient_id=locked.patient_id,
                     summary=f"Moved from {previous:%Y-%m-%d %H:%M} to "
@@ -482,7 +479,7 @@ def set_appointment_status(
     *,
     appointment: Appointment,
     status: str,
-    changed_by: User,
+    actor: Actor,
     reason: str = "",
 ) -> Appointment:
     """Move an appointment along booked → arrived → in progress → completed, or end it.
@@ -517,18 +514,18 @@ def set_appointment_status(
     locked.save_without_historical_record(  # type: ignore[attr-defined]
         update_fields=["status", "cancel_reason"]
     )
-    _record_status(locked, previous, changed_by, reason)
+    _record_status(locked, previous, actor, reason)
     if status in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
         Patient.objects.filter(pk=locked.patient_id).update(last_visit_at=timezone.now())
     return locked
 
 
-def cancel_appointment(*, appointment: Appointment, reason: str, cancelled_by: User) -> Appointment:
+def cancel_appointment(*, appointment: Appointment, reason: str, actor: Actor) -> Appointment:
     """Cancel with a reason; the slot is free again at once."""
     return set_appointment_status(
         appointment=appointment,
         status=AppointmentStatus.CANCELLED,
-        changed_by=cancelled_by,
+        actor=actor,
         reason=reason,
     )
 

@@ -9,12 +9,11 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from consultations.models import (
@@ -71,8 +70,7 @@ def run_screening(
     *,
     consultation: Consultation,
     body_image: dict[str, Any],
-    screened_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Screening:
     """Screen the patient against the current rule set and store the result as it stands.
 
@@ -111,11 +109,11 @@ def run_screening(
         findings=[finding.as_dict() for finding in findings],
         outcome=outcome,
         defer_until=defer_until,
-        screened_by=screened_by,
+        screened_by=actor.user,
     )
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(screened_by, actor),
+        actor=actor,
         obj=screening,
         patient_id=patient.pk,
         summary=f"Screened: {screening.get_outcome_display()} "
@@ -130,8 +128,7 @@ def decide_screening(
     screening: Screening,
     decision: str,
     justification: str = "",
-    decided_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Screening:
     """Record the practitioner's decision: accept the outcome, or override it in writing."""
     locked = Screening.objects.select_for_update().get(pk=screening.pk)
@@ -147,11 +144,11 @@ def decide_screening(
     locked.decision = decision
     locked.override_justification = justification if decision == "overridden" else ""
     locked.decided_at = timezone.now()
-    locked.decided_by = decided_by
+    locked.decided_by = actor.user
     locked.save()
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(decided_by, actor),
+        actor=actor,
         obj=locked,
         patient_id=locked.patient_id,
         summary=(

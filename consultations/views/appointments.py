@@ -221,7 +221,7 @@ def appointment_status(request: SignedInRequest, pk: int) -> HttpResponse:
         booking.set_appointment_status(
             appointment=appointment,
             status=new_status,
-            changed_by=request.user,
+            actor=Actor.from_request(request),
             reason=request.POST.get("reason", ""),
         )
     except ValidationError as error:
@@ -300,7 +300,6 @@ def appointment_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
                     appointment=appointment,
                     starts_at=form.cleaned_data["starts_at"],
                     practitioner=form.cleaned_data["practitioner"],
-                    changed_by=request.user,
                     actor=Actor.from_request(request),
                 )
             except booking.SlotUnavailable as error:

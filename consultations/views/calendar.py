@@ -303,7 +303,6 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
             try:
                 appointment = booking.book_appointment(
                     **form.booking_arguments(),
-                    booked_by=request.user,
                     actor=Actor.from_request(request),
                 )
             except booking.SlotUnavailable as error:
@@ -400,7 +399,6 @@ def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
             starts_at=starts_at,
             practitioner=practitioner,
             room=room,
-            changed_by=request.user,
             actor=Actor.from_request(request),
         )
     except booking.SlotUnavailable as error:

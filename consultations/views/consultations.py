@@ -103,7 +103,6 @@ def consultation_start(request: SignedInRequest, pk: int) -> HttpResponse:
     consultation = services.start_consultation(
         patient=patient,
         practitioner=staff,
-        started_by=request.user,
         actor=Actor.from_request(request),
     )
     messages.success(request, "Consultation opened.")
@@ -135,7 +134,6 @@ def consultation_for_appointment(request: SignedInRequest, pk: int) -> HttpRespo
             patient=appointment.patient,
             practitioner=staff,
             appointment=appointment,
-            started_by=request.user,
             actor=Actor.from_request(request),
         )
     except ValidationError as error:
@@ -231,7 +229,6 @@ def consultation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
                     details={name: form.cleaned_data[name] for name in ASSESSMENT_FIELDS},
                     areas={f.area: f.cleaned_data for f in area_forms},
                     baseline_photos=form.cleaned_data["baseline_photos"],
-                    saved_by=request.user,
                     actor=Actor.from_request(request),
                 )
             except ValidationError as error:
@@ -275,7 +272,6 @@ def screening_new(request: SignedInRequest, pk: int) -> HttpResponse:
             screening = screening_services.run_screening(
                 consultation=consultation,
                 body_image=form.answers(),
-                screened_by=request.user,
                 actor=actor,
             )
         except ValidationError as error:
@@ -366,7 +362,6 @@ def screening_decide(request: SignedInRequest, pk: int) -> HttpResponse:
                 screening=screening,
                 decision=form.cleaned_data["decision"],
                 justification=form.cleaned_data["justification"],
-                decided_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:

@@ -71,7 +71,6 @@ def intake_form(request: SignedInRequest, pk: int) -> HttpResponse:
                 patient=patient,
                 answers=form.cleaned_data,
                 previous_treatments=[t for t in treatments.cleaned_data if t],
-                submitted_by=request.user,
                 completed_by_patient=not clinician,
                 actor=actor,
             )

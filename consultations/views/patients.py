@@ -57,9 +57,7 @@ def patient_create(request: SignedInRequest) -> HttpResponse:
             email=details.get("email") or "",
         )
         if not matches or details["confirm_new_person"]:
-            patient = services.register_patient(
-                details=details, registered_by=request.user, actor=Actor.from_request(request)
-            )
+            patient = services.register_patient(details=details, actor=Actor.from_request(request))
             messages.success(request, f"Registered {patient.full_name} as {patient.record_number}.")
             return redirect("consultations:patient_chart", pk=patient.pk)
     status = 400 if request.method == "POST" else 200
@@ -86,7 +84,6 @@ def patient_edit(request: SignedInRequest, pk: int) -> HttpResponse:
         changed = services.update_patient_details(
             patient=original,
             details=form.cleaned_data,
-            updated_by=request.user,
             actor=Actor.from_request(request),
         )
         messages.success(request, "Saved." if changed else "Nothing changed.")
@@ -144,7 +141,6 @@ def patient_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     services.archive_patient(
         patient=patient,
         reason=form.cleaned_data["reason"],
-        archived_by=request.user,
         actor=Actor.from_request(request),
     )
     messages.success(request, f"{patient.full_name} is archived: they no longer appear in search.")
@@ -155,8 +151,6 @@ def patient_archive(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_POST
 def patient_restore(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(Patient, request.user, pk=pk)
-    services.restore_patient(
-        patient=patient, restored_by=request.user, actor=Actor.from_request(request)
-    )
+    services.restore_patient(patient=patient, actor=Actor.from_request(request))
     messages.success(request, f"{patient.full_name} is back in search.")
     return redirect("consultations:patient_chart", pk=pk)

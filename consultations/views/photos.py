@@ -213,7 +213,6 @@ def photo_upload(request: SignedInRequest, pk: int) -> HttpResponse:
                 view=form.cleaned_data["view"],
                 stage=form.cleaned_data["stage"],
                 taken_on=form.cleaned_data["taken_on"],
-                uploaded_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:

@@ -59,7 +59,7 @@ def test_a_manager_sees_who_opened_a_patients_chart_and_photos(
         view="frontal",
         stage="baseline",
         taken_on=timezone.localdate(),
-        uploaded_by=practitioner_user,
+        actor=Actor.system(user=practitioner_user),
     )[0]
     client.force_login(practitioner_user)
     client.get(reverse("consultations:patient_chart", args=[patient.pk]))

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from clinic.actors import Actor
 from tests.recipes import accept, build_clinic, sign
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ def test_a_restored_backup_has_the_same_patients_consents_and_photos(
         view="frontal",
         stage="baseline",
         taken_on=timezone.localdate(),
-        uploaded_by=clinic["doctor"].user,
+        actor=Actor.system(user=clinic["doctor"].user),
     )
     expected = sorted(Patient.objects.values_list("record_number", flat=True))
 

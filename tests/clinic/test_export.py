@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
 from tests.recipes import accept, build_clinic, completed_session, sign, start
@@ -64,6 +65,7 @@ def journey(location, practitioner_user, private_media):
             "immediate_outcome": "Good lift",
         },
     )
+    actor = Actor.system(user=doctor.user)
     photos = [
         consultation_services.add_patient_photos(
             patient=patient,
@@ -71,7 +73,7 @@ def journey(location, practitioner_user, private_media):
             view="frontal",
             stage=stage,
             taken_on=timezone.localdate(),
-            uploaded_by=doctor.user,
+            actor=actor,
         )[0]
         for stage, colour in (("baseline", (200, 170, 150)), ("2_weeks", (120, 100, 90)))
     ]
@@ -82,7 +84,7 @@ def journey(location, practitioner_user, private_media):
         satisfaction=9,
         notes="Pleased with the cheeks",
         photos=photos[1:],  # the two-week photo
-        recorded_by=doctor.user,
+        actor=actor,
     )
     outcome_services.report_adverse_event(
         session=session,
@@ -91,7 +93,7 @@ def journey(location, practitioner_user, private_media):
         onset_on=timezone.localdate(timezone=location.zone),
         lots=[clinic["lot"]],
         management="Cold packs",
-        reported_by=doctor.user,
+        actor=actor,
     )
     # A later intake, with answers worth finding in the printout.
     consultation_services.submit_medical_history(
@@ -100,7 +102,7 @@ def journey(location, practitioner_user, private_media):
         previous_treatments=[
             {"kind": "toxin", "treated_on": date(2024, 5, 1), "area": "brow", "details": ""}
         ],
-        submitted_by=doctor.user,
+        actor=actor,
     )
     return {**clinic, "consent": consent, "session": session, "photos": photos}
 

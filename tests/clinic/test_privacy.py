@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from clinic.site.privacy import RETENTION_REASON, photo_use_allowed, record_erasure_request
 from consultations import services as consultation_services
@@ -34,7 +35,7 @@ def sign_with(clinic, photo_consents: dict[str, bool]) -> SignedConsent:
         patient_signature=signature_png(),
         practitioner_signature=signature_png(2),
         practitioner=clinic["doctor"],
-        recorded_by=clinic["doctor"].user,
+        actor=Actor.system(user=clinic["doctor"].user),
     )
 
 
@@ -43,7 +44,7 @@ def clinic(location, practitioner_user, private_media):
     """A screened patient who wants news and offers and whose plan is accepted."""
     clinic = build_clinic(location, practitioner_user)
     consultation_services.update_patient_details(
-        patient=clinic["patient"], details={"marketing_consent": True}, updated_by=None
+        patient=clinic["patient"], details={"marketing_consent": True}, actor=Actor.system()
     )
     accept(clinic)
     return clinic
@@ -78,7 +79,9 @@ def test_the_latest_consent_that_is_not_withdrawn_decides(clinic):
     assert photo_use_allowed(patient, "teaching")
     assert not photo_use_allowed(patient, "marketing")
 
-    consent_services.withdraw_consent(consent=first, reason="Changed her mind", withdrawn_by=None)
+    consent_services.withdraw_consent(
+        consent=first, reason="Changed her mind", actor=Actor.system()
+    )
 
     assert not photo_use_allowed(patient, "teaching")
 
@@ -159,7 +162,7 @@ def test_the_exported_record_shows_the_erasure_request(client, clinic, manager_u
     import json
     import zipfile
 
-    record_erasure_request(patient=clinic["patient"], received_by=manager_user)
+    record_erasure_request(patient=clinic["patient"], actor=Actor.system(user=manager_user))
     client.force_login(manager_user)
 
     response = client.post(
@@ -199,15 +202,17 @@ def test_nothing_changes_until_the_identity_check_is_confirmed(client, clinic, m
 
 
 def test_a_second_request_is_recorded_too_and_says_marketing_was_already_off(clinic, manager_user):
-    record_erasure_request(patient=clinic["patient"], received_by=manager_user)
-    again = record_erasure_request(patient=clinic["patient"], received_by=manager_user)
+    record_erasure_request(patient=clinic["patient"], actor=Actor.system(user=manager_user))
+    again = record_erasure_request(patient=clinic["patient"], actor=Actor.system(user=manager_user))
 
     assert ErasureRequest.objects.filter(patient=clinic["patient"]).count() == 2
     assert "Marketing consent was already off" in again.outcome
 
 
 def test_a_patient_without_clinical_records_is_told_none_are_held(manager_user):
-    erasure = record_erasure_request(patient=PatientFactory(), received_by=manager_user)
+    erasure = record_erasure_request(
+        patient=PatientFactory(), actor=Actor.system(user=manager_user)
+    )
     assert erasure.outcome.startswith("No clinical record is held")
 
 

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.booking.history import patient_booking_history
@@ -51,7 +52,7 @@ def book(patient, practitioner, location, kind, starts_at, by, **extra):
         location=location,
         appointment_type=kind,
         starts_at=starts_at,
-        booked_by=by,
+        actor=Actor.system(user=by),
         **extra,
     )
 
@@ -572,9 +573,13 @@ def test_the_chart_lists_bookings_with_cancellations_and_no_shows_counted(
     )
     missed = book(harriet, doctor, london, consultation, local(london, soon(), 13), frontdesk_user)
     booking.cancel_appointment(
-        appointment=cancelled, reason="Childcare fell through", cancelled_by=frontdesk_user
+        appointment=cancelled,
+        reason="Childcare fell through",
+        actor=Actor.system(user=frontdesk_user),
     )
-    booking.set_appointment_status(appointment=missed, status="no_show", changed_by=frontdesk_user)
+    booking.set_appointment_status(
+        appointment=missed, status="no_show", actor=Actor.system(user=frontdesk_user)
+    )
     # As if a month had passed since these two.
     for moved, days in [(missed, 40), (cancelled, 30)]:
         shift = timedelta(days=days)

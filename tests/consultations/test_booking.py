@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
 from consultations.booking import services as booking
 from consultations.booking.services import SlotUnavailable, book_appointment, next_free_slots
@@ -80,7 +81,7 @@ def book(clinic, start, *, patient=None, type_key="consultation", **overrides):
         "location": clinic["location"],
         "appointment_type": clinic[type_key],
         "starts_at": start,
-        "booked_by": clinic["doctor"].user,
+        "actor": Actor.system(user=clinic["doctor"].user),
     }
     return book_appointment(**{**arguments, **overrides})
 
@@ -144,7 +145,10 @@ def test_cancelled_and_no_show_appointments_free_the_slot(clinic, status):
     day = next_weekday(1)
     first = book(clinic, at(day, 10))
     booking.set_appointment_status(
-        appointment=first, status=status, changed_by=clinic["doctor"].user, reason="Unwell"
+        appointment=first,
+        status=status,
+        actor=Actor.system(user=clinic["doctor"].user),
+        reason="Unwell",
     )
     second = book(clinic, at(day, 10))
     assert second.status == AppointmentStatus.BOOKED
@@ -226,13 +230,15 @@ def test_rescheduling_checks_the_same_rules_and_ignores_its_own_old_slot(clinic)
     day = next_weekday(1)
     appointment = book(clinic, at(day, 10))
     moved = booking.reschedule_appointment(
-        appointment=appointment, starts_at=at(day, 10, 15), changed_by=clinic["doctor"].user
+        appointment=appointment,
+        starts_at=at(day, 10, 15),
+        actor=Actor.system(user=clinic["doctor"].user),
     )
     assert moved.starts_at == at(day, 10, 15).astimezone(UTC)
     book(clinic, at(day, 11))
     with pytest.raises(SlotUnavailable):
         booking.reschedule_appointment(
-            appointment=moved, starts_at=at(day, 11), changed_by=clinic["doctor"].user
+            appointment=moved, starts_at=at(day, 11), actor=Actor.system(user=clinic["doctor"].user)
         )
     moved.refresh_from_db()
     assert moved.starts_at == at(day, 10, 15).astimezone(UTC)
@@ -243,7 +249,7 @@ def test_status_changes_follow_the_allowed_order_and_keep_who_and_when(clinic):
     user = clinic["doctor"].user
     for status in ("arrived", "in_progress", "completed"):
         appointment = booking.set_appointment_status(
-            appointment=appointment, status=status, changed_by=user
+            appointment=appointment, status=status, actor=Actor.system(user=user)
         )
     assert [c.to_status for c in appointment.status_changes.all()] == [
         "booked",
@@ -253,7 +259,9 @@ def test_status_changes_follow_the_allowed_order_and_keep_who_and_when(clinic):
     ]
     assert all(c.changed_by == user for c in appointment.status_changes.all())
     with pytest.raises(ValidationError, match="cannot become"):
-        booking.set_appointment_status(appointment=appointment, status="booked", changed_by=user)
+        booking.set_appointment_status(
+            appointment=appointment, status="booked", actor=Actor.system(user=user)
+        )
     appointment.patient.refresh_from_db()
     assert appointment.patient.last_visit_at is not None
 
@@ -262,7 +270,7 @@ def test_cancelling_needs_a_reason(clinic):
     appointment = book(clinic, at(next_weekday(1), 10))
     with pytest.raises(ValidationError, match="Say why"):
         booking.cancel_appointment(
-            appointment=appointment, reason="  ", cancelled_by=clinic["doctor"].user
+            appointment=appointment, reason="  ", actor=Actor.system(user=clinic["doctor"].user)
         )
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.BOOKED
@@ -336,7 +344,7 @@ def test_slots_on_clock_change_days_are_what_the_wall_clock_shows(
         location=location,
         appointment_type=hour_type,
         starts_at=datetime.combine(day, time(3), tzinfo=zone),
-        booked_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     assert appointment.local_starts_at.strftime("%Y-%m-%d %H:%M") == f"{day} 03:00"
 
@@ -376,7 +384,7 @@ def test_concurrent_bookings_of_one_slot_let_exactly_one_win(shared):
                 appointment_type=treatment,
                 starts_at=start,
                 room=room,
-                booked_by=None,
+                actor=Actor.system(),
             )
             outcomes.append("booked")
         except SlotUnavailable as taken:
@@ -425,7 +433,7 @@ def test_postgresql_refuses_overlapping_rows_even_when_the_service_is_bypassed(c
         transaction.atomic(),
     ):
         Appointment.objects.create(**copy)
-    booking.cancel_appointment(appointment=first, reason="Moved away", cancelled_by=None)
+    booking.cancel_appointment(appointment=first, reason="Moved away", actor=Actor.system())
     assert Appointment.objects.create(**copy).pk
 
 
@@ -445,13 +453,15 @@ def test_moving_keeps_the_room_and_suggestions_ignore_the_appointment_being_move
     day = next_weekday(1)
     appointment = book(clinic, at(day, 10), room=clinic["room"])  # a consultation in a room
     moved = booking.reschedule_appointment(
-        appointment=appointment, starts_at=at(day, 11), changed_by=clinic["doctor"].user
+        appointment=appointment,
+        starts_at=at(day, 11),
+        actor=Actor.system(user=clinic["doctor"].user),
     )
     assert moved.room == clinic["room"]
     book(clinic, at(day, 9))
     with pytest.raises(SlotUnavailable) as taken:
         booking.reschedule_appointment(
-            appointment=moved, starts_at=at(day, 9), changed_by=clinic["doctor"].user
+            appointment=moved, starts_at=at(day, 9), actor=Actor.system(user=clinic["doctor"].user)
         )
     assert taken.value.next_slots[0].local_start(clinic["location"]) == at(day, 9, 30)
 
@@ -461,7 +471,7 @@ def test_a_status_change_is_recorded_once_as_a_status_change(clinic):
     audit_entries, history_rows = AuditEvent.objects.count(), appointment.history.count()
 
     booking.set_appointment_status(
-        appointment=appointment, status="arrived", changed_by=clinic["doctor"].user
+        appointment=appointment, status="arrived", actor=Actor.system(user=clinic["doctor"].user)
     )
 
     assert [c.to_status for c in appointment.status_changes.all()] == ["booked", "arrived"]

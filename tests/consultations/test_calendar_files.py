@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.booking.calendar_files import CalendarEvent, build_calendar
@@ -50,7 +51,7 @@ def book(patient, practitioner, location, kind, starts_at, by, **extra):
         location=location,
         appointment_type=kind,
         starts_at=starts_at,
-        booked_by=by,
+        actor=Actor.system(user=by),
         **extra,
     )
 
@@ -162,7 +163,7 @@ def test_the_same_appointment_keeps_its_uid_when_it_is_moved(
     url = reverse("consultations:appointment_ics", args=[appointment.pk])
     before = field(client.get(url).content, "UID")
     booking.reschedule_appointment(
-        appointment=appointment, starts_at=local(london, soon(), 14), changed_by=desk
+        appointment=appointment, starts_at=local(london, soon(), 14), actor=Actor.system(user=desk)
     )
     after = client.get(url).content
     assert field(after, "UID") == before
@@ -240,7 +241,9 @@ def test_a_cancelled_appointment_downloads_as_cancelled(
     client, desk, doctor, london, consultation, patient
 ):
     appointment = book(patient, doctor, london, consultation, local(london, soon(), 10), desk)
-    booking.cancel_appointment(appointment=appointment, reason="Unwell", cancelled_by=desk)
+    booking.cancel_appointment(
+        appointment=appointment, reason="Unwell", actor=Actor.system(user=desk)
+    )
     client.force_login(desk)
     body = client.get(reverse("consultations:appointment_ics", args=[appointment.pk])).content
     assert field(body, "STATUS") == ["CANCELLED"]
@@ -320,8 +323,12 @@ def test_cancelled_and_no_show_appointments_are_not_in_the_feed(
     kept = book(patient, doctor, london, consultation, local(london, soon(), 9), desk)
     cancelled = book(patient, doctor, london, consultation, local(london, soon(), 10), desk)
     missed = book(patient, doctor, london, consultation, local(london, soon(), 11), desk)
-    booking.cancel_appointment(appointment=cancelled, reason="Moved away", cancelled_by=desk)
-    booking.set_appointment_status(appointment=missed, status="no_show", changed_by=desk)
+    booking.cancel_appointment(
+        appointment=cancelled, reason="Moved away", actor=Actor.system(user=desk)
+    )
+    booking.set_appointment_status(
+        appointment=missed, status="no_show", actor=Actor.system(user=desk)
+    )
     body = client.get(feed_url(client, doctor)).content
     assert field(body, "UID") == [f"appointment-{kept.pk}@threadline"]
 

@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import Role
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
@@ -79,7 +80,7 @@ def book_directly(clinic, patient, hour, minute=0, **extra):
         location=clinic["location"],
         appointment_type=extra.pop("kind", clinic["consultation"]),
         starts_at=at(clinic["location"], clinic["day"], hour, minute),
-        booked_by=None,
+        actor=Actor.system(),
         **extra,
     )
 
@@ -180,7 +181,7 @@ def test_another_locations_bookings_are_not_on_this_calendar(desk, clinic):
         location=other,
         appointment_type=clinic["consultation"],
         starts_at=at(other, clinic["day"], 10),
-        booked_by=None,
+        actor=Actor.system(),
     )
     page = desk.get(reverse(DAY), {"date": clinic["day"].isoformat()}).content.decode()
     assert "Hidden" not in page
@@ -189,7 +190,7 @@ def test_another_locations_bookings_are_not_on_this_calendar(desk, clinic):
 
 def test_cancelled_appointments_are_listed_apart_and_their_slot_is_free(desk, clinic, patient):
     appointment = book_directly(clinic, patient, 11)
-    booking.cancel_appointment(appointment=appointment, reason="Unwell", cancelled_by=None)
+    booking.cancel_appointment(appointment=appointment, reason="Unwell", actor=Actor.system())
     page = desk.get(reverse(DAY), {"date": clinic["day"].isoformat()}).content.decode()
     assert 'data-testid="ended-appointments"' in page
     assert "Cancelled" in page
@@ -215,7 +216,7 @@ def test_only_booked_appointments_can_be_dragged(client):
         location=location,
         appointment_type=kind,
         starts_at=timezone.now() - timedelta(minutes=10),
-        booked_by=None,
+        actor=Actor.system(),
         walk_in=True,
     )
     later = booking.book_appointment(
@@ -224,7 +225,7 @@ def test_only_booked_appointments_can_be_dragged(client):
         location=location,
         appointment_type=kind,
         starts_at=at(location, local_day(location, 1), 11),
-        booked_by=None,
+        actor=Actor.system(),
     )
 
     today = client.get(reverse(DAY)).content.decode()
@@ -571,7 +572,7 @@ def test_a_move_into_the_past_or_of_a_cancelled_appointment_is_refused(desk, cli
     assert response.status_code == 400
     assert "This time has passed" in response.json()["error"]
 
-    booking.cancel_appointment(appointment=appointment, reason="Unwell", cancelled_by=None)
+    booking.cancel_appointment(appointment=appointment, reason="Unwell", actor=Actor.system())
     response = post_json(
         desk, move_url(appointment), {"starts_at": f"{clinic['day'].isoformat()}T11:00"}
     )
@@ -588,7 +589,7 @@ def test_another_locations_appointment_practitioner_or_room_cannot_be_used(desk,
         location=other,
         appointment_type=clinic["consultation"],
         starts_at=at(other, clinic["day"], 10),
-        booked_by=None,
+        actor=Actor.system(),
     )
     ours = book_directly(clinic, patient, 10)
     when = f"{clinic['day'].isoformat()}T11:00"

@@ -11,6 +11,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
 from consultations import services
 from consultations.demo_photos import demo_photo_jpeg
@@ -83,11 +84,15 @@ def patient():
 
 
 def take_history(patient, user, **answers):
-    return services.submit_medical_history(patient=patient, answers=answers, submitted_by=user)
+    return services.submit_medical_history(
+        patient=patient, answers=answers, actor=Actor.system(user=user)
+    )
 
 
 def open_consultation(patient, user):
-    return services.start_consultation(patient=patient, practitioner=user.staff, started_by=user)
+    return services.start_consultation(
+        patient=patient, practitioner=user.staff, actor=Actor.system(user=user)
+    )
 
 
 def assess(consultation, user, **details):
@@ -95,7 +100,7 @@ def assess(consultation, user, **details):
         consultation=consultation,
         details={"fitzpatrick": 3, "glogau": 2, **details},
         areas={"jawline": {"concern": "Jowls", "goal": "Lift", "laxity": 2}},
-        saved_by=user,
+        actor=Actor.system(user=user),
     )
 
 
@@ -120,7 +125,7 @@ def screen(consultation, user, answers=NEGATIVE_BODY_IMAGE):
         for key, value in answers.items()
     }
     return screening_services.run_screening(
-        consultation=consultation, body_image=body_image, screened_by=user
+        consultation=consultation, body_image=body_image, actor=Actor.system(user=user)
     )
 
 
@@ -305,7 +310,7 @@ def photos(private_media, patient, practitioner_user):
             view=view,
             stage=stage,
             taken_on=today() - timedelta(days=1),
-            uploaded_by=practitioner_user,
+            actor=Actor.system(user=practitioner_user),
         )[0]
 
     other = PatientFactory(first_name="Other", last_name="Person")

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
 from consultations import services
 from consultations.models import MedicalHistory, PreviousTreatment
@@ -44,7 +45,7 @@ def test_the_front_desk_hands_over_a_blank_form_even_when_answers_exist(
     services.submit_medical_history(
         patient=patient,
         answers={"other_allergies": "Latex", "smoking": "current"},
-        submitted_by=practitioner_user,
+        actor=Actor.system(user=practitioner_user),
     )
     client.force_login(frontdesk_user)
     body = client.get(intake_url(patient)).content.decode()

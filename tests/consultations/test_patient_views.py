@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services
 from consultations.models import Patient
@@ -91,7 +92,9 @@ def test_the_medical_history_detail_is_for_clinicians_only(
     client, users_by_role, patient, practitioner_user
 ):
     history = services.submit_medical_history(
-        patient=patient, answers={"other_allergies": "Penicillin"}, submitted_by=practitioner_user
+        patient=patient,
+        answers={"other_allergies": "Penicillin"},
+        actor=Actor.system(user=practitioner_user),
     )
     denied = page(
         client, users_by_role[Role.FRONT_DESK], "consultations:medical_history_detail", history.pk
@@ -241,7 +244,7 @@ def test_the_front_desk_chart_shows_demographics_but_no_clinical_record(
     services.submit_medical_history(
         patient=patient,
         answers={"anticoagulants": True, "anticoagulant_details": "Apixaban"},
-        submitted_by=practitioner_user,
+        actor=Actor.system(user=practitioner_user),
     )
     body = page(client, frontdesk_user, "consultations:patient_chart", patient.pk).content.decode()
     assert "peter@mail.example" in body
@@ -253,12 +256,12 @@ def test_a_clinician_sees_the_latest_history_marked_where_it_changed(
     client, practitioner_user, patient
 ):
     services.submit_medical_history(
-        patient=patient, answers={"smoking": "current"}, submitted_by=practitioner_user
+        patient=patient, answers={"smoking": "current"}, actor=Actor.system(user=practitioner_user)
     )
     services.submit_medical_history(
         patient=patient,
         answers={"smoking": "current", "anticoagulants": True, "anticoagulant_details": "Apixaban"},
-        submitted_by=practitioner_user,
+        actor=Actor.system(user=practitioner_user),
     )
     response = page(client, practitioner_user, "consultations:patient_chart", patient.pk)
     body = response.content.decode()
@@ -297,7 +300,9 @@ def test_the_search_partial_shows_hostile_queries_escaped(client, frontdesk_user
 def test_archived_patients_show_in_search_only_when_asked(
     client, frontdesk_user, manager_user, patient
 ):
-    services.archive_patient(patient=patient, reason="Duplicate", archived_by=manager_user)
+    services.archive_patient(
+        patient=patient, reason="Duplicate", actor=Actor.system(user=manager_user)
+    )
     client.force_login(frontdesk_user)
     without = client.get(reverse("consultations:patient_search"), {"q": "wimsey"}).content.decode()
     with_archived = client.get(

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import ExifTags, Image, ImageCms, ImageFile
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
 from consultations import services
 from consultations.demo_photos import demo_photo_jpeg
@@ -106,7 +107,7 @@ def add_photos(patient, files, **overrides):
         "view": PhotoView.FRONTAL,
         "stage": PhotoStage.BASELINE,
         "taken_on": timezone.localdate() - timedelta(days=7),
-        "uploaded_by": None,
+        "actor": Actor.system(),
     }
     if not services.photo_use_consented(patient, "clinical"):
         photography_consent(patient, None)
@@ -268,7 +269,7 @@ def test_the_upload_limit_can_be_lowered_in_settings(settings):
 def test_adding_photos_stores_each_one_and_audits_it(practitioner_user, private_media):
     patient = PatientFactory()
     files = [upload(image_bytes("JPEG"), f"photo{i}.jpg") for i in range(3)]
-    photos = add_photos(patient, files, uploaded_by=practitioner_user)
+    photos = add_photos(patient, files, actor=Actor.system(user=practitioner_user))
 
     assert PatientPhoto.objects.filter(patient=patient).count() == 3
     assert stored_file_count(private_media) == 6  # each photo and its thumbnail

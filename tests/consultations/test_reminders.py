@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from clinic.actors import Actor
 from clinic.models import Role
 from consultations.booking import services as booking
 from tests.factories import (
@@ -114,7 +115,7 @@ def book(django_capture_on_commit_callbacks, doctor, treatment, harriet):
                 location=location,
                 appointment_type=treatment,
                 starts_at=starts_at,
-                booked_by=doctor.user,
+                actor=Actor.system(user=doctor.user),
                 **extra,
             )
 
@@ -126,7 +127,7 @@ def move(django_capture_on_commit_callbacks, doctor):
     def move(appointment, starts_at):
         with django_capture_on_commit_callbacks(execute=True):
             return booking.reschedule_appointment(
-                appointment=appointment, starts_at=starts_at, changed_by=doctor.user
+                appointment=appointment, starts_at=starts_at, actor=Actor.system(user=doctor.user)
             )
 
     return move
@@ -215,7 +216,10 @@ def test_an_appointment_that_will_not_happen_gets_no_reminder(
 ):
     appointment = book(local(london, soon(), 10), london)
     booking.set_appointment_status(
-        appointment=appointment, status=ending, changed_by=doctor.user, reason="Changed plans"
+        appointment=appointment,
+        status=ending,
+        actor=Actor.system(user=doctor.user),
+        reason="Changed plans",
     )
     assert run_when_due(queued()) == [f"not sent: {ending}"]
     assert mailoutbox == []
@@ -313,7 +317,7 @@ def test_the_worker_sends_the_reminders_that_are_due_and_keeps_the_others(
             location=here,
             appointment_type=treatment,
             starts_at=starts_at,
-            booked_by=doctor.user,
+            actor=Actor.system(user=doctor.user),
         )
 
     call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", verbosity=0)

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from consultations.booking import schedule
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
@@ -31,7 +32,7 @@ NINE_TO_FIVE = [f"{h:02d}:{m:02d}" for h in range(9, 17) for m in (0, 15, 30, 45
 # -- set-up helpers -----------------------------------------------------------------------
 
 
-def book(*, patient, practitioner, location, kind, starts_at, room=None, booked_by=None):
+def book(*, patient, practitioner, location, kind, starts_at, room=None, by=None):
     return booking.book_appointment(
         patient=patient,
         practitioner=practitioner,
@@ -39,7 +40,7 @@ def book(*, patient, practitioner, location, kind, starts_at, room=None, booked_
         appointment_type=kind,
         starts_at=starts_at,
         room=room,
-        booked_by=booked_by,
+        actor=Actor.system(user=by),
     )
 
 
@@ -226,7 +227,7 @@ def test_cancelled_and_no_show_appointments_are_listed_apart_and_free_their_slot
         kind=clinic["consultation"],
         starts_at=at(location, day, 14),
     )
-    booking.cancel_appointment(appointment=cancelled, reason="Poorly", cancelled_by=None)
+    booking.cancel_appointment(appointment=cancelled, reason="Poorly", actor=Actor.system())
 
     day_schedule = schedule.day_schedule(location=location, day=day)
 
@@ -370,11 +371,11 @@ def test_the_day_view_runs_as_many_queries_for_150_appointments_as_for_15(
                 kind=kind,
                 starts_at=at(location, day, 9) + timedelta(minutes=30 * slot),
                 room=rooms[i],
-                booked_by=frontdesk_user,
+                by=frontdesk_user,
             )
             if slot % 4 == 3:  # some are cancelled: listed apart, with their own links
                 booking.cancel_appointment(
-                    appointment=appointment, reason="Rebooked", cancelled_by=None
+                    appointment=appointment, reason="Rebooked", actor=Actor.system()
                 )
 
     client.force_login(frontdesk_user)

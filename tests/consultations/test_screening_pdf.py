@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services
 from consultations.models import Screening
@@ -54,21 +55,19 @@ def screened_patient(
     patient = patient or PatientFactory(
         first_name="Mary", last_name="Quant", date_of_birth=date(1980, 3, 1)
     )
-    services.submit_medical_history(patient=patient, answers=history, submitted_by=practitioner)
+    actor = Actor.system(user=practitioner)
+    services.submit_medical_history(patient=patient, answers=history, actor=actor)
     consultation = services.start_consultation(
-        patient=patient,
-        practitioner=practitioner.staff,
-        appointment=appointment,
-        started_by=practitioner,
+        patient=patient, practitioner=practitioner.staff, appointment=appointment, actor=actor
     )
     services.save_assessment(
         consultation=consultation,
         details={"fitzpatrick": 2, "glogau": 3},
         areas={"jawline": {"concern": "Jowls", "goal": "Lift", "laxity": 3}},
-        saved_by=practitioner,
+        actor=actor,
     )
     return screening_services.run_screening(
-        consultation=consultation, body_image=body_image, screened_by=practitioner
+        consultation=consultation, body_image=body_image, actor=actor
     )
 
 
@@ -87,7 +86,7 @@ def test_the_summary_lists_the_triggered_rules_and_the_accepted_decision(client,
         smoking="current",
     )
     screening_services.decide_screening(
-        screening=screening, decision="accepted", decided_by=practitioner_user
+        screening=screening, decision="accepted", actor=Actor.system(user=practitioner_user)
     )
     response = print_summary(client, practitioner_user, screening)
     assert response["Content-Type"] == "application/pdf"
@@ -119,7 +118,7 @@ def test_an_override_is_printed_with_its_justification(client, practitioner_user
         screening=screening,
         decision="overridden",
         justification=JUSTIFICATION,
-        decided_by=practitioner_user,
+        actor=Actor.system(user=practitioner_user),
     )
     # Managers may print it too (they read clinical records).
     flat = squeezed(pdf_text(print_summary(client, manager_user, screening).content))

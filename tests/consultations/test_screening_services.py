@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services
 from consultations.models import Screening
@@ -33,24 +34,24 @@ def doctor(location):
 
 def assessed(patient, doctor, laxity=2):
     consultation = services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
+        patient=patient, practitioner=doctor, actor=Actor.system(user=doctor.user)
     )
     return services.save_assessment(
         consultation=consultation,
         details={"fitzpatrick": 2, "glogau": 3, "skin_thickness": "normal"},
         areas={"midface": {"concern": "Flat cheeks", "goal": "Lift", "laxity": laxity}},
-        saved_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
 
 
 def screened(doctor, answers=None, body_image=CALM, laxity=2):
     patient = PatientFactory(date_of_birth=timezone.localdate() - timedelta(days=40 * 365))
     services.submit_medical_history(
-        patient=patient, answers=answers or {}, submitted_by=doctor.user
+        patient=patient, answers=answers or {}, actor=Actor.system(user=doctor.user)
     )
     consultation = assessed(patient, doctor, laxity)
     return screening_services.run_screening(
-        consultation=consultation, body_image=body_image, screened_by=doctor.user
+        consultation=consultation, body_image=body_image, actor=Actor.system(user=doctor.user)
     )
 
 
@@ -67,11 +68,11 @@ def test_a_screening_stores_its_rules_version_findings_and_outcome(doctor):
 def test_screening_needs_a_medical_history_and_an_assessment(doctor):
     patient = PatientFactory()
     consultation = services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
+        patient=patient, practitioner=doctor, actor=Actor.system(user=doctor.user)
     )
     with pytest.raises(ValidationError) as refused:
         screening_services.run_screening(
-            consultation=consultation, body_image=CALM, screened_by=doctor.user
+            consultation=consultation, body_image=CALM, actor=Actor.system(user=doctor.user)
         )
     assert "no medical history yet" in str(refused.value)
     assert "Record the assessment" in str(refused.value)
@@ -94,7 +95,7 @@ def test_an_old_screening_keeps_its_outcome_after_the_rule_set_changes(doctor, m
     monkeypatch.setattr(screening_rules, "RULES", stricter)
     monkeypatch.setattr(screening_rules, "RULES_VERSION", "2027.01-1")
     new = screening_services.run_screening(
-        consultation=old.consultation, body_image=CALM, screened_by=doctor.user
+        consultation=old.consultation, body_image=CALM, actor=Actor.system(user=doctor.user)
     )
 
     old.refresh_from_db()
@@ -107,7 +108,10 @@ def test_an_override_needs_a_written_justification(doctor):
     result = screened(doctor, {"pregnant": True})
     with pytest.raises(ValidationError, match="Write why"):
         screening_services.decide_screening(
-            screening=result, decision="overridden", justification="  ", decided_by=doctor.user
+            screening=result,
+            decision="overridden",
+            justification="  ",
+            actor=Actor.system(user=doctor.user),
         )
     result.refresh_from_db()
     assert result.decision == ""
@@ -115,7 +119,7 @@ def test_an_override_needs_a_written_justification(doctor):
         screening=result,
         decision="overridden",
         justification="Delivered last week; not breastfeeding; the form was out of date.",
-        decided_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     result.refresh_from_db()
     assert result.decision == "overridden"
@@ -127,14 +131,14 @@ def test_an_override_needs_a_written_justification(doctor):
 def test_a_decision_cannot_be_taken_twice(doctor):
     result = screened(doctor)
     screening_services.decide_screening(
-        screening=result, decision="accepted", decided_by=doctor.user
+        screening=result, decision="accepted", actor=Actor.system(user=doctor.user)
     )
     with pytest.raises(ValidationError, match="already has a decision"):
         screening_services.decide_screening(
             screening=result,
             decision="overridden",
             justification="Changing my mind after the fact.",
-            decided_by=doctor.user,
+            actor=Actor.system(user=doctor.user),
         )
 
 
@@ -144,7 +148,10 @@ def decided(doctor, decision="accepted", **answers):
         "Discussed at length; the risk is understood." if decision == "overridden" else ""
     )
     return screening_services.decide_screening(
-        screening=result, decision=decision, justification=justification, decided_by=doctor.user
+        screening=result,
+        decision=decision,
+        justification=justification,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -191,7 +198,7 @@ def test_the_gate_closes_when_the_screening_is_too_old(doctor, settings):
 def test_a_new_medical_history_after_the_screening_closes_the_gate_until_reviewed(doctor):
     result = decided(doctor)
     services.submit_medical_history(
-        patient=result.patient, answers={"smoking": "current"}, submitted_by=doctor.user
+        patient=result.patient, answers={"smoking": "current"}, actor=Actor.system(user=doctor.user)
     )
     gate = check_planning_gate(patient=result.patient)
     assert not gate.allowed

@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
 from consultations import selectors, services
 from consultations.models import MedicalHistory, Patient
@@ -19,45 +20,51 @@ DETAILS = {
 
 
 def test_each_registration_gets_the_next_record_number(frontdesk_user):
-    first = services.register_patient(details=DETAILS, registered_by=frontdesk_user)
+    first = services.register_patient(details=DETAILS, actor=Actor.system(user=frontdesk_user))
     second = services.register_patient(
         details={**DETAILS, "first_name": "Ann", "email": "ann@mail.example", "phone": ""},
-        registered_by=frontdesk_user,
+        actor=Actor.system(user=frontdesk_user),
     )
     assert first.record_number == "TL000001"
     assert second.record_number == "TL000002"
 
 
 def test_record_numbers_are_not_reused_after_archiving(frontdesk_user, manager_user):
-    first = services.register_patient(details=DETAILS, registered_by=frontdesk_user)
-    services.archive_patient(patient=first, reason="duplicate", archived_by=manager_user)
+    first = services.register_patient(details=DETAILS, actor=Actor.system(user=frontdesk_user))
+    services.archive_patient(
+        patient=first, reason="duplicate", actor=Actor.system(user=manager_user)
+    )
     second = services.register_patient(
         details={**DETAILS, "email": "other@mail.example", "phone": ""},
-        registered_by=frontdesk_user,
+        actor=Actor.system(user=frontdesk_user),
     )
     assert second.record_number != first.record_number
     assert Patient.objects.filter(record_number=first.record_number).exists()
 
 
 def test_registering_is_audited_with_the_patient(frontdesk_user):
-    patient = services.register_patient(details=DETAILS, registered_by=frontdesk_user)
+    patient = services.register_patient(details=DETAILS, actor=Actor.system(user=frontdesk_user))
     event = AuditEvent.objects.get(action=AuditAction.CREATE, patient_id=patient.pk)
     assert event.actor == frontdesk_user
     assert patient.record_number in event.summary
 
 
 def test_archiving_keeps_the_record_but_hides_it_from_search(frontdesk_user, manager_user):
-    patient = services.register_patient(details=DETAILS, registered_by=frontdesk_user)
-    services.archive_patient(patient=patient, reason="Moved abroad", archived_by=manager_user)
+    patient = services.register_patient(details=DETAILS, actor=Actor.system(user=frontdesk_user))
+    services.archive_patient(
+        patient=patient, reason="Moved abroad", actor=Actor.system(user=manager_user)
+    )
     assert selectors.search_patients(query="zoe") == []
     assert selectors.search_patients(query="zoe", include_archived=True) == [patient]
     assert AuditEvent.objects.filter(action=AuditAction.ARCHIVE, patient_id=patient.pk).exists()
 
 
 def test_updating_details_reports_and_audits_what_changed(frontdesk_user):
-    patient = services.register_patient(details=DETAILS, registered_by=frontdesk_user)
+    patient = services.register_patient(details=DETAILS, actor=Actor.system(user=frontdesk_user))
     changed = services.update_patient_details(
-        patient=patient, details={**DETAILS, "email": "new@mail.example"}, updated_by=frontdesk_user
+        patient=patient,
+        details={**DETAILS, "email": "new@mail.example"},
+        actor=Actor.system(user=frontdesk_user),
     )
     assert changed == ["email"]
     assert AuditEvent.objects.filter(action=AuditAction.UPDATE, summary="Changed email").exists()
@@ -65,15 +72,16 @@ def test_updating_details_reports_and_audits_what_changed(frontdesk_user):
 
 
 def test_a_new_medical_history_is_a_new_version_and_the_old_one_stays(practitioner_user):
-    patient = services.register_patient(details=DETAILS, registered_by=practitioner_user)
+    actor = Actor.system(user=practitioner_user)
+    patient = services.register_patient(details=DETAILS, actor=actor)
     first = services.submit_medical_history(
-        patient=patient, answers={"smoking": "current"}, submitted_by=practitioner_user
+        patient=patient, answers={"smoking": "current"}, actor=actor
     )
     second = services.submit_medical_history(
         patient=patient,
         answers={"smoking": "former", "anticoagulants": True, "anticoagulant_details": "warfarin"},
         previous_treatments=[{"kind": "toxin", "treated_on": date(2026, 6, 1), "area": "brow"}],
-        submitted_by=practitioner_user,
+        actor=actor,
     )
     assert (first.version, second.version) == (1, 2)
     first.refresh_from_db()

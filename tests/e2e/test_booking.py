@@ -2,6 +2,7 @@ import re
 
 from playwright.sync_api import expect
 
+from clinic.actors import Actor
 from consultations.booking import services as booking
 from consultations.models import Appointment
 from tests.factories import TEST_PASSWORD, PatientFactory
@@ -80,7 +81,7 @@ def test_front_desk_drags_an_appointment_to_a_free_time_and_onto_a_taken_one(
         location=location,
         appointment_type=kind,
         starts_at=at(location, tomorrow, 10),
-        booked_by=None,
+        actor=Actor.system(),
     )
     booking.book_appointment(
         patient=PatientFactory(first_name="June", last_name="Carter"),
@@ -88,7 +89,7 @@ def test_front_desk_drags_an_appointment_to_a_free_time_and_onto_a_taken_one(
         location=location,
         appointment_type=kind,
         starts_at=at(location, tomorrow, 13),
-        booked_by=None,
+        actor=Actor.system(),
     )
 
     sign_in_page(page, "desk", TEST_PASSWORD)

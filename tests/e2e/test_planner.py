@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from clinic.actors import Actor
 from clinic.models import Role
 from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
@@ -52,7 +53,7 @@ def plan(practitioner_user, location):
         ),
         practitioner=doctor,
         location=location,
-        created_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -341,7 +342,7 @@ def test_marking_the_pupils_on_a_frontal_photo_sets_the_scale(
         view="frontal",
         stage="baseline",
         taken_on=timezone.localdate(),
-        uploaded_by=practitioner_user,
+        actor=Actor.system(user=practitioner_user),
     )
     sign_in_page(page, "doctor", TEST_PASSWORD)
     open_planner(page, plan)

@@ -3,6 +3,7 @@ from datetime import date
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from clinic.actors import Actor
 from consultations import services
 from consultations.models import Screening
 from consultations.screening.rules import BODY_IMAGE_QUESTIONS
@@ -15,11 +16,13 @@ def test_a_practitioner_assesses_screens_decides_and_prints(page, practitioner_u
     services.submit_medical_history(
         patient=patient,
         answers={"anticoagulants": True, "anticoagulant_details": "Rivaroxaban 20 mg"},
-        submitted_by=practitioner_user,
+        actor=Actor.system(user=practitioner_user),
     )
     # Opened as the chart's "Start a consultation" button does (posting to consultation_start).
     consultation = services.start_consultation(
-        patient=patient, practitioner=practitioner_user.staff, started_by=practitioner_user
+        patient=patient,
+        practitioner=practitioner_user.staff,
+        actor=Actor.system(user=practitioner_user),
     )
 
     sign_in_page(page, "doctor", TEST_PASSWORD)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from clinic.actors import Actor
 from consultations.models import Appointment, Patient
 from tests.factories import ThreadProductFactory
 from tests.hostile_input.endpoints import (
@@ -114,7 +115,7 @@ def test_hostile_text_that_is_accepted_is_shown_escaped_wherever_it_appears(worl
         lot_number="HOSTILE-1",
         expires_on=timezone.localdate() + timedelta(days=10),
         quantity=3,
-        received_by=world.manager,
+        actor=Actor.system(user=world.manager),
     )
     # A session's addendum.
     addendum = ENDPOINTS_BY_NAME["treatments:session_addendum"]

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
+from clinic.actors import Actor
 from consultations.models import Patient
 from consultations.screening import services as screening_services
 from tests.hostile_input.endpoints import (
@@ -62,18 +63,17 @@ def make_hostile(world: World) -> None:
     draft = TreatmentPlan.objects.get(pk=world.draft_plan.pk)
     vectors = vector_payloads(draft)
     vectors[0]["notes"] = PDF_STYLE
+    actor = Actor.system(user=user)
     plan_services.save_plan(
-        plan=draft, revision=draft.revision, vectors=vectors, notes=EVERY_PAYLOAD, saved_by=user
+        plan=draft, revision=draft.revision, vectors=vectors, notes=EVERY_PAYLOAD, actor=actor
     )
     screening_services.decide_screening(
         screening=world.screening,
         decision="overridden",
         justification=f"Seen by her psychologist: {EVERY_PAYLOAD}",
-        decided_by=user,
+        actor=actor,
     )
-    consent_services.withdraw_consent(
-        consent=world.consent, reason=EVERY_PAYLOAD, withdrawn_by=user
-    )
+    consent_services.withdraw_consent(consent=world.consent, reason=EVERY_PAYLOAD, actor=actor)
 
 
 @pytest.mark.parametrize("document", PRINTED, ids=list(PRINTED))

@@ -20,6 +20,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
+from clinic.actors import Actor
 from clinic.models import Role, Room
 from consultations import services as consultation_services
 from consultations.booking import services as booking
@@ -90,7 +91,7 @@ def complete(session: TreatmentSession, lot: StockLot, by) -> TreatmentSession:
             "immediate_outcome": "Good lift",
             "complications": "",
         },
-        completed_by=by,
+        actor=Actor.system(user=by),
     )
 
 
@@ -108,6 +109,8 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
     consent = sign(clinic, accepted)
     open_session = start(clinic, accepted)
 
+    actor = Actor.system(user=user)
+
     def book(kind, days, hour=10):
         local = timezone.localdate(timezone=location.zone) + timedelta(days=days)
         return booking.book_appointment(
@@ -116,29 +119,29 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
             location=location,
             appointment_type=kind,
             starts_at=datetime.combine(local, time(hour), tzinfo=location.zone),
-            booked_by=user,
+            actor=actor,
         )
 
     done_appointment = book(clinic["treatment"], 2)
     done_session = session_services.start_session(
-        appointment=done_appointment, plan=accepted, started_by=user
+        appointment=done_appointment, plan=accepted, actor=actor
     )
     done_session = complete(done_session, clinic["lot"], user)
     treatment_appointment = book(clinic["treatment"], 4)
     consultation_appointment = book(consultation_type, 5, hour=14)
-    draft = plan_services.revise_plan(plan=accepted, revised_by=user)
+    draft = plan_services.revise_plan(plan=accepted, actor=actor)
     # After the revision: an undecided screening would close the planning gate.
     consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=user
+        patient=patient, practitioner=doctor, actor=actor
     )
     consultation = consultation_services.save_assessment(
         consultation=consultation,
         details={"fitzpatrick": 3, "glogau": 2},
         areas={"jawline": {"concern": "Jowls", "goal": "Lift", "laxity": 2}},
-        saved_by=user,
+        actor=actor,
     )
     screening = screening_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=user
+        consultation=consultation, body_image=CALM, actor=actor
     )
     photography_consent(patient, user)
     photo = consultation_services.add_patient_photos(
@@ -147,7 +150,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         view="frontal",
         stage="baseline",
         taken_on=timezone.localdate(),
-        uploaded_by=user,
+        actor=actor,
     )[0]
     return World(
         location=location,

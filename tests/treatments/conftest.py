@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from clinic.actors import Actor
 from tests.factories import ThreadProductFactory
 from tests.recipes import screened_patient
 from treatments.services import plans as plan_services
@@ -48,5 +49,8 @@ def mono_product(db):
 @pytest.fixture
 def draft_plan(gated_patient, doctor, location):
     return plan_services.create_plan(
-        patient=gated_patient, practitioner=doctor, location=location, created_by=doctor.user
+        patient=gated_patient,
+        practitioner=doctor,
+        location=location,
+        actor=Actor.system(user=doctor.user),
     )

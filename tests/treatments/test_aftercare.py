@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from clinic.actors import Actor
 from consultations.booking import services as booking
 from consultations.models import Appointment, Patient
 from tests.factories import AftercareTemplateFactory, LocationFactory
@@ -197,7 +198,7 @@ def test_a_cancelled_review_is_not_printed(client, clinic, session):
     booking.set_appointment_status(
         appointment=cancelled,
         status="cancelled",
-        changed_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
         reason="Patient moving away",
     )
     flat = squeezed(pdf_text(print_sheet(client, clinic, session).content))
@@ -243,7 +244,10 @@ def test_the_sheet_without_reviews_asks_the_patient_to_book_one(client, clinic, 
         patient=clinic["patient"], appointment_type__kind="review"
     ):
         booking.set_appointment_status(
-            appointment=review, status="cancelled", changed_by=clinic["user"], reason="Away"
+            appointment=review,
+            status="cancelled",
+            actor=Actor.system(user=clinic["user"]),
+            reason="Away",
         )
     flat = squeezed(pdf_text(print_sheet(client, clinic, session).content))
     assert "Noreviewisbookedyet" in flat

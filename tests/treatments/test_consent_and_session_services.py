@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from PIL import Image
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
 from consultations.models import Appointment, AppointmentStatus
 from tests.recipes import (
@@ -131,10 +132,10 @@ def test_a_withdrawn_consent_blocks_the_session(clinic):
     consent = sign(clinic, plan)
     with pytest.raises(ValidationError, match="reason"):
         consent_services.withdraw_consent(
-            consent=consent, reason=" ", withdrawn_by=clinic["doctor"].user
+            consent=consent, reason=" ", actor=Actor.system(user=clinic["doctor"].user)
         )
     consent_services.withdraw_consent(
-        consent=consent, reason="Changed her mind", withdrawn_by=clinic["doctor"].user
+        consent=consent, reason="Changed her mind", actor=Actor.system(user=clinic["doctor"].user)
     )
     with pytest.raises(ValidationError, match="withdrawn"):
         start(clinic, plan)
@@ -151,7 +152,7 @@ def complete(clinic, session, rows=None):
             "anaesthetic_volume_ml": Decimal("4.0"),
             "immediate_outcome": "Good lift",
         },
-        completed_by=clinic["doctor"].user,
+        actor=Actor.system(user=clinic["doctor"].user),
     )
 
 
@@ -175,7 +176,9 @@ def test_reviews_are_not_booked_for_a_session_still_open(clinic):
     sign(clinic, plan)
     session = start(clinic, plan)
     with pytest.raises(ValueError, match="completed session"):
-        session_services.book_follow_ups(session=session, booked_by=clinic["doctor"].user)
+        session_services.book_follow_ups(
+            session=session, actor=Actor.system(user=clinic["doctor"].user)
+        )
     assert not Appointment.objects.filter(
         patient=clinic["patient"], appointment_type__kind="review"
     ).exists()
@@ -250,7 +253,7 @@ def test_bad_placements_are_refused_and_stock_never_moves(clinic, problem, messa
             lot_number="LOT-B",
             quantity=10,
             expires_on=timezone.localdate() + timedelta(days=100),
-            received_by=None,
+            actor=Actor.system(),
         )
         rows[0]["lot"] = elsewhere.pk
     elif problem == "too_few":
@@ -284,12 +287,14 @@ def test_corrections_after_completion_are_addenda_with_who_and_when(clinic):
     sign(clinic, plan)
     session = start(clinic, plan)
     with pytest.raises(ValidationError, match="still open"):
-        session_services.add_addendum(session=session, text="x", added_by=clinic["doctor"].user)
+        session_services.add_addendum(
+            session=session, text="x", actor=Actor.system(user=clinic["doctor"].user)
+        )
     complete(clinic, session)
     addendum = session_services.add_addendum(
         session=session,
         text="Lot for the right side was LOT-A, confirmed.",
-        added_by=clinic["doctor"].user,
+        actor=Actor.system(user=clinic["doctor"].user),
     )
     assert addendum.added_by == clinic["doctor"].user and addendum.added_at is not None
     assert TreatmentSession.objects.get(pk=session.pk).immediate_outcome == "Good lift"
@@ -303,7 +308,7 @@ def test_publishing_consent_wording_makes_a_new_version_and_keeps_the_old(clinic
         body="New wording for {patient}.",
         risks=DEFAULT_RISKS,
         alternatives="No treatment.",
-        published_by=clinic["doctor"].user,
+        actor=Actor.system(user=clinic["doctor"].user),
     )
     first.refresh_from_db()
     assert (first.version, first.is_current, second.version, second.is_current) == (

@@ -6,6 +6,7 @@ import pytest
 from django.urls import get_resolver, reverse
 from PIL import Image
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from tests.factories import (
     LocationFactory,
@@ -265,7 +266,7 @@ def test_wording_published_while_the_patient_reads_is_not_signed_unseen(client, 
         body="New wording for {patient}.",
         risks=clinic["template"].risks,
         alternatives="No treatment.",
-        published_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     response = client.post(sign_url(plan), shown)
     assert response.status_code == 400
@@ -294,7 +295,9 @@ def plan_elsewhere(clinic):
         location=elsewhere,
         product=ThreadProductFactory(name="PCL Mono 27G 50"),
     )
-    plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=other.user)
+    plan = plan_services.set_plan_status(
+        plan=plan, status="accepted", actor=Actor.system(user=other.user)
+    )
     consent = consent_services.sign_consent(
         plan=plan,
         template=clinic["template"],
@@ -303,7 +306,7 @@ def plan_elsewhere(clinic):
         patient_signature=signature_png(),
         practitioner_signature=signature_png(2),
         practitioner=other,
-        recorded_by=other.user,
+        actor=Actor.system(user=other.user),
     )
     return plan, consent
 
@@ -371,7 +374,7 @@ def test_a_reprint_shows_the_same_text_and_fingerprint(client, clinic):
         body="Entirely new wording for {patient}.",
         risks=["Swelling"],
         alternatives="None.",
-        published_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     third = page_text(client.get(detail_url(consent)))
     assert consent.rendered_text in third and "Entirely new wording" not in third

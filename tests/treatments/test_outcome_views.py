@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
 from consultations.booking import services as booking
@@ -59,7 +60,7 @@ def photo(patient, by, stage: str, view: str = "frontal"):
         view=view,
         stage=stage,
         taken_on=timezone.localdate(),
-        uploaded_by=by,
+        actor=Actor.system(user=by),
     )[0]
 
 
@@ -85,7 +86,7 @@ def stranger(clinic):
         location=clinic["location"],
         appointment_type=review,
         starts_at=datetime.combine(day, time(9), tzinfo=clinic["location"].zone),
-        booked_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     return {
         "patient": patient,

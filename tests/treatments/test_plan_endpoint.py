@@ -5,6 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from tests.factories import LocationFactory, StaffMemberFactory, ThreadProductFactory
 from tests.recipes import (
@@ -254,7 +255,10 @@ def test_a_plan_at_another_location_answers_404(client, practitioner_user, cog_p
     colleague = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
     patient = screened_patient(colleague)
     plan = plan_services.create_plan(
-        patient=patient, practitioner=colleague, location=elsewhere, created_by=colleague.user
+        patient=patient,
+        practitioner=colleague,
+        location=elsewhere,
+        actor=Actor.system(user=colleague.user),
     )
     client.force_login(practitioner_user)
 
@@ -300,14 +304,11 @@ def test_a_stale_revision_gets_409_with_the_plan_as_the_server_has_it(
 def test_an_accepted_or_superseded_plan_is_frozen(
     client, practitioner_user, saved_plan, cog_product, doctor, status
 ):
-    plan_services.set_plan_status(
-        plan=saved_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user
-    )
+    actor = Actor.system(user=doctor.user)
+    plan_services.set_plan_status(plan=saved_plan, status=PlanStatus.ACCEPTED, actor=actor)
     if status == PlanStatus.SUPERSEDED:
-        newer = plan_services.revise_plan(plan=saved_plan, revised_by=doctor.user)
-        plan_services.set_plan_status(
-            plan=newer, status=PlanStatus.ACCEPTED, changed_by=doctor.user
-        )
+        newer = plan_services.revise_plan(plan=saved_plan, actor=actor)
+        plan_services.set_plan_status(plan=newer, status=PlanStatus.ACCEPTED, actor=actor)
     saved_plan.refresh_from_db()
     assert saved_plan.status == status
     before = saved_payload(saved_plan)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from tests.factories import (
     LocationFactory,
@@ -84,10 +85,14 @@ def make_plan(doctor, location, vectors, notes="", **patient):
         patient=screened_patient(doctor, **ASSESSMENT, **patient),
         practitioner=doctor,
         location=location,
-        created_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     return plan_services.save_plan(
-        plan=plan, revision=plan.revision, vectors=vectors, notes=notes, saved_by=doctor.user
+        plan=plan,
+        revision=plan.revision,
+        vectors=vectors,
+        notes=notes,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -347,7 +352,7 @@ def test_an_empty_plan_prints_saying_so(client, doctor, location):
         ),
         practitioner=doctor,
         location=location,
-        created_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     flat = squeezed(pdf_text(get_pdf(client, doctor.user, plan).content))
     assert "Novectorsplannedyet." in flat

@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
 from tests.factories import (
@@ -35,7 +36,10 @@ def cog():
 def plan(doctor, location):
     patient = screened_patient(doctor)
     return plan_services.create_plan(
-        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
+        patient=patient,
+        practitioner=doctor,
+        location=location,
+        actor=Actor.system(user=doctor.user),
     )
 
 
@@ -58,12 +62,18 @@ def test_a_plan_starts_only_through_the_screening_gate(doctor, location):
     unscreened = PatientFactory()
     with pytest.raises(ValidationError, match="not been screened"):
         plan_services.create_plan(
-            patient=unscreened, practitioner=doctor, location=location, created_by=doctor.user
+            patient=unscreened,
+            practitioner=doctor,
+            location=location,
+            actor=Actor.system(user=doctor.user),
         )
     undecided = screened_patient(doctor, decision=None)
     with pytest.raises(ValidationError, match="no decision"):
         plan_services.create_plan(
-            patient=undecided, practitioner=doctor, location=location, created_by=doctor.user
+            patient=undecided,
+            practitioner=doctor,
+            location=location,
+            actor=Actor.system(user=doctor.user),
         )
     assert TreatmentPlan.objects.count() == 0
 
@@ -79,21 +89,26 @@ def test_saving_replaces_the_vectors_and_bumps_the_revision(plan, cog, doctor):
         plan=plan,
         revision=1,
         vectors=[vector(cog), vector(cog, side="right")],
-        saved_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     assert saved.revision == 2
     assert [(v.side, v.count) for v in saved.vectors.all()] == [("left", 2), ("right", 2)]
     saved = plan_services.save_plan(
-        plan=saved, revision=2, vectors=[vector(cog)], saved_by=doctor.user
+        plan=saved, revision=2, vectors=[vector(cog)], actor=Actor.system(user=doctor.user)
     )
     assert saved.vectors.count() == 1
 
 
 def test_a_stale_revision_is_a_conflict_and_changes_nothing(plan, cog, doctor):
-    plan_services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    plan_services.save_plan(
+        plan=plan, revision=1, vectors=[vector(cog)], actor=Actor.system(user=doctor.user)
+    )
     with pytest.raises(plan_services.PlanConflict) as conflict:
         plan_services.save_plan(
-            plan=plan, revision=1, vectors=[vector(cog), vector(cog)], saved_by=doctor.user
+            plan=plan,
+            revision=1,
+            vectors=[vector(cog), vector(cog)],
+            actor=Actor.system(user=doctor.user),
         )
     assert conflict.value.plan.revision == 2
     assert TreatmentPlan.objects.get(pk=plan.pk).vectors.count() == 1
@@ -139,12 +154,17 @@ def bad_input(kind, product):
 def test_bad_vectors_are_refused_with_a_message_and_nothing_is_saved(
     plan, cog, doctor, kind, message
 ):
-    plan_services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
+    plan_services.save_plan(
+        plan=plan, revision=1, vectors=[vector(cog)], actor=Actor.system(user=doctor.user)
+    )
     if kind == "INACTIVE_PRODUCT":
         ThreadProduct.objects.filter(pk=cog.pk).update(is_active=False)
     with pytest.raises(ValidationError, match=message):
         plan_services.save_plan(
-            plan=plan, revision=2, vectors=bad_input(kind, cog), saved_by=doctor.user
+            plan=plan,
+            revision=2,
+            vectors=bad_input(kind, cog),
+            actor=Actor.system(user=doctor.user),
         )
     stored = TreatmentPlan.objects.get(pk=plan.pk)
     assert stored.revision == 2
@@ -152,43 +172,42 @@ def test_bad_vectors_are_refused_with_a_message_and_nothing_is_saved(
 
 
 def test_accepting_freezes_the_plan(plan, cog, doctor):
-    plan_services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], saved_by=doctor.user)
-    plan_services.set_plan_status(plan=plan, status="proposed", changed_by=doctor.user)
-    accepted = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    actor = Actor.system(user=doctor.user)
+    plan_services.save_plan(plan=plan, revision=1, vectors=[vector(cog)], actor=actor)
+    plan_services.set_plan_status(plan=plan, status="proposed", actor=actor)
+    accepted = plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
     assert accepted.is_frozen
     with pytest.raises(ValidationError, match="frozen"):
-        plan_services.save_plan(
-            plan=accepted, revision=accepted.revision, vectors=[], saved_by=doctor.user
-        )
+        plan_services.save_plan(plan=accepted, revision=accepted.revision, vectors=[], actor=actor)
     with pytest.raises(ValidationError, match="cannot become"):
-        plan_services.set_plan_status(plan=accepted, status="draft", changed_by=doctor.user)
+        plan_services.set_plan_status(plan=accepted, status="draft", actor=actor)
 
 
 def test_an_empty_plan_cannot_be_accepted(plan, doctor):
     with pytest.raises(ValidationError, match="empty plan"):
-        plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+        plan_services.set_plan_status(
+            plan=plan, status="accepted", actor=Actor.system(user=doctor.user)
+        )
 
 
 def test_a_new_version_copies_the_vectors_and_supersedes_the_old_one_when_accepted(
     plan, cog, doctor
 ):
+    actor = Actor.system(user=doctor.user)
     plan_services.save_plan(
-        plan=plan,
-        revision=1,
-        vectors=[vector(cog), vector(cog, side="right")],
-        saved_by=doctor.user,
+        plan=plan, revision=1, vectors=[vector(cog), vector(cog, side="right")], actor=actor
     )
-    v1 = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
-    v2 = plan_services.revise_plan(plan=v1, revised_by=doctor.user)
+    v1 = plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
+    v2 = plan_services.revise_plan(plan=v1, actor=actor)
     assert (v2.version, v2.status, v2.series_id) == (2, PlanStatus.DRAFT, v1.pk)
     assert v2.vectors.count() == 2
-    assert plan_services.revise_plan(plan=v1, revised_by=doctor.user) == v2  # one draft at a time
+    assert plan_services.revise_plan(plan=v1, actor=actor) == v2  # one draft at a time
     v1.refresh_from_db()
     assert v1.status == PlanStatus.ACCEPTED  # still valid until v2 is accepted
     plan_services.save_plan(
-        plan=v2, revision=v2.revision, vectors=[vector(cog, count=4)], saved_by=doctor.user
+        plan=v2, revision=v2.revision, vectors=[vector(cog, count=4)], actor=actor
     )
-    plan_services.set_plan_status(plan=v2, status="accepted", changed_by=doctor.user)
+    plan_services.set_plan_status(plan=v2, status="accepted", actor=actor)
     v1.refresh_from_db()
     assert v1.status == PlanStatus.SUPERSEDED
     assert [v.count for v in v1.vectors.all()] == [2, 2]  # the old version stays readable
@@ -203,7 +222,7 @@ def test_lengths_use_the_diagram_scale_and_warn_beyond_reach_or_far_too_short(pl
             vector(cog, entry=(0.30, 0.90), end=(0.30, 0.20)),  # 161 mm: beyond reach
             vector(cog, entry=(0.30, 0.30), end=(0.30, 0.20)),  # 23 mm: far too short
         ],
-        saved_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     lengths = [round(v.length_mm(plan.mm_per_unit)) for v in plan.vectors.all()]
     assert lengths == [92, 161, 23]
@@ -219,6 +238,7 @@ def test_a_calibrated_photo_gives_the_scale_from_the_pupils(plan, doctor, privat
     from consultations.demo_photos import demo_photo_jpeg
 
     photography_consent(plan.patient, doctor.user)
+    actor = Actor.system(user=doctor.user)
     photo = consultation_services.add_patient_photos(
         patient=plan.patient,
         files=[
@@ -227,23 +247,15 @@ def test_a_calibrated_photo_gives_the_scale_from_the_pupils(plan, doctor, privat
         view="frontal",
         stage="baseline",
         taken_on=timezone.localdate(),
-        uploaded_by=doctor.user,
+        actor=actor,
     )[0]
     calibrated = plan_services.calibrate_plan(
-        plan=plan,
-        photo=photo,
-        left_pupil=[0.4, 0.4],
-        right_pupil=[0.6, 0.4],
-        calibrated_by=doctor.user,
+        plan=plan, photo=photo, left_pupil=[0.4, 0.4], right_pupil=[0.6, 0.4], actor=actor
     )
     assert calibrated.mm_per_unit == pytest.approx(63 / 0.2)
     with pytest.raises(ValidationError, match="further apart"):
         plan_services.calibrate_plan(
-            plan=plan,
-            photo=photo,
-            left_pupil=[0.5, 0.4],
-            right_pupil=[0.51, 0.4],
-            calibrated_by=doctor.user,
+            plan=plan, photo=photo, left_pupil=[0.5, 0.4], right_pupil=[0.51, 0.4], actor=actor
         )
 
 
@@ -254,7 +266,7 @@ def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, d
         lot_number="L-1",
         expires_on=timezone.localdate() + timedelta(days=200),
         quantity=3,
-        received_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     StockLotFactory(
         product=cog,
@@ -268,7 +280,7 @@ def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, d
         plan=plan,
         revision=1,
         vectors=[vector(cog, count=2), vector(cog, side="right", count=2)],
-        saved_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     summary = plan_services.summarise_plan(plan)
     assert summary.total_threads == 4
@@ -285,7 +297,7 @@ def test_receiving_stock_books_the_lot_and_audits_it(cog, location, doctor):
         lot_number=" A123 ",
         expires_on=timezone.localdate() + timedelta(days=90),
         quantity=20,
-        received_by=doctor.user,
+        actor=Actor.system(user=doctor.user),
     )
     assert (lot.lot_number, lot.quantity_received, lot.quantity_on_hand) == ("A123", 20, 20)
     assert AuditEvent.objects.filter(

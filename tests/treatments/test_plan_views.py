@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
 from consultations.screening import services as screening_services
@@ -78,21 +79,18 @@ def test_a_closed_gate_shows_the_reason_and_the_next_step_and_starts_no_plan(
 
 def test_a_screening_without_a_decision_keeps_the_gate_closed(client, practitioner_user, doctor):
     patient = PatientFactory()
-    consultation_services.submit_medical_history(
-        patient=patient, answers={}, submitted_by=doctor.user
-    )
+    actor = Actor.system(user=doctor.user)
+    consultation_services.submit_medical_history(patient=patient, answers={}, actor=actor)
     consultation = consultation_services.start_consultation(
-        patient=patient, practitioner=doctor, started_by=doctor.user
+        patient=patient, practitioner=doctor, actor=actor
     )
     consultation_services.save_assessment(
         consultation=consultation,
         details={"fitzpatrick": 2, "glogau": 2},
         areas={"midface": {"laxity": 2}},
-        saved_by=doctor.user,
+        actor=actor,
     )
-    screening_services.run_screening(
-        consultation=consultation, body_image=CALM, screened_by=doctor.user
-    )
+    screening_services.run_screening(consultation=consultation, body_image=CALM, actor=actor)
     client.force_login(practitioner_user)
 
     url = reverse("treatments:plan_list", args=[patient.pk])
@@ -125,9 +123,9 @@ def test_the_plan_list_shows_every_version_newest_first(
 ):
     save_vectors(draft_plan, two_vectors(cog_product), doctor.user)
     plan_services.set_plan_status(
-        plan=draft_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user
+        plan=draft_plan, status=PlanStatus.ACCEPTED, actor=Actor.system(user=doctor.user)
     )
-    plan_services.revise_plan(plan=draft_plan, revised_by=doctor.user)
+    plan_services.revise_plan(plan=draft_plan, actor=Actor.system(user=doctor.user))
     client.force_login(practitioner_user)
 
     page = client.get(reverse("treatments:plan_list", args=[draft_plan.patient_id])).content
@@ -272,7 +270,7 @@ def test_a_plan_at_another_location_is_not_found(client, practitioner_user):
         patient=screened_patient(colleague),
         practitioner=colleague,
         location=elsewhere,
-        created_by=colleague.user,
+        actor=Actor.system(user=colleague.user),
     )
     client.force_login(practitioner_user)
     assert client.get(planner_url(plan)).status_code == 404
@@ -483,11 +481,11 @@ def test_a_new_version_is_refused_when_the_gate_has_closed_since(
 ):
     save_vectors(draft_plan, two_vectors(cog_product), doctor.user)
     plan_services.set_plan_status(
-        plan=draft_plan, status=PlanStatus.ACCEPTED, changed_by=doctor.user
+        plan=draft_plan, status=PlanStatus.ACCEPTED, actor=Actor.system(user=doctor.user)
     )
     # A new medical history means the screening must be looked at again.
     consultation_services.submit_medical_history(
-        patient=draft_plan.patient, answers={}, submitted_by=doctor.user
+        patient=draft_plan.patient, answers={}, actor=Actor.system(user=doctor.user)
     )
     client.force_login(practitioner_user)
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.models import Patient
@@ -76,7 +77,8 @@ def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lo
         date_of_birth=timezone.localdate() - timedelta(days=50 * 365),
     )
     plan = screened_plan(patient=patient, doctor=doctor, location=location, product=clinic["cog"])
-    plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    actor = Actor.system(user=doctor.user)
+    plan = plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
     sign(clinic, plan)
     tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
     appointment = booking.book_appointment(
@@ -85,11 +87,9 @@ def treat(clinic, first_name, last_name, *, hour, location=None, doctor=None, lo
         location=location,
         appointment_type=clinic["treatment"],
         starts_at=datetime.combine(tomorrow, time(hour), tzinfo=location.zone),
-        booked_by=doctor.user,
+        actor=actor,
     )
-    session = session_services.start_session(
-        appointment=appointment, plan=plan, started_by=doctor.user
-    )
+    session = session_services.start_session(appointment=appointment, plan=plan, actor=actor)
     return complete(session, lot or clinic["lot"], doctor.user)
 
 
@@ -196,7 +196,7 @@ def test_a_reprint_shows_the_same_text_and_fingerprint_even_after_the_record_cha
         body="Entirely new wording for {patient}.",
         risks=DEFAULT_RISKS,
         alternatives="No treatment.",
-        published_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     second = pdf_text(client.get(consent_url(consent)).content)
     assert without_print_time(second) == without_print_time(first)
@@ -210,7 +210,7 @@ def test_a_reprint_shows_the_same_text_and_fingerprint_even_after_the_record_cha
 
 def test_a_withdrawn_consent_prints_the_withdrawal(client, clinic, consent):
     consent_services.withdraw_consent(
-        consent=consent, reason="Wants to think it over", withdrawn_by=clinic["user"]
+        consent=consent, reason="Wants to think it over", actor=Actor.system(user=clinic["user"])
     )
     client.force_login(clinic["user"])
     flat = squeezed(pdf_text(client.get(consent_url(consent)).content))

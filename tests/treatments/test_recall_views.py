@@ -49,7 +49,7 @@ def treated(clinic, days_ahead: int, **patient_fields):
         on=timezone.localdate(timezone=clinic["location"].zone) + timedelta(days=days_ahead),
     )
     session = session_services.start_session(
-        appointment=appointment, plan=plan, started_by=doctor.user
+        appointment=appointment, plan=plan, actor=Actor.system(user=doctor.user)
     )
     completed_session(session, lot=clinic["lot"], by=doctor.user)
     return patient

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from tests.factories import (
@@ -56,7 +57,8 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
         date_of_birth=timezone.localdate() - timedelta(days=45 * 365),
     )
     plan = screened_plan(patient=patient, doctor=doctor, location=location, product=lot.product)
-    plan = plan_services.set_plan_status(plan=plan, status="accepted", changed_by=doctor.user)
+    actor = Actor.system(user=doctor.user)
+    plan = plan_services.set_plan_status(plan=plan, status="accepted", actor=actor)
     sign(clinic, plan)
     day = timezone.localdate(timezone=location.zone) + timedelta(days=days)
     appointment = booking.book_appointment(
@@ -65,11 +67,9 @@ def treat(clinic, first_name, last_name, *, lot, hour, days=1, location=None, do
         location=location,
         appointment_type=clinic["treatment"],
         starts_at=datetime.combine(day, time(hour), tzinfo=location.zone),
-        booked_by=doctor.user,
+        actor=actor,
     )
-    session = session_services.start_session(
-        appointment=appointment, plan=plan, started_by=doctor.user
-    )
+    session = session_services.start_session(appointment=appointment, plan=plan, actor=actor)
     return complete(session, lot, doctor.user)
 
 
@@ -80,7 +80,7 @@ def report_event(session, event_type, lots=(), severity="mild", **extra):
         severity=severity,
         onset_on=timezone.localdate(timezone=session.location.zone),
         lots=list(lots),
-        reported_by=session.practitioner.user,
+        actor=Actor.system(user=session.practitioner.user),
         **extra,
     )
 

@@ -160,8 +160,9 @@ def far_session(clinic):
         )
     RoomFactory(location=elsewhere, name="Far room")
     # The patient's plan held at that location, accepted and consented there.
+    actor = Actor.system(user=other.user)
     local_plan = plan_services.create_plan(
-        patient=clinic["patient"], practitioner=other, location=elsewhere, created_by=other.user
+        patient=clinic["patient"], practitioner=other, location=elsewhere, actor=actor
     )
     vectors = [
         {
@@ -178,9 +179,9 @@ def far_session(clinic):
         for v in clinic["plan"].vectors.all()
     ]
     local_plan = plan_services.save_plan(
-        plan=local_plan, revision=local_plan.revision, vectors=vectors, saved_by=other.user
+        plan=local_plan, revision=local_plan.revision, vectors=vectors, actor=actor
     )
-    plan = plan_services.set_plan_status(plan=local_plan, status="accepted", changed_by=other.user)
+    plan = plan_services.set_plan_status(plan=local_plan, status="accepted", actor=actor)
     sign(clinic, plan)
     day = timezone.localdate(timezone=elsewhere.zone) + timedelta(days=2)
     appointment = booking.book_appointment(
@@ -189,9 +190,9 @@ def far_session(clinic):
         location=elsewhere,
         appointment_type=clinic["treatment"],
         starts_at=datetime.combine(day, time(10), tzinfo=elsewhere.zone),
-        booked_by=other.user,
+        actor=actor,
     )
-    return session_services.start_session(appointment=appointment, plan=plan, started_by=other.user)
+    return session_services.start_session(appointment=appointment, plan=plan, actor=actor)
 
 
 def test_a_session_or_appointment_at_another_location_is_not_found(client, clinic, far_session):
@@ -249,9 +250,9 @@ def test_the_patients_own_plan_held_at_another_location_is_out_of_reach(client, 
     elsewhere = LocationFactory(name="Elsewhere")
     other = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere])
     plan_there = plan_services.set_plan_status(
-        plan=plan_services.revise_plan(plan=clinic["plan"], revised_by=other.user),
+        plan=plan_services.revise_plan(plan=clinic["plan"], actor=Actor.system(user=other.user)),
         status="accepted",
-        changed_by=other.user,
+        actor=Actor.system(user=other.user),
     )
     TreatmentPlan.objects.filter(pk=plan_there.pk).update(location=elsewhere)
     client.force_login(clinic["user"])
@@ -276,7 +277,7 @@ def test_only_a_treatment_appointment_opens_a_session(client, clinic):
         location=clinic["location"],
         appointment_type=consultation,
         starts_at=datetime.combine(day, time(9), tzinfo=clinic["location"].zone),
-        booked_by=clinic["user"],
+        actor=Actor.system(user=clinic["user"]),
     )
     client.force_login(clinic["user"])
     response = client.post(start_url(appointment), follow=True)
@@ -289,7 +290,10 @@ def test_a_cancelled_or_missed_appointment_does_not_open_a_session(client, clini
     accept(clinic)
     sign(clinic)
     booking.set_appointment_status(
-        appointment=clinic["appointment"], status=status, changed_by=clinic["user"], reason="Ill"
+        appointment=clinic["appointment"],
+        status=status,
+        actor=Actor.system(user=clinic["user"]),
+        reason="Ill",
     )
     client.force_login(clinic["user"])
     response = client.post(start_url(clinic["appointment"]), follow=True)
@@ -303,7 +307,10 @@ def test_the_service_refuses_a_session_for_a_cancelled_appointment(clinic):
     accept(clinic)
     sign(clinic)
     booking.set_appointment_status(
-        appointment=clinic["appointment"], status="cancelled", changed_by=clinic["user"], reason="x"
+        appointment=clinic["appointment"],
+        status="cancelled",
+        actor=Actor.system(user=clinic["user"]),
+        reason="x",
     )
     clinic["appointment"].refresh_from_db()
     with pytest.raises(ValidationError):
@@ -506,7 +513,7 @@ def test_another_products_lot_can_be_used_with_a_reason(client, clinic, session)
 
 def test_a_withdrawn_consent_stops_the_completion(client, clinic, session):
     consent_services.withdraw_consent(
-        consent=session.consent, reason="Too anxious today", withdrawn_by=clinic["user"]
+        consent=session.consent, reason="Too anxious today", actor=Actor.system(user=clinic["user"])
     )
     client.force_login(clinic["user"])
     assert "the session cannot be completed" in html_of(client.get(detail_url(session)))

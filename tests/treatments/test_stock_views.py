@@ -75,7 +75,7 @@ def receive(product, location, lot_number, days, quantity=20, user=None):
         lot_number=lot_number,
         expires_on=timezone.localdate() + timedelta(days=days),
         quantity=quantity,
-        received_by=user,
+        actor=Actor.system(user=user),
     )
 
 
@@ -295,7 +295,10 @@ def doctor(location, elsewhere):
 def plan_with(doctor, location, product, **names):
     patient = screened_patient(doctor, **names)
     plan = plan_services.create_plan(
-        patient=patient, practitioner=doctor, location=location, created_by=doctor.user
+        patient=patient,
+        practitioner=doctor,
+        location=location,
+        actor=Actor.system(user=doctor.user),
     )
     vector = {
         "area": "midface",
@@ -308,7 +311,7 @@ def plan_with(doctor, location, product, **names):
         "depth": "subcutaneous",
     }
     return plan_services.save_plan(
-        plan=plan, revision=plan.revision, vectors=[vector], saved_by=doctor.user
+        plan=plan, revision=plan.revision, vectors=[vector], actor=Actor.system(user=doctor.user)
     )
 
 

@@ -12,14 +12,13 @@ import json
 import uuid
 from datetime import datetime
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
 from consultations.models import PhotoConsentForm, PhotographyConsent
@@ -121,8 +120,7 @@ def sign_consent(
     patient_signature: bytes,
     practitioner_signature: bytes,
     practitioner: StaffMember,
-    recorded_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> SignedConsent:
     """Store a signed consent with its exact text, signatures and fingerprint.
 
@@ -158,8 +156,8 @@ def sign_consent(
 
     signed_at = timezone.now().replace(microsecond=0)
     # Where the patient signed: the tablet's address and browser, kept in the fingerprint.
-    ip_address = actor.ip_address if actor is not None else None
-    user_agent = actor.user_agent if actor is not None else ""
+    ip_address = actor.ip_address
+    user_agent = actor.user_agent
     rendered_text = fill_consent_text(template, plan)
     risks = list(template.risks)
     fingerprint = consent_fingerprint(
@@ -187,7 +185,7 @@ def sign_consent(
         ip_address=ip_address,
         user_agent=user_agent,
         fingerprint=fingerprint,
-        recorded_by=recorded_by,
+        recorded_by=actor.user,
     )
     written = []
     try:
@@ -201,12 +199,12 @@ def sign_consent(
             consent.save()
             record_event(
                 action=AuditAction.SIGN,
-                actor=on_behalf_of(recorded_by, actor),
+                actor=actor,
                 obj=consent,
                 patient_id=plan.patient_id,
                 summary=f"Consent signed to plan v{plan.version}; fingerprint {fingerprint[:12]}…",
             )
-            record_photo_answers(consent, actor=on_behalf_of(recorded_by, actor))
+            record_photo_answers(consent, actor=actor)
     except BaseException:
         for name in written:
             default_storage.delete(name)
@@ -215,9 +213,7 @@ def sign_consent(
 
 
 @transaction.atomic
-def withdraw_consent(
-    *, consent: SignedConsent, reason: str, withdrawn_by: User, actor: Actor | None = None
-) -> ConsentWithdrawal:
+def withdraw_consent(*, consent: SignedConsent, reason: str, actor: Actor) -> ConsentWithdrawal:
     """Record that the patient withdrew consent; the signed record itself never changes."""
     reason = reason.strip()
     if not reason:
@@ -227,11 +223,11 @@ def withdraw_consent(
     if ConsentWithdrawal.objects.filter(consent=consent).exists():
         raise ValidationError("This consent is already withdrawn.")
     withdrawal = ConsentWithdrawal.objects.create(
-        consent=consent, reason=reason, recorded_by=withdrawn_by
+        consent=consent, reason=reason, recorded_by=actor.user
     )
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(withdrawn_by, actor),
+        actor=actor,
         obj=withdrawal,
         patient_id=consent.patient_id,
         summary=f"Consent {consent.pk} withdrawn: {reason[:150]}",
@@ -244,7 +240,7 @@ def withdraw_consent(
         withdraw_photography_consent(
             consent=photography,
             reason=f"The treatment consent it was signed with was withdrawn: {reason}"[:2000],
-            actor=on_behalf_of(withdrawn_by, actor),
+            actor=actor,
         )
     return withdrawal
 
@@ -285,8 +281,7 @@ def publish_consent_template(
     body: str,
     risks: list[str],
     alternatives: str,
-    published_by: User | None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> ConsentTemplate:
     """Publish consent wording as the next version of `code`; earlier versions stay as signed."""
     risks = [risk.strip() for risk in risks if risk.strip()]
@@ -302,14 +297,14 @@ def publish_consent_template(
         body=body,
         risks=risks,
         alternatives=alternatives,
-        created_by=published_by,
+        created_by=actor.user,
     )
     template.full_clean()
     ConsentTemplate.objects.filter(code=code).update(is_current=False)
     template.save()
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(published_by, actor),
+        actor=actor,
         obj=template,
         summary=f"Published consent form “{title}” version {template.version}",
     )

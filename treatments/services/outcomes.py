@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from consultations.models import (
@@ -35,8 +34,7 @@ def record_outcome(
     notes: str = "",
     photos: list[PatientPhoto] | None = None,
     appointment: Appointment | None = None,
-    recorded_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Outcome:
     """A review's result: GAIS from both sides (1 very much improved … 5 worse) and satisfaction."""
     if not session.is_locked:
@@ -59,14 +57,14 @@ def record_outcome(
         gais_patient=gais_patient,
         satisfaction=satisfaction,
         notes=notes,
-        recorded_by=recorded_by,
+        recorded_by=actor.user,
     )
     outcome.full_clean()
     outcome.save()
     outcome.photos.set(photos)
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(recorded_by, actor),
+        actor=actor,
         obj=outcome,
         patient_id=session.patient_id,
         summary=f"Review: GAIS {gais_practitioner} (practitioner), {gais_patient} (patient), "
@@ -87,8 +85,7 @@ def report_adverse_event(
     threads_removed: bool = False,
     resolved_on: date | None = None,
     description: str = "",
-    reported_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> AdverseEvent:
     """Record a complication after a session, naming the lots involved (for recalls)."""
     if not session.is_locked:
@@ -115,14 +112,14 @@ def report_adverse_event(
         threads_removed=threads_removed,
         resolved_on=resolved_on,
         description=description,
-        reported_by=reported_by,
+        reported_by=actor.user,
     )
     event.full_clean()
     event.save()
     event.lots.set(lots or [])
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(reported_by, actor),
+        actor=actor,
         obj=event,
         patient_id=session.patient_id,
         summary=f"Adverse event: {event.get_event_type_display()} ({severity})",

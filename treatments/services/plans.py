@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location, StaffMember
 from consultations.models import (
@@ -79,8 +78,7 @@ def create_plan(
     patient: Patient,
     practitioner: StaffMember,
     location: Location,
-    created_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> TreatmentPlan:
     """Start a draft plan, version 1: only through the screening gate."""
     screening = _gate_or_refuse(patient)
@@ -89,13 +87,13 @@ def create_plan(
         practitioner=practitioner,
         location=location,
         screening=screening,
-        created_by=created_by,
+        created_by=actor.user,
     )
     plan.series = plan
     plan.save(update_fields=["series"])
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(created_by, actor),
+        actor=actor,
         obj=plan,
         patient_id=patient.pk,
         summary="Started a treatment plan (version 1)",
@@ -190,8 +188,7 @@ def save_plan(
     revision: int,
     vectors: Any,
     notes: str | None = None,
-    saved_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> TreatmentPlan:
     """Replace the plan's vectors (and notes) if nobody saved since `revision`.
 
@@ -235,7 +232,7 @@ def save_plan(
     locked.save(update_fields=["notes", "revision", "updated_at"])
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(saved_by, actor),
+        actor=actor,
         obj=locked,
         patient_id=locked.patient_id,
         summary=f"Saved plan v{locked.version}: {len(cleaned)} vectors, "
@@ -245,9 +242,7 @@ def save_plan(
 
 
 @transaction.atomic
-def set_plan_status(
-    *, plan: TreatmentPlan, status: str, changed_by: User, actor: Actor | None = None
-) -> TreatmentPlan:
+def set_plan_status(*, plan: TreatmentPlan, status: str, actor: Actor) -> TreatmentPlan:
     """Propose or accept a plan. Accepting freezes it and supersedes the series' older versions."""
     locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
     allowed: dict[str, set[str]] = {
@@ -271,7 +266,7 @@ def set_plan_status(
     locked.save(update_fields=["status", "accepted_at"])
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(changed_by, actor),
+        actor=actor,
         obj=locked,
         patient_id=locked.patient_id,
         summary=f"Plan v{locked.version} is now {locked.get_status_display().lower()}",
@@ -280,9 +275,7 @@ def set_plan_status(
 
 
 @transaction.atomic
-def revise_plan(
-    *, plan: TreatmentPlan, revised_by: User, actor: Actor | None = None
-) -> TreatmentPlan:
+def revise_plan(*, plan: TreatmentPlan, actor: Actor) -> TreatmentPlan:
     """Start a new draft version from this one, copying its vectors; the old one stays as it is."""
     # A saved plan always has a series: its first version's (its own, for version 1).
     series = TreatmentPlan.objects.select_for_update().get(pk=plan.series_id or plan.pk)
@@ -301,7 +294,7 @@ def revise_plan(
         notes=plan.notes,
         mm_per_unit=plan.mm_per_unit,
         calibration_photo=plan.calibration_photo,
-        created_by=revised_by,
+        created_by=actor.user,
     )
     ThreadVector.objects.bulk_create(
         ThreadVector(
@@ -316,7 +309,7 @@ def revise_plan(
     )
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(revised_by, actor),
+        actor=actor,
         obj=new,
         patient_id=new.patient_id,
         summary=f"Started plan v{new.version} from v{plan.version}",
@@ -331,8 +324,7 @@ def calibrate_plan(
     photo: PatientPhoto,
     left_pupil: Any,
     right_pupil: Any,
-    calibrated_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> TreatmentPlan:
     """Use a frontal baseline photo's pupils (about 63 mm apart) as the plan's scale."""
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
@@ -350,7 +342,7 @@ def calibrate_plan(
     plan.save(update_fields=["mm_per_unit", "calibration_photo", "revision"])
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(calibrated_by, actor),
+        actor=actor,
         obj=plan,
         patient_id=plan.patient_id,
         summary=f"Calibrated plan v{plan.version} on photo {photo.pk}: "

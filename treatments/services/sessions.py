@@ -10,13 +10,12 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from consultations.booking import services as booking
@@ -51,7 +50,7 @@ FOLLOW_UPS = [
 
 @transaction.atomic
 def start_session(
-    *, appointment: Appointment, plan: TreatmentPlan, started_by: User, actor: Actor | None = None
+    *, appointment: Appointment, plan: TreatmentPlan, actor: Actor
 ) -> TreatmentSession:
     """Open the session of a treatment appointment: needs a valid consent to this plan version."""
     if appointment.appointment_type.kind != AppointmentKind.TREATMENT:
@@ -85,11 +84,11 @@ def start_session(
         booking.set_appointment_status(
             appointment=appointment,
             status=AppointmentStatus.IN_PROGRESS,
-            changed_by=started_by,
+            actor=actor,
         )
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(started_by, actor),
+        actor=actor,
         obj=session,
         patient_id=session.patient_id,
         summary=f"Started the session for plan v{plan.version}",
@@ -112,8 +111,7 @@ def complete_session(
     session: TreatmentSession,
     placements: list[dict[str, Any]],
     details: dict[str, Any],
-    completed_by: User,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> TreatmentSession:
     """Record what was placed and close the session, all in one transaction.
 
@@ -135,7 +133,7 @@ def complete_session(
         if name in details:
             setattr(locked, name, details[name])
     locked.completed_at = timezone.now()
-    locked.completed_by = completed_by
+    locked.completed_by = actor.user
     locked.full_clean()
     locked.save()
     PlacedThreads.objects.bulk_create(rows)
@@ -146,16 +144,16 @@ def complete_session(
         )
         if changed != 1:
             raise ValidationError({"placements": ["Stock changed meanwhile; reload and retry."]})
-    _complete_appointment(locked.appointment, completed_by=completed_by)
+    _complete_appointment(locked.appointment, actor=actor)
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(completed_by, actor),
+        actor=actor,
         obj=locked,
         patient_id=locked.patient_id,
         summary=f"Completed the session: {sum(r.count for r in rows)} threads from "
         f"{len(used)} lots",
     )
-    book_follow_ups(session=locked, booked_by=completed_by, actor=actor)
+    book_follow_ups(session=locked, actor=actor)
     return locked
 
 
@@ -237,7 +235,7 @@ def _check_against_plan(
         )
 
 
-def _complete_appointment(appointment: Appointment, *, completed_by: User) -> None:
+def _complete_appointment(appointment: Appointment, *, actor: Actor) -> None:
     """Move the session's appointment to completed, through in progress if it is not there yet."""
     if appointment.status == AppointmentStatus.COMPLETED:
         return
@@ -245,18 +243,16 @@ def _complete_appointment(appointment: Appointment, *, completed_by: User) -> No
         booking.set_appointment_status(
             appointment=appointment,
             status=AppointmentStatus.IN_PROGRESS,
-            changed_by=completed_by,
+            actor=actor,
         )
     booking.set_appointment_status(
         appointment=appointment,
         status=AppointmentStatus.COMPLETED,
-        changed_by=completed_by,
+        actor=actor,
     )
 
 
-def book_follow_ups(
-    *, session: TreatmentSession, booked_by: User | None, actor: Actor | None = None
-) -> list[Appointment]:
+def book_follow_ups(*, session: TreatmentSession, actor: Actor) -> list[Appointment]:
     """Book the review appointments at the first free slot from each due date."""
     review = (
         AppointmentType.objects.filter(kind=AppointmentKind.REVIEW, is_active=True)
@@ -290,7 +286,6 @@ def book_follow_ups(
                     room=slots[0].room,
                     notes="Review after the thread lift of "
                     f"{timezone.localtime(completed_at, session.location.zone):%d %b %Y}",
-                    booked_by=booked_by,
                     actor=actor,
                 )
             )
@@ -300,9 +295,7 @@ def book_follow_ups(
 
 
 @transaction.atomic
-def add_addendum(
-    *, session: TreatmentSession, text: str, added_by: User, actor: Actor | None = None
-) -> SessionAddendum:
+def add_addendum(*, session: TreatmentSession, text: str, actor: Actor) -> SessionAddendum:
     """Correct a completed session by adding to it; the record itself is never edited."""
     text = text.strip()
     if not text:
@@ -310,10 +303,10 @@ def add_addendum(
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if not session.is_locked:
         raise ValidationError("The session is still open: change it directly.")
-    addendum = SessionAddendum.objects.create(session=session, text=text, added_by=added_by)
+    addendum = SessionAddendum.objects.create(session=session, text=text, added_by=actor.user)
     record_event(
         action=AuditAction.UPDATE,
-        actor=on_behalf_of(added_by, actor),
+        actor=actor,
         obj=session,
         patient_id=session.patient_id,
         summary=f"Addendum: {text[:200]}",

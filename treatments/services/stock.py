@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.actors import Actor, on_behalf_of
+from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location
 from treatments.models import (
@@ -31,8 +30,7 @@ def receive_stock(
     lot_number: str,
     expires_on: date,
     quantity: int,
-    received_by: User | None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> StockLot:
     """Book a delivered lot into a location's stock (in date, of a product still in use)."""
     if not product.is_active:
@@ -55,7 +53,7 @@ def receive_stock(
     lot.save()
     record_event(
         action=AuditAction.CREATE,
-        actor=on_behalf_of(received_by, actor),
+        actor=actor,
         obj=lot,
         summary=f"Received {quantity} × {product.name}, lot {lot.lot_number}, at {location}",
     )

@@ -180,7 +180,6 @@ def consent_sign(request: SignedInRequest, pk: int) -> HttpResponse:
                 patient_signature=signatures["patient_signature"],
                 practitioner_signature=signatures["practitioner_signature"],
                 practitioner=staff,
-                recorded_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
@@ -325,7 +324,6 @@ def consent_withdraw(request: SignedInRequest, pk: int) -> HttpResponse:
             consent_services.withdraw_consent(
                 consent=consent,
                 reason=form.cleaned_data["reason"],
-                withdrawn_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:

@@ -95,7 +95,6 @@ def outcome_new(request: SignedInRequest, pk: int) -> HttpResponse:
                 notes=data["notes"],
                 photos=list(data["photos"]),
                 appointment=data["appointment"],
-                recorded_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
@@ -142,7 +141,6 @@ def adverse_event_new(request: SignedInRequest, pk: int) -> HttpResponse:
                 threads_removed=data["threads_removed"],
                 resolved_on=data["resolved_on"],
                 description=data["description"],
-                reported_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:

@@ -185,7 +185,6 @@ def start_plan(request: SignedInRequest, patient: Patient) -> HttpResponse:
             patient=patient,
             practitioner=staff,
             location=location,
-            created_by=request.user,
             actor=Actor.from_request(request),
         )
     except ValidationError as error:
@@ -429,7 +428,6 @@ def plan_save(request: SignedInRequest, pk: int) -> JsonResponse:
             revision=data["revision"],
             vectors=data["vectors"],
             notes=data.get("notes"),
-            saved_by=request.user,
             actor=Actor.from_request(request),
         )
     except BadJsonBody as error:
@@ -482,7 +480,6 @@ def plan_calibrate(request: SignedInRequest, pk: int) -> JsonResponse:
             photo=photo,
             left_pupil=data["left_pupil"],
             right_pupil=data["right_pupil"],
-            calibrated_by=request.user,
             actor=Actor.from_request(request),
         )
     except BadJsonBody as error:
@@ -507,9 +504,7 @@ def plan_status(request: SignedInRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose propose, accept or back to draft.")
         return redirect("treatments:planner", pk=plan.pk)
     try:
-        plan_services.set_plan_status(
-            plan=plan, status=status, changed_by=request.user, actor=Actor.from_request(request)
-        )
+        plan_services.set_plan_status(plan=plan, status=status, actor=Actor.from_request(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -526,9 +521,7 @@ def plan_revise(request: SignedInRequest, pk: int) -> HttpResponse:
         series_id=plan.series_id, status=PlanStatus.DRAFT
     ).first()
     try:
-        new = plan_services.revise_plan(
-            plan=plan, revised_by=request.user, actor=Actor.from_request(request)
-        )
+        new = plan_services.revise_plan(plan=plan, actor=Actor.from_request(request))
     except ValidationError as error:
         messages.error(request, "No new version was started. " + " ".join(error.messages))
         return redirect("treatments:planner", pk=plan.pk)

@@ -102,7 +102,6 @@ def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
         session = session_services.start_session(
             appointment=appointment,
             plan=plan,
-            started_by=request.user,
             actor=Actor.from_request(request),
         )
     except ValidationError as error:
@@ -289,7 +288,6 @@ def session_complete(request: SignedInRequest, pk: int) -> HttpResponse:
                 session=session,
                 placements=[form.placement() for form in forms],
                 details=details.cleaned_data,
-                completed_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
@@ -315,7 +313,6 @@ def session_addendum(request: SignedInRequest, pk: int) -> HttpResponse:
             session_services.add_addendum(
                 session=session,
                 text=form.cleaned_data["text"],
-                added_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:

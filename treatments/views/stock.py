@@ -96,7 +96,6 @@ def receive_lot(request: SignedInRequest) -> HttpResponse:
                 lot_number=details["lot_number"],
                 expires_on=details["expires_on"],
                 quantity=details["quantity"],
-                received_by=request.user,
                 actor=Actor.from_request(request),
             )
         except ValidationError as error:
