@@ -194,6 +194,16 @@ def _previous_treatments(rng: random.Random, today: date) -> list[dict]:
 
 
 def _add_photos(patient: Patient, n: int, clinician, today: date) -> None:
+    # Photos need the patient's consent for the clinical record first.
+    if not services.photo_use_consented(patient, "clinical"):
+        services.record_photography_consent(
+            patient=patient,
+            use="clinical",
+            granted=True,
+            form="written",
+            words="Signed the clinic's photography consent form at the consultation.",
+            actor=Actor.system(user=clinician),
+        )
     for view in ("frontal", "left_oblique"):
         for stage, days_ago in (("baseline", 120), ("3_months", 10)):
             jpeg = demo_photo_jpeg(seed=n, view=view, stage=stage)

@@ -395,6 +395,86 @@ class PatientPhoto(models.Model):
         return f"{self.get_view_display()} · {self.get_stage_display()} · {self.taken_on}"
 
 
+class PhotoUse(models.TextChoices):
+    CLINICAL = "clinical", "Clinical record"
+    TEACHING = "teaching", "Teaching"
+    MARKETING = "marketing", "Marketing"
+
+
+class PhotoConsentForm(models.TextChoices):
+    TREATMENT_CONSENT = "treatment_consent", "Signed treatment consent"
+    WRITTEN = "written", "Signed photography consent form"
+    VERBAL = "verbal", "Verbal, recorded by staff"
+
+
+class PhotographyConsent(models.Model):
+    """A patient's answer about one use of their photos, and its withdrawal.
+
+    The latest answer for a use is the one that counts (consultations.services.
+    photo_use_consented). A withdrawal is stored on the answer and never undone:
+    a new consent is a new row. Baseline photos are taken at the consultation,
+    before any treatment consent, so this stands on its own.
+    """
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="photography_consents"
+    )
+    use = models.CharField(max_length=12, choices=PhotoUse.choices)
+    granted = models.BooleanField()
+    form = models.CharField(max_length=20, choices=PhotoConsentForm.choices)
+    words = models.TextField(
+        "the patient's words, or a note",
+        max_length=2000,
+        blank=True,
+        help_text="Required for a verbal consent.",
+    )
+    # The record the answer was given in, e.g. "signed-consent:12" (another app's row).
+    source = models.CharField(max_length=40, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_reason = models.TextField(max_length=2000, blank=True)
+
+    objects = PatientRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        answer = "given" if self.granted else "refused"
+        return f"{self.get_use_display()} photography consent {answer}"
+
+    @property
+    def allows_use(self) -> bool:
+        return self.granted and self.withdrawn_at is None
+
+
+class PhotoRelease(models.Model):
+    """A photo released for teaching or marketing, while the patient's consent to that use stands.
+
+    Withdrawing that consent ends the release (revoked_at); nothing is deleted.
+    """
+
+    photo = models.ForeignKey(PatientPhoto, on_delete=models.PROTECT, related_name="releases")
+    use = models.CharField(max_length=12, choices=PhotoUse.choices)
+    released_at = models.DateTimeField(default=timezone.now)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-released_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.photo_id} released for {self.use}"
+
+
 class AppointmentKind(models.TextChoices):
     CONSULTATION = "consultation", "Consultation"
     TREATMENT = "treatment", "Treatment"

@@ -28,10 +28,15 @@ from consultations.models import (
     AppointmentKind,
     Consultation,
     ConsultationArea,
+    ErasureRequest,
     MedicalHistory,
     Patient,
     PatientPhoto,
+    PhotoConsentForm,
+    PhotographyConsent,
+    PhotoRelease,
     PhotoStage,
+    PhotoUse,
     PhotoView,
     PreviousTreatment,
     RecordNumberCounter,
@@ -278,6 +283,11 @@ def _check_photo_details(
         errors["taken_on"] = ["The date taken is before the patient's date of birth."]
     if not files:
         errors["files"] = ["Choose at least one photo."]
+    elif not photo_use_consented(patient, PhotoUse.CLINICAL):
+        errors["files"] = [
+            f"{patient.full_name} has no photography consent for the clinical record (or "
+            "withdrew it): record their signed or verbal consent before uploading photos."
+        ]
     if errors:
         raise ValidationError(errors)
 
@@ -294,6 +304,156 @@ def _processed_photos(files: list[IO[bytes]]) -> list[ProcessedPhoto]:
     if rejected:
         raise ValidationError({"files": rejected})
     return processed
+
+
+# Photography consent --------------------------------------------------------------
+
+WORDS_MAX_LENGTH = 2000
+
+
+def current_photography_consent(patient: Patient, use: str) -> PhotographyConsent | None:
+    """The patient's latest answer about one use of their photos (None: never asked)."""
+    return (
+        PhotographyConsent.objects.filter(patient=patient, use=use)
+        .order_by("-recorded_at", "-pk")
+        .first()
+    )
+
+
+def photo_use_consented(patient: Patient, use: str) -> bool:
+    """Whether the patient's latest answer about `use` is yes and not withdrawn, and no
+    erasure request has withdrawn that use since."""
+    withdrawn = ErasureRequest.objects.filter(patient=patient).values_list(
+        "photo_uses_withdrawn", flat=True
+    )
+    if any(use in (uses or []) for uses in withdrawn):
+        return False
+    consent = current_photography_consent(patient, use)
+    return consent is not None and consent.allows_use
+
+
+@transaction.atomic
+def record_photography_consent(
+    *,
+    patient: Patient,
+    use: str,
+    granted: bool,
+    form: str,
+    words: str,
+    actor: Actor,
+    source: str = "",
+) -> PhotographyConsent:
+    """Record a patient's answer about one use of their photos (it replaces any earlier one).
+
+    A verbal consent needs the patient's words or a note; who recorded it and when
+    are kept. A signed treatment consent records its answers here too.
+    """
+    words = words.strip()
+    errors: dict[str, list[str]] = {}
+    if use not in PhotoUse.values:
+        errors["use"] = ["Choose clinical record, teaching or marketing."]
+    if form not in PhotoConsentForm.values:
+        errors["form"] = ["Choose how the patient gave their answer."]
+    if form == PhotoConsentForm.VERBAL and not words:
+        errors["words"] = ["Write down the patient's words, or a note of what they agreed to."]
+    if len(words) > WORDS_MAX_LENGTH:
+        errors["words"] = [f"Keep this under {WORDS_MAX_LENGTH} characters."]
+    if errors:
+        raise ValidationError(errors)
+    consent = PhotographyConsent.objects.create(
+        patient=patient,
+        use=use,
+        granted=granted,
+        form=form,
+        words=words,
+        source=source,
+        recorded_by=actor.user,
+    )
+    if not granted:
+        _revoke_releases(patient, use)
+    record_event(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=consent,
+        patient_id=patient.pk,
+        summary=f"{PhotoUse(use).label} photography consent "
+        f"{'given' if granted else 'refused'} ({PhotoConsentForm(form).label.lower()})",
+    )
+    return consent
+
+
+@transaction.atomic
+def withdraw_photography_consent(
+    *, consent: PhotographyConsent, reason: str, actor: Actor
+) -> PhotographyConsent:
+    """The patient withdraws a photography consent: that use stops now, releases included."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": ["Record the reason the patient gave."]})
+    if len(reason) > WORDS_MAX_LENGTH:
+        raise ValidationError({"reason": [f"Keep this under {WORDS_MAX_LENGTH} characters."]})
+    locked = PhotographyConsent.objects.select_for_update().get(pk=consent.pk)
+    if locked.withdrawn_at is not None:
+        raise ValidationError("This photography consent was already withdrawn.")
+    locked.withdrawn_at = timezone.now()
+    locked.withdrawn_by = actor.user
+    locked.withdrawal_reason = reason
+    locked.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+    _revoke_releases(locked.patient, locked.use)
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=locked,
+        patient_id=locked.patient_id,
+        summary=f"Withdrew the {PhotoUse(locked.use).label.lower()} photography consent: "
+        f"{reason[:150]}",
+    )
+    return locked
+
+
+def _revoke_releases(patient: Patient, use: str) -> None:
+    PhotoRelease.objects.filter(photo__patient=patient, use=use, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def release_photo(*, photo: PatientPhoto, use: str, actor: Actor) -> PhotoRelease:
+    """Release a photo for teaching or marketing: refused without that specific consent."""
+    if use not in (PhotoUse.TEACHING, PhotoUse.MARKETING):
+        raise ValidationError({"use": ["Choose teaching or marketing."]})
+    label = PhotoUse(use).label.lower()
+    if photo.is_archived:
+        raise ValidationError("This photo is archived.")
+    if not photo_use_consented(photo.patient, use):
+        raise ValidationError(
+            f"{photo.patient.full_name} has not consented to the use of their photos for "
+            f"{label} (or withdrew it): the photo was not released."
+        )
+    existing = PhotoRelease.objects.filter(photo=photo, use=use, revoked_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    release = PhotoRelease.objects.create(photo=photo, use=use, released_by=actor.user)
+    record_event(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=photo,
+        patient_id=photo.patient_id,
+        summary=f"Released photo {photo.pk} for {label}",
+    )
+    return release
+
+
+def released_photos(use: str) -> list[PatientPhoto]:
+    """Photos that may be used for teaching or marketing now: released, consent standing."""
+    photos = (
+        PatientPhoto.objects.filter(
+            releases__use=use, releases__revoked_at__isnull=True, is_archived=False
+        )
+        .select_related("patient")
+        .distinct()
+    )
+    return [photo for photo in photos if photo_use_consented(photo.patient, use)]
 
 
 # Consultation and suitability screening -------------------------------------

@@ -34,6 +34,17 @@ urlpatterns = [
     path("patients/<int:pk>/photos/compare/", photos.photo_compare, name="photo_compare"),
     path("photos/<int:pk>/image/", photos.photo_image, name="photo_image"),
     path("photos/<int:pk>/thumbnail/", photos.photo_thumbnail, name="photo_thumbnail"),
+    path("photos/<int:pk>/release/", photos.photo_release, name="photo_release"),
+    path(
+        "patients/<int:pk>/photo-consents/",
+        photos.photography_consent_record,
+        name="photography_consent_record",
+    ),
+    path(
+        "photo-consents/<int:pk>/withdraw/",
+        photos.photography_consent_withdraw,
+        name="photography_consent_withdraw",
+    ),
     # Booking and the calendar.
     path("calendar/", calendar.day_view, name="calendar_day"),
     path("calendar/week/", calendar.week_view, name="calendar_week"),

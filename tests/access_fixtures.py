@@ -48,7 +48,7 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
 )
-from tests.recipes import CALM, LOCAL_LIDOCAINE, receive, signature_png
+from tests.recipes import CALM, LOCAL_LIDOCAINE, photography_consent, receive, signature_png
 from treatments.models import (
     DEFAULT_RISKS,
     AdverseEvent,
@@ -162,6 +162,8 @@ def practitioner_at(location: Location, username: str) -> StaffMember:
 
 
 def add_photo(patient: Patient, by, *, seed: int, stage: str, days_ago: int) -> PatientPhoto:
+    if not consultation_services.photo_use_consented(patient, "clinical"):
+        photography_consent(patient, by)
     return consultation_services.add_patient_photos(
         patient=patient,
         files=[

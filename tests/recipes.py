@@ -583,8 +583,24 @@ def save_url(plan: TreatmentPlan) -> str:
     return reverse("treatments:plan_save", args=[plan.pk])
 
 
+def photography_consent(patient: Patient, by, *, use: str = "clinical", granted: bool = True):
+    """The patient's verbal answer about one use of their photos, recorded by `by`."""
+    return consultation_services.record_photography_consent(
+        patient=patient,
+        use=use,
+        granted=granted,
+        form="verbal",
+        words="Yes, you can take photos for my notes.",
+        actor=Actor.system(user=by),
+    )
+
+
 def frontal_photo(patient: Patient, by, *, view: str = "frontal") -> PatientPhoto:
-    """A real (plain) JPEG stored through the photo service; needs the private_media fixture."""
+    """A real (plain) JPEG stored through the photo service; needs the private_media fixture.
+
+    The patient's consent to clinical-record photos is recorded first if they have none."""
+    if not consultation_services.photo_use_consented(patient, "clinical"):
+        photography_consent(patient, by)
     out = io.BytesIO()
     Image.new("RGB", (600, 600), (200, 170, 150)).save(out, format="JPEG")
     return consultation_services.add_patient_photos(

@@ -42,7 +42,13 @@ from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from clinic.roles import group_name
 from consultations.booking import services as booking
-from consultations.models import Appointment, AppointmentKind, Consultation, PatientPhoto
+from consultations.models import (
+    Appointment,
+    AppointmentKind,
+    Consultation,
+    PatientPhoto,
+    PhotographyConsent,
+)
 from tests import recipes
 from tests.access_fixtures import (
     World,
@@ -57,12 +63,14 @@ from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
 from tests.recipes import LOCAL_LIDOCAINE_FORM, iter_patterns, receive, sample_path
 from treatments.models import (
     AdverseEvent,
+    LotRecall,
     Outcome,
     PlacedThreads,
     StockLot,
     TreatmentSession,
 )
 from treatments.services import plans as plan_services
+from treatments.services import recalls as recall_services
 
 # Outcomes -----------------------------------------------------------------------------
 
@@ -147,6 +155,9 @@ EXPECTED = {
     "consultations:photo_list": row(LOGIN, 403, 200, 200),
     "consultations:photo_thumbnail": row(LOGIN, 403, 200, 200),
     "consultations:photo_upload": row(LOGIN, 403, 405, 403),
+    "consultations:photo_release": row(LOGIN, 403, 405, 403),
+    "consultations:photography_consent_record": row(LOGIN, 403, 405, 403),
+    "consultations:photography_consent_withdraw": row(LOGIN, 403, 405, 403),
     "consultations:screening_decide": row(LOGIN, 403, 405, 403),
     "consultations:screening_detail": row(LOGIN, 403, 200, 200),
     "consultations:screening_new": row(LOGIN, 403, 200, 403),
@@ -164,6 +175,13 @@ EXPECTED = {
     "treatments:consent_verify_form": row(LOGIN, 403, 200, 200),
     "treatments:consent_withdraw": row(LOGIN, 403, 405, 403),
     "treatments:lot_trace": row(LOGIN, 403, 403, 200),
+    "treatments:lot_detail": row(LOGIN, 403, 403, 200),
+    "treatments:lot_status": row(LOGIN, 403, 403, 405),
+    "treatments:recall_open": row(LOGIN, 403, 403, 405),
+    "treatments:recall_detail": row(LOGIN, 403, 403, 200),
+    "treatments:recall_contact": row(LOGIN, 403, 403, 405),
+    "treatments:recall_notify": row(LOGIN, 403, 403, 405),
+    "treatments:recall_csv": row(LOGIN, 403, 403, 200),
     "treatments:outcome_new": row(LOGIN, 403, 200, 403),
     "treatments:plan_calibrate": row(LOGIN, 403, 405, 403),
     "treatments:plan_list": row(LOGIN, 403, 200, 200, post_refused=["manager"]),
@@ -214,6 +232,20 @@ def practitioners_group() -> Group:
     return Group.objects.get(name=group_name(Role.PRACTITIONER))
 
 
+def world_recall(world: World) -> LotRecall:
+    """A recall at the world's location, of a lot of its own (the world's lot stays usable)."""
+    recall = LotRecall.objects.filter(lot__location=world.location).first()
+    if recall is None:
+        lot = receive(world.product, world.location, "LOT-RECALLED", by=None)
+        recall = recall_services.open_recall(
+            lot=lot,
+            reason="Manufacturer's notice",
+            announced_on=timezone.localdate(timezone=world.location.zone),
+            actor=Actor.system(),
+        )
+    return recall
+
+
 def patient_audit_event(world: World) -> AuditEvent:
     return AuditEvent.objects.filter(patient_id=world.patient.pk).earliest("pk")
 
@@ -245,6 +277,11 @@ URL_KWARGS = {
     "consultations:photo_list": _pk("patient"),
     "consultations:photo_thumbnail": _pk("baseline_photo"),
     "consultations:photo_upload": _pk("patient"),
+    "consultations:photo_release": _pk("baseline_photo"),
+    "consultations:photography_consent_record": _pk("patient"),
+    "consultations:photography_consent_withdraw": lambda world: {
+        "pk": PhotographyConsent.objects.filter(patient=world.patient).latest("pk").pk
+    },
     "consultations:screening_decide": _pk("screening"),
     "consultations:screening_detail": _pk("screening"),
     "consultations:screening_new": _pk("consultation"),
@@ -258,6 +295,13 @@ URL_KWARGS = {
     "treatments:consent_verify": lambda world: {"fingerprint": world.consent.fingerprint},
     "treatments:consent_withdraw": _pk("consent"),
     "treatments:outcome_new": _pk("session"),
+    "treatments:lot_detail": _pk("lot"),
+    "treatments:lot_status": _pk("lot"),
+    "treatments:recall_open": _pk("lot"),
+    "treatments:recall_detail": lambda world: {"pk": world_recall(world).pk},
+    "treatments:recall_contact": lambda world: {"pk": world_recall(world).pk},
+    "treatments:recall_notify": lambda world: {"pk": world_recall(world).pk},
+    "treatments:recall_csv": lambda world: {"pk": world_recall(world).pk},
     "treatments:plan_calibrate": _pk("plan"),
     "treatments:plan_list": _pk("patient"),
     "treatments:plan_pdf": _pk("plan"),

@@ -21,6 +21,7 @@ from tests.recipes import (
     LOCAL_LIDOCAINE,
     accept,
     build_clinic,
+    photography_consent,
     placements,
     sign,
     start,
@@ -127,6 +128,7 @@ def test_a_full_disk_during_a_photo_upload_leaves_no_row_pointing_at_a_missing_f
         SimpleUploadedFile(f"{n}.jpg", demo_photo_jpeg(seed=n, view="frontal", stage="baseline"))
         for n in range(2)
     ]
+    photography_consent(clinic["patient"], None)
     with pytest.raises(OSError, match="No space left"):
         consultation_services.add_patient_photos(
             patient=clinic["patient"],

@@ -27,6 +27,7 @@ class ThreadProductAdmin(SimpleHistoryAdmin):
         "delivery",
         "absorption_months",
         "unit_price",
+        "reorder_level",
         "is_active",
     ]
     list_filter = ["material", "thread_type", "delivery", "is_active"]
@@ -38,10 +39,11 @@ class ThreadProductAdmin(SimpleHistoryAdmin):
 
 @admin.register(StockLot)
 class StockLotAdmin(SimpleHistoryAdmin):
-    """Read-only here: lots are received on the Stock page and used by sessions."""
+    """Read-only here: lots are received on the Stock page and used by sessions; their
+    status changes on the lot's page, which keeps the history."""
 
-    list_display = ["lot_number", "product", "location", "expires_on", "quantity_on_hand"]
-    list_filter = ["location", "product"]
+    list_display = ["lot_number", "product", "location", "expires_on", "quantity_on_hand", "status"]
+    list_filter = ["location", "product", "status"]
     search_fields = ["lot_number"]
 
     def has_add_permission(self, request) -> bool:

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 from clinic.access import LocationHeldQuerySet
 from clinic.models import AppendOnlyQuerySet, Location, StaffMember, WrittenOnceModel
 from consultations.models import FacialArea, MedicalHistory, Patient, Screening
+from consultations.models import PhotoUse as _PhotoUse
 
 
 class Material(models.TextChoices):
@@ -60,6 +61,12 @@ class ThreadProduct(models.Model):
     )
     unit_price = models.DecimalField(max_digits=8, decimal_places=2)
     is_active = models.BooleanField(default=True)
+    reorder_level = models.PositiveIntegerField(
+        "reorder level (threads)",
+        default=10,
+        validators=[MaxValueValidator(100_000)],
+        help_text="Stock alerts list the product when fewer usable threads than this are on hand.",
+    )
 
     history = HistoricalRecords()
 
@@ -79,8 +86,18 @@ class ThreadProduct(models.Model):
         return max(self.thread_length_mm, self.needle_length_mm)
 
 
+class LotStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    QUARANTINED = "quarantined", "Quarantined"
+    RECALLED = "recalled", "Recalled"
+
+
 class StockLot(models.Model):
-    """A lot of one product at one location. Never deleted: it is how recalls are traced."""
+    """A lot of one product at one location. Never deleted: it is how recalls are traced.
+
+    Only active lots may be used; a status change goes through
+    treatments.services.stock.change_lot_status, which keeps its history.
+    """
 
     product = models.ForeignKey(ThreadProduct, on_delete=models.PROTECT, related_name="lots")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_lots")
@@ -89,6 +106,7 @@ class StockLot(models.Model):
     quantity_received = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     quantity_on_hand = models.PositiveIntegerField()
     received_on = models.DateField(default=timezone.localdate)
+    status = models.CharField(max_length=12, choices=LotStatus.choices, default=LotStatus.ACTIVE)
 
     objects = LocationHeldQuerySet.as_manager()
 
@@ -115,7 +133,115 @@ class StockLot(models.Model):
             raise ValidationError({"quantity_on_hand": "More on hand than was received."})
 
     def is_usable_on(self, day: date) -> bool:
-        return self.expires_on >= day and self.quantity_on_hand > 0
+        return (
+            self.status == LotStatus.ACTIVE and self.expires_on >= day and self.quantity_on_hand > 0
+        )
+
+
+class LotStatusChangeQuerySet(LocationHeldQuerySet["LotStatusChange"]):
+    location_path = "lot__location"
+
+
+class LotStatusChange(models.Model):
+    """One change of a lot's status: to what, why, who and when. Never edited."""
+
+    lot = models.ForeignKey(StockLot, on_delete=models.PROTECT, related_name="status_changes")
+    previous_status = models.CharField(max_length=12, choices=LotStatus.choices)
+    status = models.CharField(max_length=12, choices=LotStatus.choices)
+    reason = models.TextField(max_length=2000)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = LotStatusChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Lot {self.lot_id}: {self.previous_status} to {self.status}"
+
+
+class LotRecallQuerySet(LocationHeldQuerySet["LotRecall"]):
+    location_path = "lot__location"
+
+
+class LotRecall(models.Model):
+    """A recall of one lot: every patient who received it is to be contacted."""
+
+    lot = models.ForeignKey(StockLot, on_delete=models.PROTECT, related_name="recalls")
+    reason = models.TextField(max_length=2000)
+    announced_on = models.DateField(
+        help_text="The date of the manufacturer's or regulator's notice."
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LotRecallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lot"], condition=models.Q(closed_at__isnull=True), name="one_open_recall"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Recall of lot {self.lot.lot_number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ContactMethod(models.TextChoices):
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+    IN_PERSON = "in_person", "In person"
+
+
+class RecallContact(models.Model):
+    """One contact with a patient about a recall: who, when, how, and what came of it."""
+
+    recall = models.ForeignKey(LotRecall, on_delete=models.PROTECT, related_name="contacts")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="recall_contacts")
+    method = models.CharField(max_length=10, choices=ContactMethod.choices)
+    outcome = models.TextField(max_length=2000)
+    contacted_at = models.DateTimeField(default=timezone.now)
+    contacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["contacted_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} contact about recall {self.recall_id}"
+
+
+class RecallNotice(models.Model):
+    """A notification email sent to every reachable recipient of a recall, as typed."""
+
+    recall = models.ForeignKey(LotRecall, on_delete=models.PROTECT, related_name="notices")
+    subject = models.CharField(max_length=150)
+    body_template = models.TextField(max_length=5000)
+    recipients = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Recall notice {self.subject!r} to {self.recipients}"
 
 
 class DiagramView(models.TextChoices):
@@ -265,10 +391,8 @@ class ProtocolPreset(models.Model):
 # Consent, sessions, aftercare, outcomes and adverse events ------------------
 
 
-class PhotoUse(models.TextChoices):
-    CLINICAL = "clinical", "Clinical record"
-    TEACHING = "teaching", "Teaching"
-    MARKETING = "marketing", "Marketing"
+# Photo uses are the consultations app's: baseline photos are taken before any treatment.
+PhotoUse = _PhotoUse
 
 
 DEFAULT_RISKS = [

@@ -1,10 +1,15 @@
-"""Read-only queries that span treatments and bookings: the re-treatment recall list."""
+"""Read-heavy queries that span treatments and bookings: the re-treatment recall list, who
+received a lot, and what a manager should act on in stock.
+
+Each answers in a fixed number of queries, whatever the number of lots or patients.
+"""
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
@@ -12,7 +17,14 @@ from django.utils import timezone
 from clinic.models import Location
 from consultations.booking.services import day_bounds
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus, Patient
-from treatments.models import TreatmentSession
+from treatments.models import (
+    LotRecall,
+    LotStatus,
+    PlacedThreads,
+    StockLot,
+    ThreadProduct,
+    TreatmentSession,
+)
 
 # A thread lift is offered again 9 to 12 months after the last one: PDO threads are
 # absorbed by about then (treatments.default_content, the aftercare's absorption lines).
@@ -81,3 +93,128 @@ def retreatment_recall(location: Location, today: date) -> list[RecallRow]:
         )
         for patient in patients
     ]
+
+
+# Lots expiring within this many days are listed to be used first.
+EXPIRING_WITHIN_DAYS = 30
+
+
+def location_today(location: Location | None) -> date:
+    """Today on the location's calendar (a clinic ahead of the server must not lag a day)."""
+    return timezone.localdate(timezone=location.zone) if location else timezone.localdate()
+
+
+@dataclass
+class LowStock:
+    product: ThreadProduct
+    on_hand: int
+    lots: list[StockLot] = field(default_factory=list)
+
+
+@dataclass
+class StockAlerts:
+    """What a manager should act on at a location: use soon, reorder, recall."""
+
+    expiring_soon: list[StockLot]
+    low_stock: list[LowStock]
+    open_recalls: list[LotRecall]
+
+    @property
+    def count(self) -> int:
+        return len(self.expiring_soon) + len(self.low_stock) + len(self.open_recalls)
+
+
+def stock_alerts(location: Location, *, lots: Sequence[StockLot] | None = None) -> StockAlerts:
+    """Lots expiring within EXPIRING_WITHIN_DAYS, products below their reorder level, open recalls.
+
+    Two queries (one if the caller passes the location's lots with their products).
+    Only active, unexpired threads count towards stock: a quarantined or recalled lot
+    cannot be used, so it does not keep a product off the reorder list.
+    """
+    today = location_today(location)
+    soon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
+    if lots is None:
+        lots = list(
+            StockLot.objects.filter(location=location)
+            .select_related("product")
+            .order_by("expires_on", "product__name", "lot_number")
+        )
+    usable = [
+        lot
+        for lot in lots
+        if lot.status == LotStatus.ACTIVE and lot.expires_on >= today and lot.quantity_on_hand
+    ]
+    expiring_soon = [lot for lot in usable if lot.expires_on <= soon]
+    # Every active product this location stocks (has ever received).
+    stocked: dict[int, LowStock] = {}
+    for lot in lots:
+        if lot.product.is_active:
+            stocked.setdefault(lot.product_id, LowStock(product=lot.product, on_hand=0))
+    for lot in usable:
+        if lot.product_id in stocked:
+            stocked[lot.product_id].on_hand += lot.quantity_on_hand
+            stocked[lot.product_id].lots.append(lot)
+    low_stock = sorted(
+        (entry for entry in stocked.values() if entry.on_hand < entry.product.reorder_level),
+        key=lambda entry: (entry.on_hand, entry.product.name),
+    )
+    open_recalls = list(
+        LotRecall.objects.filter(lot__location=location, closed_at__isnull=True)
+        .select_related("lot__product")
+        .order_by("-opened_at", "-pk")
+    )
+    return StockAlerts(expiring_soon=expiring_soon, low_stock=low_stock, open_recalls=open_recalls)
+
+
+@dataclass
+class Recipient:
+    """A patient who received threads from the lot in a completed session, and how to reach them."""
+
+    patient_id: int
+    name: str
+    record_number: str
+    phone: str
+    email: str
+    treated_on: date
+    practitioner: str
+    session: TreatmentSession
+    threads: int
+
+
+def recipients_of(lots: list[StockLot]) -> dict[int, list[Recipient]]:
+    """Per lot, every patient who received it: from the threads placed in completed sessions.
+
+    One query for any number of lots. A patient treated twice with the lot is
+    listed once per session (each is a date a doctor may need).
+    """
+    by_session: dict[tuple[int, int], Recipient] = {}
+    zones = {lot.pk: lot.location.zone for lot in lots}
+    rows = (
+        PlacedThreads.objects.filter(lot__in=lots, session__completed_at__isnull=False)
+        .select_related("session__patient", "session__practitioner__user")
+        .order_by("session__completed_at", "session_id", "pk")
+    )
+    for placed in rows:
+        session = placed.session
+        key = (placed.lot_id, session.pk)
+        if key in by_session:
+            by_session[key].threads += placed.count
+            continue
+        patient = session.patient
+        # Only completed sessions are read; started_at satisfies the type checker alone.
+        completed_at = session.completed_at or session.started_at
+        by_session[key] = Recipient(
+            patient_id=patient.pk,
+            name=patient.full_name,
+            record_number=patient.record_number,
+            phone=patient.phone.as_international if patient.phone else "",
+            email=patient.email,
+            treated_on=timezone.localtime(completed_at, zones[placed.lot_id]).date(),
+            practitioner=str(session.practitioner),
+            session=session,
+            threads=placed.count,
+        )
+    result: dict[int, list[Recipient]] = {lot.pk: [] for lot in lots}
+    for (lot_id, _session_id), recipient in by_session.items():
+        result[lot_id].append(recipient)
+    return result

@@ -14,7 +14,7 @@ from django.core.validators import RegexValidator
 from clinic.form_fields import declared_field
 from clinic.models import Location
 from consultations.forms import DateInput
-from treatments.models import StockLot, ThreadProduct
+from treatments.models import ContactMethod, LotStatus, StockLot, ThreadProduct
 
 MAX_QUANTITY = 10_000
 LOT_NUMBER_MAX_LENGTH = StockLot._meta.get_field("lot_number").max_length
@@ -114,4 +114,78 @@ class LotTraceForm(forms.Form):
         max_length=LOT_NUMBER_MAX_LENGTH,
         help_text="Exactly as printed on the box; upper and lower case are the same.",
         error_messages={"required": "Type the lot number to trace."},
+    )
+
+
+class LotStatusForm(forms.Form):
+    """A manager quarantines, recalls or releases a lot, saying why."""
+
+    status = forms.ChoiceField(
+        label="New status",
+        choices=LotStatus.choices,
+        error_messages={"invalid_choice": "Choose active, quarantined or recalled."},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the lot's status changes."},
+    )
+
+
+class RecallOpenForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the recall",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The notice's reference and what it says.",
+        error_messages={"required": "Say why the lot is recalled."},
+    )
+    announced_on = forms.DateField(
+        label="Date of the notice",
+        widget=DateInput(),
+        error_messages={
+            "required": "Type the date of the recall notice.",
+            "invalid": "Type the date of the notice as a date, e.g. 2027-03-31.",
+        },
+    )
+
+
+class RecallContactForm(forms.Form):
+    """One contact with a patient on the recall's list."""
+
+    patient = forms.TypedChoiceField(
+        coerce=int,
+        error_messages={"invalid_choice": "Choose a patient on this recall's list."},
+    )
+    method = forms.ChoiceField(
+        label="How",
+        choices=ContactMethod.choices,
+        error_messages={"invalid_choice": "Choose phone, email, letter or in person."},
+    )
+    outcome = forms.CharField(
+        label="Outcome",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write what came of the contact."},
+    )
+
+    def __init__(self, *args, patients: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        declared_field(self, "patient", forms.TypedChoiceField).choices = [
+            (str(pk), name) for pk, name in patients
+        ]
+
+
+class RecallNoticeForm(forms.Form):
+    """The notification email, plain text, with placeholders the service fills in."""
+
+    subject = forms.CharField(
+        max_length=150, error_messages={"required": "Write the email's subject."}
+    )
+    body = forms.CharField(
+        label="Email text",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        error_messages={"required": "Write the email."},
     )

@@ -25,6 +25,7 @@ from clinic.audit import record_event
 from clinic.locations import current_location
 from clinic.models import AuditAction, AuditEvent
 from clinic.permissions import require_permission
+from clinic.spreadsheet_cells import csv_cell
 from consultations.models import Patient
 
 AUDIT_PAGE_SIZE = 100
@@ -33,8 +34,6 @@ AUDIT_PAGE_SIZE = 100
 # location's time zone), page through it newest first, and export what they see
 # as CSV; the export is itself audited.
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = [
     "occurred_at",
     "user",
@@ -134,14 +133,6 @@ def describe_object_type(label: str) -> str:
     except (LookupError, ValueError):
         return label
     return name[:1].upper() + name[1:]
-
-
-def csv_cell(value: Any) -> str:
-    """Text for one CSV cell that no spreadsheet will run as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(CSV_FORMULA_PREFIXES):
-        return "'" + text
-    return text
 
 
 class _Echo:

@@ -20,7 +20,8 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
 from consultations.models import ErasureRequest, Patient
-from treatments.models import PhotoUse, SignedConsent
+from consultations.services import photo_use_consented
+from treatments.models import PhotoUse
 
 RETENTION_YEARS = 8
 RETENTION_REASON = (
@@ -34,23 +35,13 @@ PHOTO_USES_WITHDRAWN_ON_ERASURE = [PhotoUse.TEACHING.value, PhotoUse.MARKETING.v
 def photo_use_allowed(patient: Patient, use: str) -> bool:
     """Whether the patient's photos may be used for `use` (a PhotoUse value) today.
 
-    No after an erasure request that withdrew that use; otherwise what the
-    patient's latest signed consent that is not withdrawn says (no consent: no).
+    No after an erasure request that withdrew that use; otherwise the patient's
+    latest photography consent for that use, unless withdrawn (signed treatment
+    consents record theirs there; consultations.services.photo_use_consented).
     """
     if use not in PhotoUse.values:
         raise ValueError(f"Unknown photo use {use!r}: one of {', '.join(PhotoUse.values)}.")
-    withdrawn = ErasureRequest.objects.filter(patient=patient).values_list(
-        "photo_uses_withdrawn", flat=True
-    )
-    if any(use in (uses or []) for uses in withdrawn):
-        return False
-    consent = (
-        SignedConsent.objects.filter(patient=patient, withdrawal__isnull=True)
-        .order_by("-signed_at", "-pk")
-        .only("photo_consents")
-        .first()
-    )
-    return consent is not None and consent.photo_consents.get(use) is True
+    return photo_use_consented(patient, use)
 
 
 def last_clinical_contact(patient: Patient) -> datetime | None:

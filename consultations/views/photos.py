@@ -22,7 +22,15 @@ from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
 from consultations import services
-from consultations.models import Patient, PatientPhoto, PhotoStage, PhotoView
+from consultations.models import (
+    Patient,
+    PatientPhoto,
+    PhotoConsentForm,
+    PhotographyConsent,
+    PhotoStage,
+    PhotoUse,
+    PhotoView,
+)
 from consultations.photos import ALLOWED_FORMATS_TEXT, max_upload_bytes
 
 logger = logging.getLogger(__name__)
@@ -80,6 +88,51 @@ class PhotoUploadForm(forms.Form):
     )
 
 
+class PhotographyConsentForm(forms.Form):
+    """A patient's answer about one use of their photos, as given: on a form or aloud."""
+
+    use = forms.ChoiceField(label="Use of the photos", choices=PhotoUse.choices)
+    granted = forms.TypedChoiceField(
+        label="The patient's answer",
+        choices=[("yes", "Yes, they agree"), ("no", "No, they do not")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Record whether the patient agrees."},
+    )
+    form = forms.ChoiceField(
+        label="Given",
+        choices=[
+            (PhotoConsentForm.WRITTEN, PhotoConsentForm.WRITTEN.label),
+            (PhotoConsentForm.VERBAL, PhotoConsentForm.VERBAL.label),
+        ],
+    )
+    words = forms.CharField(
+        label="The patient's words, or a note",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required for a verbal consent.",
+    )
+
+
+class PhotographyWithdrawalForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason the patient gave",
+        max_length=2000,
+        error_messages={"required": "Record the reason the patient gave."},
+    )
+
+
+class PhotoReleaseForm(forms.Form):
+    use = forms.ChoiceField(
+        choices=[
+            (PhotoUse.TEACHING, PhotoUse.TEACHING.label),
+            (PhotoUse.MARKETING, PhotoUse.MARKETING.label),
+        ],
+        error_messages={"invalid_choice": "Choose teaching or marketing."},
+    )
+
+
 def photos_grouped(photos: list[PatientPhoto]) -> list[tuple[str, list[tuple[str, list]]]]:
     """[(stage label, [(view label, photos), …]), …] in the choices' order, skipping empties."""
     groups = []
@@ -100,9 +153,18 @@ def visible_photos(patient: Patient) -> list[PatientPhoto]:
 
 
 def render_photo_list(
-    request: HttpRequest, patient: Patient, form: PhotoUploadForm | None, status: int = 200
+    request: HttpRequest,
+    patient: Patient,
+    form: PhotoUploadForm | None,
+    status: int = 200,
+    consent_form: PhotographyConsentForm | None = None,
 ) -> HttpResponse:
     photos = visible_photos(patient)
+    can_record = request.user.has_perm("clinic.record_clinical")
+    consents = [
+        (label, services.current_photography_consent(patient, use))
+        for use, label in PhotoUse.choices
+    ]
     return render(
         request,
         "consultations/photos/photo_list.html",
@@ -111,6 +173,10 @@ def render_photo_list(
             "groups": photos_grouped(photos),
             "photo_count": len(photos),
             "form": form,
+            "consents": consents,
+            "clinical_consented": services.photo_use_consented(patient, PhotoUse.CLINICAL),
+            "consent_form": (consent_form or PhotographyConsentForm()) if can_record else None,
+            "can_release": can_record,
         },
         status=status,
     )
@@ -286,3 +352,77 @@ def photo_compare(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=400 if error else 200,
     )
+
+
+@require_permission("clinic.record_clinical")
+@require_POST
+def photography_consent_record(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Record the patient's answer about one use of their photos (signed form or verbal)."""
+    patient = get_for_user_or_404(Patient, request.user, pk=pk)
+    form = PhotographyConsentForm(request.POST)
+    if form.is_valid():
+        try:
+            consent = services.record_photography_consent(
+                patient=patient,
+                use=form.cleaned_data["use"],
+                granted=form.cleaned_data["granted"],
+                form=form.cleaned_data["form"],
+                words=form.cleaned_data["words"],
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, f"Recorded: {consent}.")
+            return redirect("consultations:photo_list", pk=patient.pk)
+    return render_photo_list(request, patient, None, status=400, consent_form=form)
+
+
+@require_permission("clinic.record_clinical")
+@require_POST
+def photography_consent_withdraw(request: SignedInRequest, pk: int) -> HttpResponse:
+    """The patient withdraws a photography consent: that use of their photos stops."""
+    consent = get_for_user_or_404(
+        PhotographyConsent.objects.select_related("patient"), request.user, pk=pk
+    )
+    form = PhotographyWithdrawalForm(request.POST)
+    if form.is_valid():
+        try:
+            services.withdraw_photography_consent(
+                consent=consent,
+                reason=form.cleaned_data["reason"],
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("consultations:photo_list", pk=consent.patient_id)
+        messages.success(request, f"Withdrawn: {consent.get_use_display().lower()} photos.")
+        return redirect("consultations:photo_list", pk=consent.patient_id)
+    messages.error(
+        request, "Nothing was withdrawn: " + " ".join(str(e) for e in form.errors["reason"])
+    )
+    return redirect("consultations:photo_list", pk=consent.patient_id)
+
+
+@require_permission("clinic.record_clinical")
+@require_POST
+def photo_release(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Release a photo for teaching or marketing; refused without the patient's consent to it."""
+    photo = get_for_user_or_404(
+        PatientPhoto.objects.select_related("patient"), request.user, pk=pk, is_archived=False
+    )
+    form = PhotoReleaseForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Nothing was released: " + " ".join(str(e) for e in form.errors["use"])
+        )
+        return redirect("consultations:photo_list", pk=photo.patient_id)
+    try:
+        services.release_photo(
+            photo=photo, use=form.cleaned_data["use"], actor=Actor.from_request(request)
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Released for {form.cleaned_data['use']}.")
+    return redirect("consultations:photo_list", pk=photo.patient_id)

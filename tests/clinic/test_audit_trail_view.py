@@ -17,6 +17,7 @@ from clinic.audit import record_event
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
 from tests.factories import LocationFactory, PatientFactory
+from tests.recipes import photography_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +52,7 @@ def test_a_manager_sees_who_opened_a_patients_chart_and_photos(
 ):
     patient = PatientFactory(first_name="Colette", last_name="Willy")
     other = PatientFactory()
+    photography_consent(patient, practitioner_user)
     photo = consultation_services.add_patient_photos(
         patient=patient,
         files=[jpeg()],

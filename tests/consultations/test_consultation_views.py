@@ -26,6 +26,7 @@ from consultations.models import (
 from consultations.screening import services as screening_services
 from consultations.screening.rules import RULES_VERSION
 from tests.factories import AppointmentFactory, PatientFactory
+from tests.recipes import photography_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -300,6 +301,8 @@ def photos(private_media, patient, practitioner_user):
     """Two baseline photos and a later one of the patient, and a baseline of someone else."""
 
     def add(owner, view, stage, seed):
+        if not services.photo_use_consented(owner, "clinical"):
+            photography_consent(owner, practitioner_user)
         jpeg = io.BytesIO(demo_photo_jpeg(seed=seed, view=view, stage=stage))
         jpeg.name = "photo.jpg"
         return services.add_patient_photos(

@@ -15,8 +15,16 @@ from PIL import Image
 
 from clinic import settings as project_settings
 from clinic.models import AuditAction, AuditEvent
-from consultations.models import PatientPhoto, PhotoStage, PhotoView
+from consultations.models import (
+    PatientPhoto,
+    PhotographyConsent,
+    PhotoRelease,
+    PhotoStage,
+    PhotoView,
+)
+from consultations.services import released_photos
 from tests.factories import PatientFactory
+from tests.recipes import photography_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +48,9 @@ def private_media(settings, tmp_path):
 
 @pytest.fixture
 def patient():
-    return PatientFactory(first_name="Imogen", last_name="Fairweather")
+    patient = PatientFactory(first_name="Imogen", last_name="Fairweather")
+    photography_consent(patient, None)
+    return patient
 
 
 def jpeg(size=(300, 400), color=(200, 150, 130)) -> bytes:
@@ -185,7 +195,11 @@ def test_several_photos_uploaded_at_once_each_become_a_photo(client, practitione
     photos = PatientPhoto.objects.filter(patient=patient)
     assert photos.count() == 3
     assert {(p.view, p.stage) for p in photos} == {("left_oblique", "2_weeks")}
-    created = AuditEvent.objects.filter(action=AuditAction.CREATE, patient_id=patient.pk)
+    created = AuditEvent.objects.filter(
+        action=AuditAction.CREATE,
+        patient_id=patient.pk,
+        object_type="consultations.PatientPhoto",
+    )
     assert created.count() == 3
 
 
@@ -315,7 +329,7 @@ def test_the_photo_list_groups_photos_by_stage_and_view(client, manager_user, pa
     client.force_login(manager_user)
     body = client.get(reverse("consultations:photo_list", args=[patient.pk])).content.decode()
     headings = re.findall(r"<h[23][^>]*>([^<]+)</h[23]>", body)
-    assert headings == ["Baseline", "Frontal", "3 months", "Left profile"]
+    assert headings == ["Photography consent", "Baseline", "Frontal", "3 months", "Left profile"]
     assert reverse("consultations:photo_compare", args=[patient.pk]) in body
 
 
@@ -390,3 +404,147 @@ def test_with_nothing_to_compare_the_page_says_what_is_needed(client, practition
     response = client.get(reverse("consultations:photo_compare", args=[patient.pk]))
     assert response.status_code == 200
     assert "add a baseline photo and a later photo of the same view" in response.content.decode()
+
+
+# Photography consent ---------------------------------------------------------------------
+
+
+def consent_url(patient):
+    return reverse("consultations:photography_consent_record", args=[patient.pk])
+
+
+def test_a_baseline_photo_without_photography_consent_is_refused_with_a_clear_message(
+    client, practitioner_user, private_media
+):
+    patient = PatientFactory(first_name="Anaïs", last_name="Nin")
+    client.force_login(practitioner_user)
+    page = client.get(reverse("consultations:photo_list", args=[patient.pk])).content.decode()
+    assert "has no photography consent for the clinical record" in page
+
+    response = client.post(
+        reverse("consultations:photo_upload", args=[patient.pk]), upload_data(photo_file())
+    )
+
+    assert response.status_code == 400
+    assert "Anaïs Nin has no photography consent for the clinical record" in (
+        response.content.decode()
+    )
+    assert not PatientPhoto.objects.exists()
+    assert stored_files(private_media) == []
+
+
+def test_a_recorded_verbal_consent_keeps_who_when_and_the_words_and_allows_the_upload(
+    client, practitioner_user
+):
+    patient = PatientFactory()
+    client.force_login(practitioner_user)
+
+    response = client.post(
+        consent_url(patient),
+        {
+            "use": "clinical",
+            "granted": "yes",
+            "form": "verbal",
+            "words": "Yes, take photos for my notes.",
+        },
+        follow=True,
+    )
+
+    consent = PhotographyConsent.objects.get(patient=patient)
+    assert consent.recorded_by == practitioner_user and consent.recorded_at is not None
+    assert (consent.form, consent.words, consent.granted) == (
+        "verbal",
+        "Yes, take photos for my notes.",
+        True,
+    )
+    assert "“Yes, take photos for my notes.”" in response.content.decode()
+    assert AuditEvent.objects.filter(
+        patient_id=patient.pk, summary__contains="photography consent given (verbal"
+    ).exists()
+    uploaded = client.post(
+        reverse("consultations:photo_upload", args=[patient.pk]), upload_data(photo_file())
+    )
+    assert uploaded.status_code == 302
+    assert PatientPhoto.objects.filter(patient=patient).count() == 1
+
+
+def test_a_verbal_consent_without_the_patients_words_is_refused(client, practitioner_user):
+    patient = PatientFactory()
+    client.force_login(practitioner_user)
+
+    response = client.post(
+        consent_url(patient), {"use": "clinical", "granted": "yes", "form": "verbal", "words": ""}
+    )
+
+    assert response.status_code == 400
+    assert "Write down the patient&#x27;s words" in response.content.decode()
+    assert not PhotographyConsent.objects.exists()
+
+
+@pytest.mark.parametrize("use", ["teaching", "marketing"])
+def test_a_photo_is_not_released_for_teaching_or_marketing_without_that_consent(
+    client, practitioner_user, patient, use
+):
+    photo = make_photo(patient)  # the patient consented to clinical-record photos only
+    client.force_login(practitioner_user)
+
+    response = client.post(
+        reverse("consultations:photo_release", args=[photo.pk]), {"use": use}, follow=True
+    )
+
+    assert f"has not consented to the use of their photos for {use}" in response.content.decode()
+    assert not PhotoRelease.objects.exists()
+    assert released_photos(use) == []
+
+
+def test_a_withdrawn_teaching_consent_stops_the_photos_release(client, practitioner_user, patient):
+    photo = make_photo(patient)
+    consent = photography_consent(patient, practitioner_user, use="teaching")
+    client.force_login(practitioner_user)
+    client.post(reverse("consultations:photo_release", args=[photo.pk]), {"use": "teaching"})
+    assert released_photos("teaching") == [photo]
+
+    response = client.post(
+        reverse("consultations:photography_consent_withdraw", args=[consent.pk]),
+        {"reason": "She no longer wants it"},
+        follow=True,
+    )
+
+    assert "withdrawn" in response.content.decode()
+    assert released_photos("teaching") == []
+    assert PhotoRelease.objects.get().revoked_at is not None
+    again = client.post(
+        reverse("consultations:photo_release", args=[photo.pk]), {"use": "teaching"}, follow=True
+    )
+    assert "has not consented to the use of their photos for teaching" in again.content.decode()
+    assert PhotoRelease.objects.filter(revoked_at__isnull=True).count() == 0
+
+
+def test_a_withdrawn_clinical_consent_stops_further_uploads(client, practitioner_user, patient):
+    consent = PhotographyConsent.objects.get(patient=patient, use="clinical")
+    client.force_login(practitioner_user)
+    client.post(
+        reverse("consultations:photography_consent_withdraw", args=[consent.pk]),
+        {"reason": "Changed her mind"},
+    )
+
+    response = client.post(
+        reverse("consultations:photo_upload", args=[patient.pk]), upload_data(photo_file())
+    )
+
+    assert response.status_code == 400
+    assert "has no photography consent for the clinical record (or withdrew it)" in (
+        response.content.decode()
+    )
+    assert not PatientPhoto.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["front_desk", "manager"])
+def test_only_clinicians_record_or_withdraw_photography_consent(client, users_by_role, role):
+    patient = PatientFactory()
+    client.force_login(users_by_role[role])
+    response = client.post(
+        consent_url(patient), {"use": "clinical", "granted": "yes", "form": "written"}
+    )
+    assert response.status_code == 403
+    assert not PhotographyConsent.objects.exists()

@@ -19,6 +19,7 @@ from consultations.demo_photos import demo_photo_jpeg
 from consultations.models import PatientPhoto, PhotoStage, PhotoView
 from consultations.photos import PhotoRejected, process_photo
 from tests.factories import PatientFactory
+from tests.recipes import photography_consent
 
 RED = (220, 30, 30)
 BLUE = (30, 30, 220)
@@ -108,6 +109,8 @@ def add_photos(patient, files, **overrides):
         "taken_on": timezone.localdate() - timedelta(days=7),
         "actor": Actor.system(),
     }
+    if not services.photo_use_consented(patient, "clinical"):
+        photography_consent(patient, None)
     return services.add_patient_photos(patient=patient, files=files, **(options | overrides))
 
 
@@ -270,7 +273,9 @@ def test_adding_photos_stores_each_one_and_audits_it(practitioner_user, private_
 
     assert PatientPhoto.objects.filter(patient=patient).count() == 3
     assert stored_file_count(private_media) == 6  # each photo and its thumbnail
-    events = AuditEvent.objects.filter(action=AuditAction.CREATE, patient_id=patient.pk)
+    events = AuditEvent.objects.filter(
+        action=AuditAction.CREATE, patient_id=patient.pk, object_type="consultations.PatientPhoto"
+    )
     assert sorted(int(e.object_id) for e in events) == sorted(p.pk for p in photos)
     assert {e.actor for e in events} == {practitioner_user}
 

@@ -11,7 +11,7 @@ from clinic.models import Role
 from consultations import services as consultation_services
 from consultations.demo_photos import demo_photo_jpeg
 from tests.factories import TEST_PASSWORD, StaffMemberFactory, ThreadProductFactory, UserFactory
-from tests.recipes import receive, screened_patient, sign_in_page
+from tests.recipes import photography_consent, receive, screened_patient, sign_in_page
 from treatments.models import ProtocolPreset, ThreadProduct, TreatmentPlan
 from treatments.services import plans as plan_services
 
@@ -333,6 +333,7 @@ def test_a_profile_preset_is_added_selected_and_shown_on_the_profile_view(
 def test_marking_the_pupils_on_a_frontal_photo_sets_the_scale(
     page, practitioner_user, plan, private_media
 ):
+    photography_consent(plan.patient, practitioner_user)
     consultation_services.add_patient_photos(
         patient=plan.patient,
         files=[

@@ -8,6 +8,8 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.actors import Actor
+from consultations import services as consultation_services
 from consultations.booking.forms import BookingForm
 from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.forms import (
@@ -17,8 +19,9 @@ from consultations.forms import (
     PatientForm,
     PreviousTreatmentForm,
 )
-from consultations.models import CONSULTATION_AREAS
+from consultations.models import CONSULTATION_AREAS, PhotographyConsent
 from consultations.screening.forms import BodyImageForm, DecisionForm
+from consultations.views.photos import PhotographyConsentForm
 from tests.factories import TEST_PASSWORD
 from tests.hostile_input.harness import (
     BOOL,
@@ -47,16 +50,44 @@ from tests.hostile_input.world import (
     current_code,
     jpeg_bytes,
 )
-from tests.recipes import LOCAL_LIDOCAINE_FORM, consent_form
-from treatments.models import TreatmentPlan
+from tests.recipes import LOCAL_LIDOCAINE_FORM, consent_form, photography_consent
+from treatments.models import LotRecall, TreatmentPlan
 from treatments.outcome_forms import AdverseEventForm, OutcomeForm
+from treatments.services import recalls as recall_services
 from treatments.session_forms import (
     AddendumForm,
     PlacementForm,
     SessionDetailsForm,
     WithdrawalForm,
 )
-from treatments.stock_forms import LotTraceForm, ReceiveLotForm
+from treatments.stock_forms import (
+    LotStatusForm,
+    LotTraceForm,
+    RecallContactForm,
+    RecallNoticeForm,
+    RecallOpenForm,
+    ReceiveLotForm,
+)
+
+
+def world_recall(world: World) -> LotRecall:
+    """The world's lot, recalled (the valid data of the recall forms needs an open recall)."""
+    recall = LotRecall.objects.filter(lot=world.lot, closed_at__isnull=True).first()
+    if recall is None:
+        recall = recall_services.open_recall(
+            lot=world.lot,
+            reason="Field safety notice FSN-12",
+            announced_on=timezone.localdate(timezone=world.location.zone),
+            actor=Actor.system(),
+        )
+    return recall
+
+
+def teaching_consented(world: World) -> World:
+    """The world, its patient having agreed to teaching photos (so a release can succeed)."""
+    if not consultation_services.photo_use_consented(world.patient, "teaching"):
+        photography_consent(world.patient, None, use="teaching")
+    return world
 
 
 def day(world: World, days: int, hour: int = 10, minute: int = 0) -> str:
@@ -502,6 +533,73 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: form_fields(ReceiveLotForm(location=w.location, today=timezone.localdate())),
     ),
     Endpoint(
+        "treatments:lot_status",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:lot_status", args=[w.lot.pk]),
+        lambda w: {"status": "quarantined", "reason": "Box found damp"},
+        lambda w: form_fields(LotStatusForm()),
+    ),
+    Endpoint(
+        "treatments:recall_open",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:recall_open", args=[w.lot.pk]),
+        lambda w: {"reason": "Field safety notice FSN-12", "announced_on": today(w)},
+        lambda w: form_fields(RecallOpenForm()),
+    ),
+    Endpoint(
+        "treatments:recall_contact",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:recall_contact", args=[world_recall(w).pk]),
+        lambda w: {"patient": str(w.patient.pk), "method": "phone", "outcome": "Left a message"},
+        lambda w: form_fields(RecallContactForm(patients=[(w.patient.pk, "")])),
+    ),
+    Endpoint(
+        "treatments:recall_notify",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:recall_notify", args=[world_recall(w).pk]),
+        lambda w: {"subject": "About lot {lot}", "body": "Dear {patient}, please call us."},
+        lambda w: form_fields(RecallNoticeForm()),
+    ),
+    Endpoint(
+        "consultations:photography_consent_record",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:photography_consent_record", args=[w.patient.pk]),
+        lambda w: {"use": "teaching", "granted": "yes", "form": "verbal", "words": "Yes, fine."},
+        lambda w: form_fields(PhotographyConsentForm()),
+    ),
+    post_only(
+        "consultations:photography_consent_withdraw",
+        "practitioner",
+        lambda w: reverse(
+            "consultations:photography_consent_withdraw",
+            args=[PhotographyConsent.objects.filter(patient=w.patient).latest("pk").pk],
+        ),
+        lambda w: {"reason": "She changed her mind"},
+        fields=lambda w: [Field("reason", TEXT)],
+    ),
+    post_only(
+        "consultations:photo_release",
+        "practitioner",
+        lambda w: reverse("consultations:photo_release", args=[teaching_consented(w).photo.pk]),
+        lambda w: {"use": "teaching"},
+        fields=lambda w: [Field("use", CHOICE)],
+    ),
+    Endpoint(
         "treatments:consent_sign",
         "POST",
         "practitioner",
@@ -859,6 +957,9 @@ READ_ONLY_URLS = {
     "treatments:planner",
     "treatments:plan_pdf",
     "treatments:stock_overview",
+    "treatments:lot_detail",
+    "treatments:recall_detail",
+    "treatments:recall_csv",  # test_a_recall_csv_neutralises_formulas
     "treatments:consent_detail",
     "treatments:session_detail",
     "treatments:consent_pdf",

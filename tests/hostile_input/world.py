@@ -29,7 +29,15 @@ from consultations.screening import services as screening_services
 from tests import recipes
 from tests.clock import arrive_for
 from tests.factories import AppointmentTypeFactory, StaffMemberFactory, UserFactory
-from tests.recipes import CALM, LOCAL_LIDOCAINE, accept, build_clinic, sign, start
+from tests.recipes import (
+    CALM,
+    LOCAL_LIDOCAINE,
+    accept,
+    build_clinic,
+    photography_consent,
+    sign,
+    start,
+)
 from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
@@ -143,6 +151,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
     screening = screening_services.run_screening(
         consultation=consultation, body_image=CALM, actor=actor
     )
+    photography_consent(patient, user)
     photo = consultation_services.add_patient_photos(
         patient=patient,
         files=[jpeg_upload()],

@@ -15,8 +15,8 @@ from treatments.models import (
     ThreadProduct,
     ThreadVector,
 )
+from treatments.selectors import EXPIRING_WITHIN_DAYS
 from treatments.services import plans as plan_services
-from treatments.views.stock import EXPIRING_WITHIN_DAYS, LOW_STOCK_THRESHOLD
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_demo_stock_has_lots_expiring_soon_an_expired_lot_and_a_low_stock_produc
                 lot.quantity_on_hand
                 for lot in lots.filter(location=location, product=product, expires_on__gte=today)
             )
-            if on_hand < LOW_STOCK_THRESHOLD:
+            if on_hand < product.reorder_level:
                 low.append((location.name, product.name))
     assert len(low) == 1, low
 

@@ -20,7 +20,15 @@ from tests.factories import (
     StaffMemberFactory,
     ThreadProductFactory,
 )
-from tests.recipes import LOCAL_LIDOCAINE, accept, build_clinic, completed_session, receive, sign
+from tests.recipes import (
+    LOCAL_LIDOCAINE,
+    accept,
+    build_clinic,
+    completed_session,
+    photography_consent,
+    receive,
+    sign,
+)
 from tests.recipes import start as start_session
 from treatments.models import AdverseEvent, Outcome
 
@@ -43,6 +51,8 @@ def session(clinic):
 
 
 def photo(patient, by, stage: str, view: str = "frontal"):
+    if not consultation_services.photo_use_consented(patient, "clinical"):
+        photography_consent(patient, by)
     out = io.BytesIO()
     Image.new("RGB", (400, 400), (190, 160, 140)).save(out, format="JPEG")
     return consultation_services.add_patient_photos(

@@ -14,7 +14,7 @@ from tests.factories import (
     StockLotFactory,
     ThreadProductFactory,
 )
-from tests.recipes import screened_patient
+from tests.recipes import photography_consent, screened_patient
 from treatments.models import PlanStatus, ThreadProduct, TreatmentPlan
 from treatments.services import plans as plan_services
 from treatments.services import stock as stock_services
@@ -237,6 +237,7 @@ def test_a_calibrated_photo_gives_the_scale_from_the_pupils(plan, doctor, privat
 
     from consultations.demo_photos import demo_photo_jpeg
 
+    photography_consent(plan.patient, doctor.user)
     actor = Actor.system(user=doctor.user)
     photo = consultation_services.add_patient_photos(
         patient=plan.patient,

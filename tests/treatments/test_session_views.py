@@ -42,6 +42,7 @@ from treatments.models import (
 )
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
+from treatments.services import stock as stock_services
 
 pytestmark = pytest.mark.django_db
 
@@ -673,3 +674,57 @@ def test_reviews_shown_are_the_patients_reviews_after_completion(client, clinic,
     for review in reviews:
         assert review.starts_at > stored.completed_at
         assert reverse("consultations:appointment_detail", args=[review.pk]) in html
+
+
+# Quarantined and recalled lots ------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["quarantined", "recalled"])
+def test_a_quarantined_or_recalled_lot_is_not_offered_and_a_raw_post_naming_it_is_refused(
+    client, clinic, session, manager_user, status
+):
+    lot = clinic["lot"]
+    stock_services.change_lot_status(
+        lot=lot, status=status, reason="Supplier notice", actor=Actor.system(user=manager_user)
+    )
+    client.force_login(clinic["user"])
+    page = html_of(client.get(detail_url(session)))
+    assert f'<option value="{lot.pk}"' not in page
+
+    before = on_hand(lot)
+    response = client.post(complete_url(session), completion_form(session, lot))
+
+    assert response.status_code == 400
+    assert (
+        f"lot {lot.lot_number} is {status} and cannot be used".lower() in html_of(response).lower()
+    )
+    assert on_hand(lot) == before
+    assert not TreatmentSession.objects.get(pk=session.pk).is_locked
+    assert not PlacedThreads.objects.exists()
+
+
+def test_a_lot_released_back_to_active_can_be_used_again(client, clinic, session, manager_user):
+    lot = clinic["lot"]
+    actor = Actor.system(user=manager_user)
+    stock_services.change_lot_status(lot=lot, status="quarantined", reason="Check", actor=actor)
+    stock_services.change_lot_status(lot=lot, status="active", reason="Cleared", actor=actor)
+    client.force_login(clinic["user"])
+    response = client.post(complete_url(session), completion_form(session, lot))
+    assert response.status_code == 302
+    assert TreatmentSession.objects.get(pk=session.pk).is_locked
+
+
+def test_lot_problems_names_each_unusable_lot_and_why(clinic, manager_user):
+    active = clinic["lot"]
+    quarantined = receive(clinic["cog"], clinic["location"], "LOT-Q")
+    recalled = receive(clinic["cog"], clinic["location"], "LOT-R")
+    actor = Actor.system(user=manager_user)
+    stock_services.change_lot_status(lot=quarantined, status="quarantined", reason="x", actor=actor)
+    stock_services.change_lot_status(lot=recalled, status="recalled", reason="y", actor=actor)
+
+    problems = stock_services.lot_problems([active, quarantined, recalled], on=timezone.localdate())
+
+    assert problems == [
+        "Lot LOT-Q is quarantined and cannot be used.",
+        "Lot LOT-R is recalled and cannot be used.",
+    ]

@@ -17,10 +17,11 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import screened_patient
-from treatments.models import StockLot
+from treatments.models import StockLot, ThreadProduct
+from treatments.selectors import EXPIRING_WITHIN_DAYS, stock_alerts
 from treatments.services import plans as plan_services
+from treatments.services import recalls as recall_services
 from treatments.services import stock as stock_services
-from treatments.views.stock import EXPIRING_WITHIN_DAYS, LOW_STOCK_THRESHOLD
 
 pytestmark = pytest.mark.django_db
 
@@ -124,14 +125,14 @@ def test_the_overview_lists_lots_expiring_soon_low_stock_and_expired_lots_apart(
     client.force_login(manager_user)
     response = client.get(reverse("treatments:stock_overview"))
     context = response.context
-    assert context["expiring_soon"] == [soon, edge]
+    assert context["alerts"].expiring_soon == [soon, edge]
     assert context["in_date"] == [soon, edge, later]
     assert context["expired"] == [expired]
     # Mono: 4 in date (the expired 50 do not count); cog: 42.
-    assert [(e.product, e.on_hand) for e in context["low_stock"]] == [(mono, 4)]
+    assert [(e.product, e.on_hand) for e in context["alerts"].low_stock] == [(mono, 4)]
     html = response.content.decode()
     assert "MONO-OLD" in html and "COG-LATER" in html
-    assert f"fewer than {LOW_STOCK_THRESHOLD} unexpired threads" in html
+    assert "Below the reorder level" in html
 
 
 def test_the_overview_shows_the_current_locations_lots_only(
@@ -150,7 +151,7 @@ def test_the_overview_shows_the_current_locations_lots_only(
     response = client.get(reverse("treatments:stock_overview"))
     html = response.content.decode()
     assert "ZETA-1" in html and "LOCAL-1" not in html
-    assert [e.on_hand for e in response.context["low_stock"]] == [2]
+    assert [e.on_hand for e in response.context["alerts"].low_stock] == [2]
 
 
 def test_the_overview_costs_the_same_queries_however_many_lots(
@@ -407,3 +408,73 @@ def test_a_hostile_lot_query_is_shown_as_text(client, manager_user):
     html = response.content.decode()
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "<b>bold</b>" not in html
+
+
+# Alerts -----------------------------------------------------------------------------------
+
+
+def test_alerts_use_each_products_own_reorder_level_and_count_only_usable_threads(
+    client, manager_user, location, cog, mono
+):
+    ThreadProduct.objects.filter(pk=cog.pk).update(reorder_level=50)
+    ThreadProduct.objects.filter(pk=mono.pk).update(reorder_level=5)
+    receive(cog, location, "COG-1", 200, quantity=40)
+    receive(mono, location, "MONO-1", 200, quantity=6)
+    quarantined = receive(mono, location, "MONO-Q", 200, quantity=30)
+    stock_services.change_lot_status(
+        lot=quarantined, status="quarantined", reason="Damp", actor=Actor.system(user=manager_user)
+    )
+    client.force_login(manager_user)
+
+    response = client.get(reverse("treatments:stock_overview"))
+
+    low = [(entry.product, entry.on_hand) for entry in response.context["alerts"].low_stock]
+    assert low == [(cog, 40)]  # mono: 6 usable, at or above its level of 5
+    rows = response.content.decode()
+    assert "Below the reorder level" in rows and ">50<" in rows
+    assert "Quarantined" in rows  # the lot's status is shown in its row
+    ThreadProduct.objects.filter(pk=mono.pk).update(reorder_level=10)
+    again = client.get(reverse("treatments:stock_overview")).context["alerts"].low_stock
+    # The 30 quarantined threads do not keep mono off the list.
+    assert [(entry.product, entry.on_hand) for entry in again] == [(mono, 6), (cog, 40)]
+
+
+def test_open_recalls_are_alerted_on_the_stock_page(client, manager_user, location, cog):
+    lot = receive(cog, location, "COG-R", 200)
+    recall = recall_services.open_recall(
+        lot=lot,
+        reason="Field safety notice FSN-9",
+        announced_on=timezone.localdate(timezone=location.zone),
+        actor=Actor.system(user=manager_user),
+    )
+    client.force_login(manager_user)
+
+    response = client.get(reverse("treatments:stock_overview"))
+
+    assert response.context["alerts"].open_recalls == [recall]
+    page = response.content.decode()
+    assert "Recall of lot COG-R" in page and "Field safety notice FSN-9" in page
+    assert reverse("treatments:recall_detail", args=[recall.pk]) in page
+
+
+def test_stock_alerts_take_the_same_two_queries_however_many_lots_and_recalls(
+    location, cog, mono, manager_user, django_assert_num_queries
+):
+    actor = Actor.system(user=manager_user)
+    receive(cog, location, "FIRST", 10, quantity=3)
+    with django_assert_num_queries(2):
+        few = stock_alerts(location)
+    for number in range(6):
+        lot = receive(mono if number % 2 else cog, location, f"MORE-{number}", 5 + number)
+        recall_services.open_recall(
+            lot=lot,
+            reason="FSN",
+            announced_on=timezone.localdate(timezone=location.zone),
+            actor=actor,
+        )
+    with django_assert_num_queries(2):
+        many = stock_alerts(location)
+    assert len(few.expiring_soon) == 1 and few.open_recalls == []
+    assert len(many.open_recalls) == 6
+    # Recalled lots are not "use first": they cannot be used at all.
+    assert [lot.lot_number for lot in many.expiring_soon] == ["FIRST"]

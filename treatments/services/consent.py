@@ -29,6 +29,8 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
 from clinic.signing_keys import SigningKeys, configured_signing_keys
+from consultations.models import PhotoConsentForm, PhotographyConsent
+from consultations.services import record_photography_consent, withdraw_photography_consent
 from treatments.models import (
     Anaesthesia,
     ConsentTemplate,
@@ -516,6 +518,7 @@ def sign_consent(
                 patient_id=plan.patient_id,
                 summary=f"Consent signed to plan v{plan.version}; fingerprint {seal.fingerprint}",
             )
+            record_photo_answers(consent, actor=actor)
     except BaseException:
         for name in written:
             default_storage.delete(name)
@@ -543,7 +546,36 @@ def withdraw_consent(*, consent: SignedConsent, reason: str, actor: Actor) -> Co
         patient_id=consent.patient_id,
         summary=f"Consent {consent.pk} withdrawn: {reason[:150]}",
     )
+    # The photography answers given with it go too.
+    given_with_it = PhotographyConsent.objects.filter(
+        source=signed_consent_source(consent), withdrawn_at__isnull=True
+    )
+    for photography in given_with_it:
+        withdraw_photography_consent(
+            consent=photography,
+            reason=f"The treatment consent it was signed with was withdrawn: {reason}"[:2000],
+            actor=actor,
+        )
     return withdrawal
+
+
+def record_photo_answers(consent: SignedConsent, *, actor: Actor) -> None:
+    """The photography answers signed count from now, as if given on their own form."""
+    for use, granted in consent.photo_consents.items():
+        record_photography_consent(
+            patient=consent.patient,
+            use=use,
+            granted=granted,
+            form=PhotoConsentForm.TREATMENT_CONSENT,
+            words=f"Signed with the consent to plan v{consent.plan.version}",
+            source=signed_consent_source(consent),
+            actor=actor,
+        )
+
+
+def signed_consent_source(consent: SignedConsent) -> str:
+    """How a photography consent names the signed consent it was given in."""
+    return f"signed-consent:{consent.pk}"
 
 
 def valid_consent_for(plan: TreatmentPlan) -> SignedConsent | None:

@@ -216,7 +216,8 @@ def _checked_placements(
 ) -> tuple[list[PlacedThreads], dict[int, int]]:
     """The rows to record and the threads used per lot, or a ValidationError naming the
     first placement that cannot be: a lot elsewhere, expired or short, a bad count, a
-    vector from another plan, or a difference from the plan with no reason given."""
+    vector from another plan, or a difference from the plan with no reason given; a
+    quarantined or recalled lot is refused whatever the form offered."""
     # Keyed by what the JSON body may send, which need not be a whole number.
     vectors: dict[Any, ThreadVector] = {
         v.pk: v for v in session.plan.vectors.select_related("product")

@@ -1,4 +1,4 @@
-"""Stock: receiving lots of thread products at a location, audited."""
+"""Stock: receiving lots of thread products at a location, and changing a lot's status, audited."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location
 from treatments.models import (
+    LotStatus,
+    LotStatusChange,
     StockLot,
     ThreadProduct,
 )
+
+LOT_STATUS_REASON_MAX_LENGTH = 2000
 
 
 @transaction.atomic
@@ -56,17 +60,63 @@ def receive_stock(
     return lot
 
 
+@transaction.atomic
+def change_lot_status(*, lot: StockLot, status: str, reason: str, actor: Actor) -> LotStatusChange:
+    """Quarantine, recall or release a lot, keeping who, when and why (never overwritten).
+
+    Quarantined and recalled lots cannot be used in a session (see lot_problems).
+    """
+    reason = reason.strip()
+    errors: dict[str, list[str]] = {}
+    if status not in LotStatus.values:
+        errors["status"] = ["Choose active, quarantined or recalled."]
+    if not reason:
+        errors["reason"] = ["Say why the lot's status changes."]
+    elif len(reason) > LOT_STATUS_REASON_MAX_LENGTH:
+        errors["reason"] = [f"Keep the reason under {LOT_STATUS_REASON_MAX_LENGTH} characters."]
+    if errors:
+        raise ValidationError(errors)
+    locked = StockLot.objects.select_for_update().get(pk=lot.pk)
+    if locked.status == status:
+        raise ValidationError(
+            {"status": [f"Lot {locked.lot_number} is already {LotStatus(status).label.lower()}."]}
+        )
+    change = LotStatusChange.objects.create(
+        lot=locked,
+        previous_status=locked.status,
+        status=status,
+        reason=reason,
+        changed_by=actor.user,
+    )
+    locked.status = status
+    locked.save(update_fields=["status"])
+    lot.status = status
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=locked,
+        summary=f"Lot {locked.lot_number} ({locked.product.name}) "
+        f"{LotStatus(change.previous_status).label.lower()} to "
+        f"{LotStatus(status).label.lower()}: {reason[:150]}",
+    )
+    return change
+
+
 def lot_problems(lots: Iterable[StockLot], *, on: date) -> list[str]:
     """Why each of these lots may not be used on `on` (the location's date), one line
     per problem, naming the lot; empty when every lot may be used.
 
     The one place that says whether a lot can go into a patient: the treatment-day
-    check and the completion of a session both ask it. Today a lot past its expiry
-    date cannot; a lot's quarantine or recall status belongs here too.
+    check and the completion of a session both ask it. A lot past its expiry date
+    cannot, nor can a quarantined or recalled one.
     """
     problems = []
     for lot in lots:
-        if lot.expires_on < on:
+        if lot.status != LotStatus.ACTIVE:
+            problems.append(
+                f"Lot {lot.lot_number} is {LotStatus(lot.status).label.lower()} and cannot be used."
+            )
+        elif lot.expires_on < on:
             problems.append(
                 f"Lot {lot.lot_number} of {lot.product.name} has expired "
                 f"(expiry date {lot.expires_on:%d %b %Y}): do not use it."

@@ -36,6 +36,7 @@ from consultations.models import (
 from consultations.screening import rules as screening_rules
 from treatments.models import (
     ConsentWithdrawal,
+    LotStatus,
     PlanStatus,
     SafetyCheck,
     StockLot,
@@ -202,12 +203,15 @@ def location_today(session: TreatmentSession) -> date:
 
 
 def usable_lots(session: TreatmentSession) -> list[StockLot]:
-    """Lots at the session's location that are in date and have threads on hand (FEFO order)."""
+    """Active lots at the session's location, in date with threads on hand (FEFO order).
+
+    Quarantined and recalled lots are never offered (and the service refuses them)."""
     return list(
         StockLot.objects.filter(
             location_id=session.location_id,
             expires_on__gte=location_today(session),
             quantity_on_hand__gt=0,
+            status=LotStatus.ACTIVE,
         )
         .select_related("product")
         .order_by("product__name", "expires_on", "lot_number")

@@ -9,58 +9,40 @@ Every write goes through treatments.services.receive_stock.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.form_errors import add_service_error
 from clinic.locations import current_location
-from clinic.models import AuditAction, Location
+from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
-from treatments.models import (
-    PlacedThreads,
-    StockLot,
-    ThreadProduct,
-    TreatmentPlan,
-    TreatmentSession,
+from treatments.models import StockLot, TreatmentPlan
+from treatments.selectors import (
+    EXPIRING_WITHIN_DAYS,
+    Recipient,
+    location_today,
+    recipients_of,
+    stock_alerts,
 )
 from treatments.services import stock as stock_services
 from treatments.stock_forms import LotTraceForm, ReceiveLotForm
-
-# A product is low on stock at a location when fewer unexpired threads than this are on hand.
-LOW_STOCK_THRESHOLD = 10
-# Lots expiring within this many days are listed to be used first.
-EXPIRING_WITHIN_DAYS = 30
-
-
-def location_today(location: Location | None) -> date:
-    """Today on the location's calendar (a clinic ahead of the server must not lag a day)."""
-    return timezone.localdate(timezone=location.zone) if location else timezone.localdate()
-
-
-@dataclass
-class LowStock:
-    product: ThreadProduct
-    on_hand: int
-    lots: list[StockLot] = field(default_factory=list)
 
 
 @require_permission("treatments.view_stocklot")
 @require_GET
 def stock_overview(request: HttpRequest) -> HttpResponse:
-    """The current location's lots: in date, expiring soon, low per product, expired."""
+    """The current location's lots and their alerts: expiring soon, low stock, open recalls."""
     location = current_location(request)
     today = location_today(location)
-    soon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
     lots = (
         list(
             StockLot.objects.filter(location=location)
@@ -76,22 +58,7 @@ def stock_overview(request: HttpRequest) -> HttpResponse:
         key=lambda lot: (lot.expires_on, lot.lot_number),
         reverse=True,
     )
-    expiring_soon = [lot for lot in in_date if lot.expires_on <= soon and lot.quantity_on_hand]
-    # Low stock: every active product this location stocks (has ever received),
-    # counting only unexpired threads on hand.
-    stocked: dict[int, LowStock] = {}
-    for lot in lots:
-        if not lot.product.is_active:
-            continue
-        entry = stocked.setdefault(lot.product_id, LowStock(product=lot.product, on_hand=0))
-        if lot.expires_on >= today:
-            entry.on_hand += lot.quantity_on_hand
-            if lot.quantity_on_hand:
-                entry.lots.append(lot)
-    low_stock = sorted(
-        (entry for entry in stocked.values() if entry.on_hand < LOW_STOCK_THRESHOLD),
-        key=lambda entry: (entry.on_hand, entry.product.name),
-    )
+    alerts = stock_alerts(location, lots=lots) if location else None
     return render(
         request,
         "treatments/stock/overview.html",
@@ -99,13 +66,12 @@ def stock_overview(request: HttpRequest) -> HttpResponse:
             "location": location,
             "today": today,
             "in_date": in_date,
-            "expiring_soon": expiring_soon,
             "expired": expired,
-            "low_stock": low_stock,
-            "low_stock_threshold": LOW_STOCK_THRESHOLD,
+            "alerts": alerts,
             "expiring_within_days": EXPIRING_WITHIN_DAYS,
             "can_receive": request.user.has_perm("treatments.add_stocklot"),
             "can_trace": request.user.has_perm("clinic.view_reports"),
+            "can_manage_lots": request.user.has_perm("treatments.change_stocklot"),
         },
     )
 
@@ -153,62 +119,10 @@ def receive_lot(request: SignedInRequest) -> HttpResponse:
 
 
 @dataclass
-class Recipient:
-    """A patient who received threads from the lot in a completed session, and how to reach them."""
-
-    patient_id: int
-    name: str
-    record_number: str
-    phone: str
-    email: str
-    treated_on: date
-    practitioner: str
-    session: TreatmentSession
-    threads: int
-
-
-@dataclass
 class LotTrace:
     lot: StockLot
     plans: list[TreatmentPlan]
     patients: list[Recipient] = field(default_factory=list)
-
-
-def recipients_of(lots: list[StockLot]) -> dict[int, list[Recipient]]:
-    """Per lot, every patient who received it: from the threads placed in completed sessions.
-
-    One query for any number of lots. A patient treated twice with the lot is
-    listed once per session (each is a date a doctor may need).
-    """
-    by_session: dict[tuple[int, int], Recipient] = {}
-    zones = {lot.pk: lot.location.zone for lot in lots}
-    rows = (
-        PlacedThreads.objects.filter(lot__in=lots, session__completed_at__isnull=False)
-        .select_related("session__patient", "session__practitioner__user")
-        .order_by("session__completed_at", "session_id", "pk")
-    )
-    for placed in rows:
-        session = placed.session
-        key = (placed.lot_id, session.pk)
-        if key in by_session:
-            by_session[key].threads += placed.count
-            continue
-        patient = session.patient
-        by_session[key] = Recipient(
-            patient_id=patient.pk,
-            name=patient.full_name,
-            record_number=patient.record_number,
-            phone=patient.phone.as_international if patient.phone else "",
-            email=patient.email,
-            treated_on=timezone.localtime(session.completed_at, zones[placed.lot_id]).date(),
-            practitioner=str(session.practitioner),
-            session=session,
-            threads=placed.count,
-        )
-    result: dict[int, list[Recipient]] = {lot.pk: [] for lot in lots}
-    for (lot_id, _session_id), recipient in by_session.items():
-        result[lot_id].append(recipient)
-    return result
 
 
 def plans_that_may_have_used(lot: StockLot) -> list[TreatmentPlan]:
