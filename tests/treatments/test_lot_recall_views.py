@@ -18,11 +18,11 @@ from tests.recipes import (
     completed_session,
     screened_patient,
     signed_consent,
+    start_session,
     two_vector_plan,
 )
 from treatments.models import LotRecall, LotStatusChange, RecallContact, RecallNotice, StockLot
 from treatments.services import recalls as recall_services
-from treatments.services import sessions as session_services
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +48,7 @@ def treated(clinic, days_ahead: int, **patient_fields):
         appointment_type=clinic["treatment"],
         on=timezone.localdate(timezone=clinic["location"].zone) + timedelta(days=days_ahead),
     )
-    session = session_services.start_session(
-        appointment=appointment, plan=plan, actor=Actor.system(user=doctor.user)
-    )
+    session = start_session(appointment=appointment, plan=plan, by=doctor.user)
     completed_session(session, lot=clinic["lot"], by=doctor.user)
     return patient
 
