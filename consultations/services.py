@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from clinic.actors import Actor
@@ -445,15 +445,38 @@ def release_photo(*, photo: PatientPhoto, use: str, actor: Actor) -> PhotoReleas
 
 
 def released_photos(use: str) -> list[PatientPhoto]:
-    """Photos that may be used for teaching or marketing now: released, consent standing."""
-    photos = (
+    """Photos that may be used for teaching or marketing now: released, consent standing.
+
+    Two queries however many patients: the photos with each patient's latest answer
+    about `use` (the rule photo_use_consented applies to one patient), then the
+    erasure requests that withdrew the use.
+    """
+    latest_answer = PhotographyConsent.objects.filter(
+        patient=OuterRef("patient"), use=use
+    ).order_by("-recorded_at", "-pk")
+    photos = list(
         PatientPhoto.objects.filter(
             releases__use=use, releases__revoked_at__isnull=True, is_archived=False
         )
+        .annotate(
+            answer_granted=Subquery(latest_answer.values("granted")[:1]),
+            answer_withdrawn_at=Subquery(latest_answer.values("withdrawn_at")[:1]),
+        )
+        .filter(answer_granted=True, answer_withdrawn_at__isnull=True)
         .select_related("patient")
         .distinct()
     )
-    return [photo for photo in photos if photo_use_consented(photo.patient, use)]
+    if not photos:
+        return []
+    # JSON lists cannot be searched alike on SQLite and PostgreSQL: read the few requests.
+    withdrawn_by_erasure = {
+        patient_id
+        for patient_id, uses in ErasureRequest.objects.filter(
+            patient__in={photo.patient_id for photo in photos}
+        ).values_list("patient_id", "photo_uses_withdrawn")
+        if use in (uses or [])
+    }
+    return [photo for photo in photos if photo.patient_id not in withdrawn_by_erasure]
 
 
 # Consultation and suitability screening -------------------------------------

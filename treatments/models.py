@@ -180,6 +180,15 @@ class LotRecall(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closing_note = models.TextField(
+        max_length=2000,
+        blank=True,
+        help_text="How the recall ended: what became of the remaining stock, who could not be "
+        "reached and what was done instead.",
+    )
 
     objects = LotRecallQuerySet.as_manager()
 

@@ -189,3 +189,16 @@ class RecallNoticeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10}),
         error_messages={"required": "Write the email."},
     )
+
+
+class RecallCloseForm(forms.Form):
+    """How a recall ended, written when every patient on its list has a recorded contact."""
+
+    note = forms.CharField(
+        label="How the recall ended",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What became of the remaining stock (returned, destroyed) and anything "
+        "done for patients who could not be reached.",
+        error_messages={"required": "Say how the recall ended."},
+    )

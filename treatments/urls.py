@@ -32,6 +32,7 @@ urlpatterns = [
     path("recalls/<int:pk>/", recalls.recall_detail, name="recall_detail"),
     path("recalls/<int:pk>/contacts/", recalls.recall_contact, name="recall_contact"),
     path("recalls/<int:pk>/notify/", recalls.recall_notify, name="recall_notify"),
+    path("recalls/<int:pk>/close/", recalls.recall_close, name="recall_close"),
     path("recalls/<int:pk>/patients.csv", recalls.recall_csv, name="recall_csv"),
     path("plans/<int:pk>/consent/", consent.consent_sign, name="consent_sign"),
     path("consents/<int:pk>/", consent.consent_detail, name="consent_detail"),

@@ -4,6 +4,7 @@ The rules themselves are in consultations.screening.rules; this module gathers
 the facts they read, stores the outcome and the practitioner's decision, audited.
 """
 
+import dataclasses
 import json
 from dataclasses import asdict
 from datetime import date
@@ -17,6 +18,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, Location
 from consultations.models import (
+    ANSWER_FIELD_NAMES,
     Consultation,
     MedicalHistory,
     Screening,
@@ -63,34 +65,11 @@ def consultation_location(consultation: Consultation) -> Location | None:
     return consultation.practitioner.locations.first()
 
 
+# The history answers the rules read: every answer the questionnaire keeps
+# (consultations.models.ANSWER_FIELD_NAMES) that the rules' Facts names too. A new
+# question reaches the rules by adding it to both, never to a third list here.
 SCREENED_HISTORY_FIELDS = [
-    "pregnant",
-    "breastfeeding",
-    "anticoagulants",
-    "anticoagulant_details",
-    "bleeding_disorder",
-    "autoimmune_disease",
-    "immunosuppressed",
-    "diabetes",
-    "active_skin_infection",
-    "keloid_tendency",
-    "allergy_local_anaesthetic",
-    "allergy_suture_material",
-    "facial_implants",
-    "smoking",
-    "planned_dental_work_on",
-    "important_event_on",
-    "cold_sores",
-    "aspirin",
-    "nsaids",
-    "bleeding_supplements",
-    "bleeding_supplement_details",
-    "active_cancer",
-    "koebner_skin_disease",
-    "koebner_skin_disease_details",
-    "vaccinated_on",
-    "isotretinoin_last_taken_on",
-    "current_medications",
+    field.name for field in dataclasses.fields(Facts) if field.name in ANSWER_FIELD_NAMES
 ]
 
 

@@ -14,15 +14,17 @@ from django.utils import timezone
 from PIL import Image
 
 from clinic import settings as project_settings
+from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
 from consultations.models import (
+    ErasureRequest,
     PatientPhoto,
     PhotographyConsent,
     PhotoRelease,
     PhotoStage,
     PhotoView,
 )
-from consultations.services import released_photos
+from consultations.services import release_photo, released_photos
 from tests.factories import PatientFactory
 from tests.recipes import photography_consent
 
@@ -548,3 +550,33 @@ def test_only_clinicians_record_or_withdraw_photography_consent(client, users_by
     )
     assert response.status_code == 403
     assert not PhotographyConsent.objects.exists()
+
+
+def test_the_released_photos_are_listed_in_two_queries_however_many_patients_have_them(
+    practitioner_user, django_assert_num_queries
+):
+    def released_photo_of_a_new_patient():
+        patient = PatientFactory()
+        photography_consent(patient, practitioner_user)
+        photography_consent(patient, practitioner_user, use="teaching")
+        photo = make_photo(patient)
+        release_photo(photo=photo, use="teaching", actor=Actor.system(user=practitioner_user))
+        return photo
+
+    first = released_photo_of_a_new_patient()
+    with django_assert_num_queries(2):
+        assert released_photos("teaching") == [first]
+
+    others = [released_photo_of_a_new_patient() for _ in range(4)]
+    # A later "no" ends one release; an erasure request that withdrew teaching ends another.
+    photography_consent(others[0].patient, practitioner_user, use="teaching", granted=False)
+    ErasureRequest.objects.create(patient=others[1].patient, photo_uses_withdrawn=["teaching"])
+    with django_assert_num_queries(2):
+        listed = released_photos("teaching")
+
+    assert sorted(photo.pk for photo in listed) == sorted(
+        photo.pk for photo in [first, others[2], others[3]]
+    )
+    assert {photo.patient.pk for photo in listed} == {
+        photo.patient_id for photo in [first, others[2], others[3]]
+    }

@@ -19,7 +19,7 @@ from consultations.forms import (
     PatientForm,
     PreviousTreatmentForm,
 )
-from consultations.models import CONSULTATION_AREAS, PhotographyConsent
+from consultations.models import CONSULTATION_AREAS, Patient, PhotographyConsent
 from consultations.screening.forms import BodyImageForm, DecisionForm
 from consultations.views.photos import PhotographyConsentForm
 from tests.factories import TEST_PASSWORD
@@ -63,11 +63,28 @@ from treatments.session_forms import (
 from treatments.stock_forms import (
     LotStatusForm,
     LotTraceForm,
+    RecallCloseForm,
     RecallContactForm,
     RecallNoticeForm,
     RecallOpenForm,
     ReceiveLotForm,
 )
+
+
+def world_recall_contacted(world: World) -> LotRecall:
+    """The world's open recall with every patient on its list contacted: ready to close."""
+    recall = world_recall(world)
+    contacted = set(recall.contacts.values_list("patient_id", flat=True))
+    for listed in recall_services.recall_patients(recall):
+        if listed.patient_id not in contacted:
+            recall_services.record_contact(
+                recall=recall,
+                patient=Patient.objects.get(pk=listed.patient_id),
+                method="phone",
+                outcome="Spoke to the patient",
+                actor=Actor.system(),
+            )
+    return recall
 
 
 def world_recall(world: World) -> LotRecall:
@@ -571,6 +588,16 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: reverse("treatments:recall_notify", args=[world_recall(w).pk]),
         lambda w: {"subject": "About lot {lot}", "body": "Dear {patient}, please call us."},
         lambda w: form_fields(RecallNoticeForm()),
+    ),
+    Endpoint(
+        "treatments:recall_close",
+        "POST",
+        "manager",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:recall_close", args=[world_recall_contacted(w).pk]),
+        lambda w: {"note": "Remaining threads returned to the manufacturer"},
+        lambda w: form_fields(RecallCloseForm()),
     ),
     Endpoint(
         "consultations:photography_consent_record",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Location
+from consultations.models import Patient
 from tests.recipes import (
     accepted_plan,
     book_treatment,
@@ -277,25 +278,44 @@ def test_the_recall_email_goes_to_each_patient_with_an_address_as_plain_text(
     ).exists()
 
 
-def test_html_and_file_urls_in_the_email_template_are_sent_and_shown_as_inert_text(
+@pytest.mark.parametrize(
+    "subject, body, message",
+    [
+        ("Recall", 'Dear {patient}, <img src="x"><script>alert(1)</script>', "remove the markup"),
+        ("<b>Recall</b>", "Dear {patient}, please call us.", "remove the markup"),
+        ("Recall", "Dear {patient}, see file:///etc/passwd", "file:, javascript: and data:"),
+        ("Recall", "Dear {patient}, <!-- hidden --> call us", "remove the markup"),
+        ("Recall", "Dear {patient}, open JavaScript:alert(1)", "file:, javascript: and data:"),
+    ],
+)
+def test_an_email_template_with_markup_or_a_file_link_is_refused_and_nothing_is_sent(
+    client, recall, manager_user, subject, body, message
+):
+    client.force_login(manager_user)
+
+    response = client.post(
+        reverse("treatments:recall_notify", args=[recall.pk]), {"subject": subject, "body": body}
+    )
+
+    assert response.status_code == 400
+    assert message in html_of(response)
+    assert "<script>alert(1)</script>" not in html_of(response)
+    assert mail.outbox == []
+    assert not RecallNotice.objects.exists() and not RecallContact.objects.exists()
+
+
+def test_a_web_address_and_a_less_than_sign_in_words_are_sent_as_typed(
     client, recall, manager_user
 ):
-    body = 'Dear {patient}, <img src="file:///etc/passwd"><script>alert(1)</script> file:///etc/'
+    body = "Dear {patient}, details: https://threadline.example/recall. Risk is < 1 in 1000."
     client.force_login(manager_user)
 
     client.post(
-        reverse("treatments:recall_notify", args=[recall.pk]),
-        {"subject": "<b>Recall</b>", "body": body},
+        reverse("treatments:recall_notify", args=[recall.pk]), {"subject": "Recall", "body": body}
     )
-    page = html_of(client.get(reverse("treatments:recall_detail", args=[recall.pk])))
 
     [message] = mail.outbox
-    # The patient's mail program gets text, never markup: no HTML part, the characters as typed.
-    assert message.content_subtype == "plain" and not getattr(message, "alternatives", [])
-    assert message.message().get_content_type() == "text/plain"
-    assert "<script>alert(1)</script>" in message.body
-    assert "<script>alert(1)</script>" not in page
-    assert "&lt;b&gt;Recall&lt;/b&gt;" in page
+    assert message.body == body.replace("{patient}", "Colette Willy")
 
 
 @pytest.mark.parametrize(
@@ -321,7 +341,7 @@ def test_a_template_with_an_unknown_placeholder_is_refused_and_nothing_is_sent(
 
 
 @pytest.mark.parametrize("role", ["practitioner", "front_desk"])
-def test_only_managers_open_recalls_or_send_the_email(client, recall, users_by_role, role):
+def test_only_managers_open_send_or_close_recalls(client, recall, users_by_role, role):
     client.force_login(users_by_role[role])
     opened = client.post(
         reverse("treatments:recall_open", args=[recall.lot.pk]),
@@ -331,5 +351,125 @@ def test_only_managers_open_recalls_or_send_the_email(client, recall, users_by_r
         reverse("treatments:recall_notify", args=[recall.pk]),
         {"subject": "Recall", "body": "Dear {patient}"},
     )
-    assert opened.status_code == sent.status_code == 403
+    closed = client.post(reverse("treatments:recall_close", args=[recall.pk]), {"note": "Done"})
+    assert opened.status_code == sent.status_code == closed.status_code == 403
     assert mail.outbox == [] and LotRecall.objects.count() == 1
+    recall.refresh_from_db()
+    assert recall.is_open
+
+
+# Closing a recall -----------------------------------------------------------------------
+
+
+def contact_everyone(recall, manager_user):
+    for patient in recall_services.recall_patients(recall):
+        recall_services.record_contact(
+            recall=recall,
+            patient=Patient.objects.get(pk=patient.patient_id),
+            method="phone",
+            outcome="No answer twice; letter sent",
+            actor=Actor.system(user=manager_user),
+        )
+
+
+def test_a_recall_with_a_patient_not_yet_contacted_cannot_be_closed_and_says_who(
+    client, recall, manager_user
+):
+    colette = next(p for p in recall_services.recall_patients(recall) if p.name == "Colette Willy")
+    recall_services.record_contact(
+        recall=recall,
+        patient=Patient.objects.get(pk=colette.patient_id),
+        method="phone",
+        outcome="Review booked",
+        actor=Actor.system(user=manager_user),
+    )
+    client.force_login(manager_user)
+
+    response = client.post(
+        reverse("treatments:recall_close", args=[recall.pk]), {"note": "Stock returned"}
+    )
+
+    assert response.status_code == 400
+    assert "1 patient(s) have no recorded contact yet: Jean Genet" in html_of(response)
+    recall.refresh_from_db()
+    assert recall.is_open and recall.closing_note == ""
+
+
+def test_a_manager_closes_a_recall_once_everyone_is_contacted_and_the_lot_stays_recalled(
+    client, recall, manager_user
+):
+    contact_everyone(recall, manager_user)
+    client.force_login(manager_user)
+
+    response = client.post(
+        reverse("treatments:recall_close", args=[recall.pk]),
+        {"note": "6 unused threads returned to the manufacturer"},
+        follow=True,
+    )
+
+    recall.refresh_from_db()
+    assert not recall.is_open and recall.closed_by == manager_user
+    assert recall.closing_note == "6 unused threads returned to the manufacturer"
+    page = html_of(response)
+    assert "Closed the recall of lot" in page and "6 unused threads returned" in page
+    assert "Record the contact" not in page and "Send the recall email" not in page
+    assert StockLot.objects.get(pk=recall.lot.pk).status == "recalled"
+    assert AuditEvent.objects.filter(
+        action=AuditAction.UPDATE, object_id=str(recall.pk), summary__startswith="Closed the recall"
+    ).exists()
+
+
+def test_a_closed_recall_takes_no_more_contacts_or_emails_and_cannot_be_closed_twice(
+    client, recall, manager_user
+):
+    contact_everyone(recall, manager_user)
+    recall_services.close_recall(
+        recall=recall, note="Stock destroyed", actor=Actor.system(user=manager_user)
+    )
+    patient = recall_services.recall_patients(recall)[0]
+    client.force_login(manager_user)
+
+    contact = client.post(
+        reverse("treatments:recall_contact", args=[recall.pk]),
+        {"patient": patient.patient_id, "method": "phone", "outcome": "Again"},
+    )
+    notice = client.post(
+        reverse("treatments:recall_notify", args=[recall.pk]),
+        {"subject": "Recall", "body": "Dear {patient}"},
+    )
+    again = client.post(reverse("treatments:recall_close", args=[recall.pk]), {"note": "Twice"})
+
+    assert contact.status_code == 400 and "This recall is closed" in html_of(contact)
+    assert notice.status_code == 400 and "This recall is closed" in html_of(notice)
+    assert again.status_code == 400 and "already closed" in html_of(again)
+    assert RecallContact.objects.count() == 2 and mail.outbox == []
+    recall.refresh_from_db()
+    assert recall.closing_note == "Stock destroyed"
+
+
+def test_closing_a_recall_without_a_note_is_refused(client, recall, manager_user):
+    contact_everyone(recall, manager_user)
+    client.force_login(manager_user)
+
+    response = client.post(reverse("treatments:recall_close", args=[recall.pk]), {"note": "  "})
+
+    assert response.status_code == 400
+    assert "Say how the recall ended" in html_of(response)
+    recall.refresh_from_db()
+    assert recall.is_open
+
+
+def test_once_closed_the_lot_can_have_a_new_recall(client, recall, manager_user):
+    contact_everyone(recall, manager_user)
+    recall_services.close_recall(
+        recall=recall, note="Stock destroyed", actor=Actor.system(user=manager_user)
+    )
+    client.force_login(manager_user)
+
+    response = client.post(
+        reverse("treatments:recall_open", args=[recall.lot.pk]),
+        {"reason": "Second notice FSN-2077", "announced_on": local_today(recall.lot)},
+    )
+
+    assert response.status_code == 302
+    assert LotRecall.objects.filter(lot=recall.lot, closed_at__isnull=True).count() == 1

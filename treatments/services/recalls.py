@@ -3,9 +3,15 @@
 Opening a recall marks the lot recalled (so it can no longer be used), lists
 every patient who received it (treatments.selectors.recipients_of) and tracks
 each contact: who, when, how and what came of it. The notification email is
-plain text rendered from the manager's template: whatever the template or a
-patient's name holds (HTML, a file:// address) reaches the patient as inert
-text, never as markup.
+plain text rendered from the manager's template. A template holding markup or a
+link that is not a web address is refused: in a plain-text email it would reach
+the patient as stray characters, and a `file:` or `javascript:` link in a message
+about their treatment invites them to open something that is not ours. What a
+patient's name holds is sent as the characters it is.
+
+A recall is closed once every patient on its list has a recorded contact (a
+failed attempt counts: "no answer, letter sent" is an outcome), with a note of
+how it ended. The lot stays recalled: closing ends the follow-up, not the ban.
 """
 
 from __future__ import annotations
@@ -50,6 +56,11 @@ PLACEHOLDERS = {
     "product": "the product's name",
 }
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# An HTML tag, comment or doctype: "<b>", "</p>", "<!--", "<img ...".
+MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]")
+# Link schemes a patient must never be sent: local files, scripts, inline data.
+UNSAFE_LINK = re.compile(r"\b(?:file|javascript|data|vbscript)\s*:", re.IGNORECASE)
+CLOSING_NOTE_MAX_LENGTH = 2000
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,9 @@ def record_contact(
         errors["outcome"] = [f"Keep the outcome under {OUTCOME_MAX_LENGTH} characters."]
     if errors:
         raise ValidationError(errors)
+    recall = LotRecall.objects.select_for_update().select_related("lot").get(pk=recall.pk)
+    if not recall.is_open:
+        raise ValidationError("This recall is closed: its contacts can no longer change.")
     if patient.pk not in {p.patient_id for p in recall_patients(recall)}:
         raise ValidationError("That patient did not receive this lot.")
     contact = RecallContact.objects.create(
@@ -168,6 +182,15 @@ def check_template(text: str) -> list[str]:
         problems.append(f"Unknown placeholder {names}: use only {allowed}.")
     if PLACEHOLDER.sub("", text).count("{") or PLACEHOLDER.sub("", text).count("}"):
         problems.append("A brace is not closed: placeholders are written like {patient}.")
+    if MARKUP.search(text):
+        problems.append(
+            "The email is plain text: remove the markup (<...>), the patient would see it as typed."
+        )
+    if UNSAFE_LINK.search(text):
+        problems.append(
+            "Only web addresses (https://...) may be linked: file:, javascript: and data: "
+            "links are refused."
+        )
     return problems
 
 
@@ -187,11 +210,54 @@ def render_notice(text: str, *, recall: LotRecall, patient: RecallPatient) -> st
 
 
 @transaction.atomic
+def close_recall(*, recall: LotRecall, note: str, actor: Actor) -> LotRecall:
+    """Close a recall whose every patient has a recorded contact; the lot stays recalled."""
+    note = note.strip()
+    if not note:
+        raise ValidationError(
+            {"note": ["Say how the recall ended: what became of the remaining stock."]}
+        )
+    if len(note) > CLOSING_NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"note": [f"Keep the note under {CLOSING_NOTE_MAX_LENGTH} characters."]}
+        )
+    recall = (
+        LotRecall.objects.select_for_update()
+        .select_related("lot__product", "lot__location")
+        .get(pk=recall.pk)
+    )
+    if not recall.is_open:
+        raise ValidationError("This recall is already closed.")
+    contacted = set(recall.contacts.values_list("patient_id", flat=True))
+    waiting = [
+        patient for patient in recall_patients(recall) if patient.patient_id not in contacted
+    ]
+    if waiting:
+        names = ", ".join(patient.name for patient in waiting[:5])
+        more = f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
+        raise ValidationError(
+            f"{len(waiting)} patient(s) have no recorded contact yet: {names}{more}. Record "
+            "each contact, or each failed attempt, before closing the recall."
+        )
+    recall.closed_at = timezone.now()
+    recall.closed_by = actor.user
+    recall.closing_note = note
+    recall.save(update_fields=["closed_at", "closed_by", "closing_note"])
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=recall,
+        summary=f"Closed the recall of lot {recall.lot.lot_number}: {note[:150]}",
+    )
+    return recall
+
+
+@transaction.atomic
 def send_recall_notice(*, recall: LotRecall, subject: str, body: str, actor: Actor) -> RecallNotice:
     """Email every patient on the recall's list who has an email address, one message each.
 
-    Plain text only (no HTML part): markup or a file:// address typed into the
-    template or stored in a name is shown to the patient as the characters it is.
+    Plain text only (no HTML part): a template with markup or a file: link is
+    refused (check_template); a patient's name is sent as the characters it is.
     Each email is recorded as a contact; patients without an address are left for
     the desk to reach another way.
     """

@@ -33,6 +33,7 @@ from treatments.services import stock as stock_services
 from treatments.services.recalls import PLACEHOLDERS, RecallPatient
 from treatments.stock_forms import (
     LotStatusForm,
+    RecallCloseForm,
     RecallContactForm,
     RecallNoticeForm,
     RecallOpenForm,
@@ -56,7 +57,7 @@ def lot_or_404(request: HttpRequest, pk: int) -> StockLot:
 
 def recall_or_404(request: HttpRequest, pk: int) -> LotRecall:
     return get_for_user_or_404(
-        LotRecall.objects.select_related("lot__product", "lot__location", "opened_by"),
+        LotRecall.objects.select_related("lot__product", "lot__location", "opened_by", "closed_by"),
         request.user,
         pk=pk,
     )
@@ -167,6 +168,7 @@ def render_recall(
     *,
     contact_form: RecallContactForm | None = None,
     notice_form: RecallNoticeForm | None = None,
+    close_form: RecallCloseForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     patients = recall_services.recall_patients(recall)
@@ -193,6 +195,14 @@ def render_recall(
             or RecallNoticeForm(
                 initial={"subject": DEFAULT_NOTICE_SUBJECT, "body": DEFAULT_NOTICE_BODY}
             ),
+            "close_form": close_form or RecallCloseForm(),
+            # A closed recall shows no forms: a refused post's reason is shown on its own.
+            "refusals": [
+                error
+                for form in (contact_form, notice_form, close_form)
+                if form is not None
+                for error in form.non_field_errors()
+            ],
             "placeholders": ["{" + name + "}: " + text for name, text in PLACEHOLDERS.items()],
         },
         status=status,
@@ -254,6 +264,28 @@ def recall_notify(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("treatments:recall_detail", pk=recall.pk)
     return render_recall(request, recall, notice_form=form, status=400)
+
+
+@require_permission(MANAGE_LOTS)
+@require_POST
+def recall_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close the recall once every patient on its list has a recorded contact."""
+    recall = recall_or_404(request, pk)
+    form = RecallCloseForm(request.POST)
+    if form.is_valid():
+        try:
+            recall_services.close_recall(
+                recall=recall, note=form.cleaned_data["note"], actor=Actor.from_request(request)
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Closed the recall of lot {recall.lot.lot_number}. The lot stays recalled.",
+            )
+            return redirect("treatments:recall_detail", pk=recall.pk)
+    return render_recall(request, recall, close_form=form, status=400)
 
 
 CSV_COLUMNS = [
