@@ -1,6 +1,5 @@
 """Patients, their versioned medical history and their clinical photos."""
 
-import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Any, Self, TypeVar
@@ -15,15 +14,9 @@ from simple_history.models import HistoricalRecords
 
 from clinic.access import AnyUser, LocationHeldQuerySet
 from clinic.models import Jurisdiction, Location
+from consultations.name_folding import patient_search_key
 
 MAX_AGE_YEARS = 120
-
-
-def fold_text(value: str) -> str:
-    """Lower-case, accent-free text for matching: "Zoë Ångström" -> "zoe angstrom"."""
-    decomposed = unicodedata.normalize("NFKD", value or "")
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.casefold().split())
 
 
 def validate_date_of_birth(value: date) -> None:
@@ -102,8 +95,10 @@ class Patient(models.Model):
     # Set by the booking service when the patient is seen; orders search results.
     last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    # Derived on save, for search: folded names, and the phone's digits.
-    search_name = models.CharField(max_length=400, editable=False, default="")
+    # Derived on save, for search: the names folded (consultations.name_folding),
+    # and the phone's digits. Text, not a bounded CharField: folding can lengthen
+    # a name (ß -> ss, ﬃ -> ffi) and a second spelling may be added.
+    search_name = models.TextField(editable=False, default="")
     phone_digits = models.CharField(max_length=20, editable=False, default="", db_index=True)
 
     objects = PatientRecordQuerySet.as_manager()
@@ -123,7 +118,11 @@ class Patient(models.Model):
         return f"{self.full_name} ({self.record_number})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_name = fold_text(f"{self.first_name} {self.last_name} {self.preferred_name}")
+        self.search_name = patient_search_key(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            preferred_name=self.preferred_name,
+        )
         self.phone_digits = "".join(ch for ch in str(self.phone or "") if ch.isdigit())
         super().save(*args, **kwargs)
 

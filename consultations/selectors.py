@@ -3,6 +3,8 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import reduce
+from operator import and_, or_
 
 import phonenumbers
 from django.conf import settings
@@ -10,7 +12,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from clinic.models import Location
-from consultations.models import Patient, Screening, fold_text
+from consultations.models import Patient, Screening
+from consultations.name_folding import query_words, spellings
 
 SEARCH_LIMIT = 25
 RECORD_NUMBER_RE = re.compile(r"^[A-Za-z]{2}\d{1,10}$")
@@ -61,9 +64,11 @@ def search_patients(
 ) -> list[Patient]:
     """Patients matching what the front desk typed, newest visit first, in one query.
 
-    Understands any part of a name (accents and case ignored), a record number,
-    a date of birth written as the location writes dates, or a phone number in
-    any common format.
+    Understands any part of a name (accents, case and the apostrophes, hyphens
+    and spaces inside names ignored; "mueller" finds Müller, see
+    consultations.name_folding), a record number, a date of birth written as the
+    location writes dates, or a phone number in any common format. What is typed
+    is only ever matched as text: ``%`` and ``_`` are no wildcards.
     """
     # A NUL byte can never match and PostgreSQL refuses it in a query: drop it.
     text = " ".join(query.replace("\x00", "").split())[:100]
@@ -83,9 +88,15 @@ def search_patients(
         for digits in numbers:
             condition |= Q(phone_digits__contains=digits)
     else:
-        condition = Q()
-        for word in fold_text(text).split():
-            condition &= Q(search_name__contains=word)
+        words = query_words(text)
+        if not words:
+            return []
+        # One LIKE '%…%' per spelling (Django escapes % and _): each can use the
+        # trigram index on search_name (migration 0002).
+        condition = reduce(
+            and_,
+            (reduce(or_, (Q(search_name__contains=form) for form in forms)) for forms in words),
+        )
     return list(recent_first(patients.filter(condition))[:limit])
 
 
@@ -105,8 +116,9 @@ def find_possible_duplicates(
     """Existing patients (archived too) with the same name and birth date, phone or email."""
     condition = Q(pk__in=[])
     if first_name and last_name and date_of_birth:
+        # The stored key starts with the first and last name, folded.
         condition |= Q(
-            search_name__startswith=fold_text(f"{first_name} {last_name}"),
+            search_name__startswith=f"{spellings(first_name)[0]} {spellings(last_name)[0]}",
             date_of_birth=date_of_birth,
         )
     if phone_digits := "".join(ch for ch in str(phone or "") if ch.isdigit()):

@@ -41,8 +41,8 @@ from consultations.models import (
     Patient,
     RecordNumberCounter,
     Screening,
-    fold_text,
 )
+from consultations.name_folding import patient_search_key
 from treatments.models import (
     DEFAULT_RISKS,
     ConsentTemplate,
@@ -345,7 +345,7 @@ def _patients(rng: random.Random, count: int) -> list[int]:
                 sex="female" if rng.random() < 0.85 else "male",
                 phone=phone,
                 email=f"patient{n}@mail.example",
-                search_name=fold_text(f"{first} {last}"),
+                search_name=patient_search_key(first_name=first, last_name=last),
                 phone_digits=phone[1:],
             )
         )

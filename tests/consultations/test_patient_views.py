@@ -1,6 +1,9 @@
+import html
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -296,6 +299,91 @@ def test_the_search_partial_shows_hostile_queries_escaped(client, frontdesk_user
     ).content.decode()
     assert "<b>bold</b>" not in body
     assert "&lt;b&gt;bold&lt;/b&gt;" in body
+
+
+FORGIVING_SEARCHES = [
+    ("lukasiewicz", "Łukasiewicz"),
+    ("lukas", "Łukasiewicz"),
+    ("obrien", "O'Brien"),
+    ("oconnor", "O’Connor"),  # registered from a phone, with a curly apostrophe
+    ("muller", "Müller"),
+    ("mueller", "Müller"),
+    ("zoe", "Zoë"),
+]
+
+
+def search_page(client, user, query):
+    """The patient list as the front desk sees it after typing a query: its visible text."""
+    client.force_login(user)
+    response = client.get(reverse("consultations:patient_list"), {"q": query})
+    assert response.status_code == 200
+    return html.unescape(response.content.decode())
+
+
+@pytest.mark.parametrize(("typed", "name"), FORGIVING_SEARCHES)
+def test_the_search_page_finds_a_name_typed_without_its_special_letters_or_punctuation(
+    client, frontdesk_user, typed, name
+):
+    everyone = {
+        surname: PatientFactory(first_name="Zoë" if surname == "Zoë" else "Alex", last_name=surname)
+        for _, surname in FORGIVING_SEARCHES
+    }
+    everyone["Smith"] = PatientFactory(first_name="Bob", last_name="Smith")
+    wanted = everyone.pop(name)
+    body = search_page(client, frontdesk_user, typed)
+    assert wanted.display_name in body
+    assert wanted.record_number in body
+    assert not any(other.record_number in body for other in everyone.values())
+
+
+def test_the_search_page_takes_as_many_queries_for_thirty_matches_as_for_one(
+    client, frontdesk_user
+):
+    PatientFactory.create_batch(5, last_name="Smith")
+    client.force_login(frontdesk_user)
+    url = reverse("consultations:patient_list")
+    client.get(url, {"q": "mueller"})  # the session and location settled first
+
+    def queries_for_mueller(matching):
+        PatientFactory.create_batch(
+            matching - Patient.objects.filter(last_name="Müller").count(), last_name="Müller"
+        )
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get(url, {"q": "mueller"}).content.decode()
+        assert body.count("Müller") == min(matching, 25)
+        return len(queries.captured_queries)
+
+    assert queries_for_mueller(1) == queries_for_mueller(30)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "<script>alert(1)</script>",
+        "%",
+        "_",
+        "%%%",
+        "zo%",
+        "m_ller",
+        "'",
+        "x" * 300,
+        "<script>" + "%_" * 146,
+    ],
+)
+def test_a_hostile_or_wildcard_query_shows_no_match_and_breaks_nothing(
+    client, frontdesk_user, typed
+):
+    PatientFactory(first_name="Zoë", last_name="Müller")
+    client.force_login(frontdesk_user)
+    for url_name in ("consultations:patient_list", "consultations:patient_search"):
+        response = client.get(reverse(url_name), {"q": typed})
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "No patient matches" in body
+        assert "Müller" not in body
+        if "<" in typed:
+            assert typed not in body
+            assert "&lt;script&gt;" in body
 
 
 def test_archived_patients_show_in_search_only_when_asked(
