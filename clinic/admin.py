@@ -33,8 +33,8 @@ class LocationAdmin(SimpleHistoryAdmin):
 
 @admin.register(Room)
 class RoomAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "location", "is_active"]
-    list_filter = ["location", "is_active"]
+    list_display = ["name", "location", "kind", "is_active"]
+    list_filter = ["location", "kind", "is_active"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
         return False

@@ -173,9 +173,30 @@ class Location(models.Model):
         return self.country in MONTH_FIRST_COUNTRIES
 
 
+class RoomKind(models.TextChoices):
+    """What a room is fitted for.
+
+    A procedure room is kept for aseptic work (a couch, a trolley, surfaces cleaned
+    between patients); a consultation room has a desk and chairs. A procedure needs a
+    procedure room; a consultation or review can be held in either kind of room.
+    """
+
+    CONSULTATION = "consultation", "Consultation room"
+    PROCEDURE = "procedure", "Procedure room"
+
+
 class Room(models.Model):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
     name = models.CharField(max_length=80)
+    # A procedure room suits every appointment type, so it is the kind a room gets unless
+    # told otherwise: a room added without thinking never refuses a booking it used to take.
+    kind = models.CharField(
+        max_length=20,
+        choices=RoomKind.choices,
+        default=RoomKind.PROCEDURE,
+        help_text="Procedures are booked only into procedure rooms; consultations and "
+        "reviews go to a consultation room when one is free, else to any room.",
+    )
     is_active = models.BooleanField(default=True)
 
     history = HistoricalRecords()

@@ -6,7 +6,15 @@ from consultations.models import AppointmentType
 
 @admin.register(AppointmentType)
 class AppointmentTypeAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "kind", "duration_minutes", "buffer_minutes", "needs_room", "is_active"]
+    list_display = [
+        "name",
+        "kind",
+        "duration_minutes",
+        "buffer_minutes",
+        "needs_room",
+        "room_kind",
+        "is_active",
+    ]
     list_filter = ["kind", "is_active"]
 
     def has_delete_permission(self, request, obj=None) -> bool:

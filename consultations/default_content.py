@@ -7,6 +7,7 @@ manager's later changes to durations or colours are kept.
 
 from __future__ import annotations
 
+from clinic.models import RoomKind
 from consultations.models import AppointmentKind, AppointmentType, ReviewStage
 
 # name, kind, minutes, buffer after, colour, needs a room, review stage
@@ -35,6 +36,10 @@ def install_appointment_types() -> int:
             colour=colour,
             needs_room=needs_room,
             review_stage=stage,
+            # A thread lift needs a procedure room; the others may sit in any room.
+            room_kind=RoomKind.PROCEDURE
+            if kind == AppointmentKind.TREATMENT
+            else RoomKind.CONSULTATION,
         )
         appointment_type.full_clean()
         appointment_type.save()

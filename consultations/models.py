@@ -13,7 +13,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from clinic.access import AnyUser, LocationHeldQuerySet
-from clinic.models import Jurisdiction, Location
+from clinic.models import Jurisdiction, Location, Room, RoomKind
 from consultations.name_folding import patient_search_key
 
 MAX_AGE_YEARS = 120
@@ -514,6 +514,14 @@ class AppointmentType(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour such as #1f6f8b.")],
     )
     needs_room = models.BooleanField(default=True)
+    room_kind = models.CharField(
+        "room it needs",
+        max_length=20,
+        choices=RoomKind.choices,
+        default=RoomKind.CONSULTATION,
+        help_text="A procedure room: booked only into procedure rooms. A consultation room: "
+        "a consultation room when one is free, else any room.",
+    )
     is_active = models.BooleanField(default=True)
 
     history = HistoricalRecords()
@@ -523,6 +531,24 @@ class AppointmentType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    # As a clinic runs its rooms: a procedure needs the aseptic set-up of a procedure room;
+    # a consultation or review may sit anywhere, but in a consultation room first, so that
+    # procedure rooms stay free for the procedures only they can hold.
+
+    def suits(self, room: Room) -> bool:
+        """Whether `room` is of a kind this type may be booked into."""
+        return self.room_kind != RoomKind.PROCEDURE or room.kind == RoomKind.PROCEDURE
+
+    def room_problem(self, room: Room) -> str | None:
+        """Why `room` cannot hold this type, in words, or None."""
+        if self.suits(room):
+            return None
+        return f"{self.name} needs a procedure room; {room.name} is a consultation room."
+
+    def room_order(self, room: Room) -> tuple[bool, str, int]:
+        """Sort key for "any free room": rooms of the kind this type names first, by name."""
+        return (room.kind != self.room_kind, room.name, room.pk)
 
 
 class AppointmentStatus(models.TextChoices):

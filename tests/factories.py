@@ -119,6 +119,10 @@ class AppointmentTypeFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Appointment type {n}")
     kind = "consultation"
     duration_minutes = 30
+    # As the default types and the migration set it: treatments need a procedure room.
+    room_kind = factory.LazyAttribute(
+        lambda t: "procedure" if t.kind == "treatment" else "consultation"
+    )
 
 
 class AppointmentFactory(factory.django.DjangoModelFactory):

@@ -8,7 +8,7 @@ from datetime import time
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from clinic.models import Location, Room, StaffMember, WorkingHours
+from clinic.models import Location, Room, RoomKind, StaffMember, WorkingHours
 from clinic.roles import Role
 from consultations.demo import (
     load_demo_appointment_types,
@@ -28,7 +28,11 @@ LOCATIONS = [
         "country": "GB",
         "time_zone": "Europe/London",
         "paper_size": "A4",
-        "rooms": ["Treatment room 1", "Treatment room 2", "Consultation room"],
+        "rooms": [
+            ("Treatment room 1", RoomKind.PROCEDURE),
+            ("Treatment room 2", RoomKind.PROCEDURE),
+            ("Consultation room", RoomKind.CONSULTATION),
+        ],
     },
     {
         "name": "Threadline New York",
@@ -38,7 +42,10 @@ LOCATIONS = [
         "country": "US",
         "time_zone": "America/New_York",
         "paper_size": "Letter",
-        "rooms": ["Procedure room A", "Consult room B"],
+        "rooms": [
+            ("Procedure room A", RoomKind.PROCEDURE),
+            ("Consult room B", RoomKind.CONSULTATION),
+        ],
     },
 ]
 
@@ -80,8 +87,10 @@ def load_demo_clinic() -> bool:
         location, created = Location.objects.get_or_create(name=spec["name"], defaults=fields)
         created_any |= created
         locations[location.name] = location
-        for room_name in rooms:
-            created_any |= Room.objects.get_or_create(location=location, name=room_name)[1]
+        for room_name, kind in rooms:
+            created_any |= Room.objects.get_or_create(
+                location=location, name=room_name, defaults={"kind": kind}
+            )[1]
 
     user_model = get_user_model()
     for username, first, last, role, location_names, registration in STAFF:

@@ -280,6 +280,7 @@ def _appointment_types() -> dict[str, AppointmentType]:
                 "duration_minutes": minutes,
                 "buffer_minutes": buffer,
                 "needs_room": room,
+                "room_kind": "procedure" if kind == "treatment" else "consultation",
             },
         )[0]
         for name, kind, minutes, buffer, room in specs

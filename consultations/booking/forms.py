@@ -68,7 +68,8 @@ class PractitionerChoiceField(forms.ModelChoiceField):
 
 class RoomChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Room) -> str:
-        return obj.name
+        # The kind beside the name: a procedure can be booked only into a procedure room.
+        return f"{obj.name} · {obj.get_kind_display().lower()}"
 
 
 class LocalDateTimeField(forms.Field):
@@ -117,7 +118,7 @@ class BookingForm(forms.Form):
     room = RoomChoiceField(
         queryset=Room.objects.none(),
         required=False,
-        empty_label="Any free room (if the type needs one)",
+        empty_label="Any suitable free room (if the type needs one)",
     )
     notes = forms.CharField(
         required=False,

@@ -13,6 +13,14 @@ On PostgreSQL exclusion constraints enforce the overlaps in the database too
 (migration 0005), so two people booking the same slot at once cannot both win;
 on SQLite the write transaction is taken at BEGIN (IMMEDIATE), which serialises
 check-and-insert. The loser gets `SlotUnavailable` with the next free slots.
+
+Rooms have a kind (clinic.models.RoomKind) and each appointment type names the kind it
+needs (AppointmentType.suits): a procedure only in a procedure room, a consultation
+anywhere but in a consultation room first. A room the user chose is that room or a
+refusal. "Any free room" is the first suitable free room; when a concurrent booking takes
+that room between our look and our insert (the room's exclusion constraint refuses the
+row), the attempt is rolled back to its savepoint and the next suitable free room is
+tried, so a refusal means no suitable room is left.
 """
 
 from __future__ import annotations
@@ -29,7 +37,15 @@ from django.utils import timezone
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.cooling_off import cooling_off_problem
-from clinic.models import AuditAction, Location, Room, StaffMember, TimeOff, WorkingHours
+from clinic.models import (
+    AuditAction,
+    Location,
+    Room,
+    RoomKind,
+    StaffMember,
+    TimeOff,
+    WorkingHours,
+)
 from clinic.roles import Role
 from consultations.booking.reminders import schedule_reminder
 from consultations.models import (
@@ -46,9 +62,10 @@ from consultations.models import (
 SLOT_STEP = timedelta(minutes=15)
 MAX_DAYS_AHEAD = 2 * 365
 SLOT_SEARCH_DAYS = 30
+ROOM_OVERLAP_CONSTRAINT = "appointment_no_room_overlap"
 OVERLAP_CONSTRAINTS = (
     "appointment_no_practitioner_overlap",
-    "appointment_no_room_overlap",
+    ROOM_OVERLAP_CONSTRAINT,
     "appointment_no_patient_overlap",
 )
 
@@ -143,6 +160,8 @@ def _check_rules(
         errors.setdefault("room", []).append(f"{room.name} is at another location.")
     if room is not None and not room.is_active:
         errors.setdefault("room", []).append(f"{room.name} is not in use.")
+    if room is not None and (problem := appointment_type.room_problem(room)):
+        errors.setdefault("room", []).append(problem)
     if not appointment_type.is_active:
         errors.setdefault("appointment_type", []).append("This appointment type is retired.")
     if patient.is_archived:
@@ -263,15 +282,60 @@ def _conflict(
 
 def _free_room(
     location: Location,
+    appointment_type: AppointmentType,
     starts_at: datetime,
     blocked_until: datetime,
+    *,
     ignore: Appointment | None = None,
+    skip: set[int] | frozenset[int] = frozenset(),
 ) -> Room | None:
+    """The free room at the location this type prefers (one query), or None.
+
+    `skip` holds rooms a concurrent booking has just taken (not yet visible to this look).
+    """
     busy = active(Appointment.objects.filter(room__location=location))
     if ignore is not None:
         busy = busy.exclude(pk=ignore.pk)
     taken = overlapping(busy, starts_at, blocked_until).values_list("room_id", flat=True)
-    return Room.objects.filter(location=location, is_active=True).exclude(pk__in=taken).first()
+    free = Room.objects.filter(location=location, is_active=True).exclude(pk__in=taken)
+    suitable = [room for room in free if room.pk not in skip and appointment_type.suits(room)]
+    return min(suitable, key=appointment_type.room_order, default=None)
+
+
+def _room_for_move(
+    appointment: Appointment,
+    *,
+    appointment_type: AppointmentType,
+    location: Location,
+    starts_at: datetime,
+    blocked_until: datetime,
+    skip: set[int],
+) -> Room | None:
+    """Where a move with no room named goes: its own room if that suits and is free at the
+    new time, else (if the type needs a room) the free room the type prefers, else None."""
+    keep = appointment.room
+    if (
+        keep is not None
+        and keep.pk not in skip
+        and appointment_type.suits(keep)
+        and not overlapping(
+            active(Appointment.objects.filter(room=keep)).exclude(pk=appointment.pk),
+            starts_at,
+            blocked_until,
+        ).exists()
+    ):
+        return keep
+    if not appointment_type.needs_room:
+        return None
+    return _free_room(
+        location, appointment_type, starts_at, blocked_until, ignore=appointment, skip=skip
+    )
+
+
+def _no_room(appointment_type: AppointmentType) -> str:
+    if appointment_type.room_kind == RoomKind.PROCEDURE:
+        return "No procedure room is free at that time."
+    return "No room is free at that time."
 
 
 def _is_overlap_violation(error: IntegrityError) -> bool:
@@ -331,7 +395,8 @@ def book_appointment(
 ) -> Appointment:
     """Book an appointment, or raise ValidationError (bad request) or SlotUnavailable (taken).
 
-    If the type needs a room and none is named, the first free room is taken.
+    If the type needs a room and none is named, the suitable free room it prefers is
+    taken; if a concurrent booking takes that room first, the next one (see above).
     """
     starts_at = _plausible_start(starts_at)
     duration = timedelta(minutes=appointment_type.duration_minutes)
@@ -346,55 +411,67 @@ def book_appointment(
         starts_at=starts_at,
         walk_in=walk_in,
     )
-    problem = None
-    try:
-        with transaction.atomic():
-            # One booking per practitioner at a time; the constraint covers rooms.
-            StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
-            if room is None and appointment_type.needs_room:
-                room = _free_room(location, starts_at, blocked_until)
-                if room is None:
-                    problem = "No room is free at that time."
-            if problem is None:
-                problem = _conflict(
-                    patient=patient,
-                    practitioner=practitioner,
-                    room=room,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    blocked_until=blocked_until,
-                    ignore=None,
-                )
-            if problem is None:
-                appointment = Appointment.objects.create(
-                    patient=patient,
-                    practitioner=practitioner,
-                    location=location,
-                    room=room,
-                    appointment_type=appointment_type,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    blocked_until=blocked_until,
-                    notes=notes,
-                    booked_by=actor.user,
-                    status=AppointmentStatus.ARRIVED if walk_in else AppointmentStatus.BOOKED,
-                )
-                _record_status(appointment, "", actor, "walk-in" if walk_in else "booked")
-                transaction.on_commit(
-                    partial(schedule_reminder, appointment=appointment), robust=True
-                )
-                record_event(
-                    action=AuditAction.CREATE,
-                    actor=actor,
-                    obj=appointment,
-                    patient_id=patient.pk,
-                    summary=f"Booked {appointment_type} with {practitioner} "
-                    f"at {timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M}",
-                )
-    except IntegrityError as error:
-        if not _is_overlap_violation(error):
-            raise
-        problem = "Someone else has just booked that time."
+    chosen = room
+    picked: Room | None
+    taken_meanwhile: set[int] = set()
+    while True:
+        problem, picked, room = None, None, chosen
+        try:
+            with transaction.atomic():  # a savepoint when called inside a transaction
+                # One booking per practitioner at a time; the constraint covers rooms.
+                StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
+                if room is None and appointment_type.needs_room:
+                    room = picked = _free_room(
+                        location, appointment_type, starts_at, blocked_until, skip=taken_meanwhile
+                    )
+                    if room is None:
+                        problem = _no_room(appointment_type)
+                if problem is None:
+                    problem = _conflict(
+                        patient=patient,
+                        practitioner=practitioner,
+                        # A room just found free needs no second look; a race is the
+                        # constraint's to catch.
+                        room=room if picked is None else None,
+                        starts_at=starts_at,
+                        ends_at=ends_at,
+                        blocked_until=blocked_until,
+                        ignore=None,
+                    )
+                if problem is None:
+                    appointment = Appointment.objects.create(
+                        patient=patient,
+                        practitioner=practitioner,
+                        location=location,
+                        room=room,
+                        appointment_type=appointment_type,
+                        starts_at=starts_at,
+                        ends_at=ends_at,
+                        blocked_until=blocked_until,
+                        notes=notes,
+                        booked_by=actor.user,
+                        status=AppointmentStatus.ARRIVED if walk_in else AppointmentStatus.BOOKED,
+                    )
+                    _record_status(appointment, "", actor, "walk-in" if walk_in else "booked")
+                    transaction.on_commit(
+                        partial(schedule_reminder, appointment=appointment), robust=True
+                    )
+                    record_event(
+                        action=AuditAction.CREATE,
+                        actor=actor,
+                        obj=appointment,
+                        patient_id=patient.pk,
+                        summary=f"Booked {appointment_type} with {practitioner} "
+                        f"at {timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M}",
+                    )
+        except IntegrityError as error:
+            if not _is_overlap_violation(error):
+                raise
+            if picked is not None and ROOM_OVERLAP_CONSTRAINT in str(error):
+                taken_meanwhile.add(picked.pk)  # lost to a concurrent booking: the next room
+                continue
+            problem = "Someone else has just booked that time."
+        break
     if problem is not None:
         raise _unavailable(
             problem,
@@ -435,63 +512,69 @@ def reschedule_appointment(
         walk_in=False,
     )
     previous = timezone.localtime(appointment.starts_at, location.zone)
-    problem = None
-    try:
-        with transaction.atomic():
-            StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
-            locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-            if locked.status != AppointmentStatus.BOOKED:
-                raise ValidationError("This appointment changed meanwhile; reload and try again.")
-            if room is None:
-                # Keep the room if it is free at the new time; else find one if needed.
-                keep = locked.room
-                room_free = (
-                    keep is not None
-                    and not overlapping(
-                        active(Appointment.objects.filter(room=keep)).exclude(pk=locked.pk),
+    chosen = room
+    picked: Room | None
+    taken_meanwhile: set[int] = set()
+    while True:
+        problem, picked, room = None, None, chosen
+        try:
+            with transaction.atomic():
+                StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
+                locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+                if locked.status != AppointmentStatus.BOOKED:
+                    raise ValidationError(
+                        "This appointment changed meanwhile; reload and try again."
+                    )
+                if room is None:
+                    room = picked = _room_for_move(
+                        locked,
+                        appointment_type=appointment_type,
+                        location=location,
+                        starts_at=starts_at,
+                        blocked_until=blocked_until,
+                        skip=taken_meanwhile,
+                    )
+                    if room is None and appointment_type.needs_room:
+                        problem = _no_room(appointment_type)
+                if problem is None:
+                    problem = _conflict(
+                        patient=locked.patient,
+                        practitioner=practitioner,
+                        room=room if picked is None else None,
+                        starts_at=starts_at,
+                        ends_at=ends_at,
+                        blocked_until=blocked_until,
+                        ignore=locked,
+                    )
+                if problem is None:
+                    locked.starts_at, locked.ends_at, locked.blocked_until = (
                         starts_at,
+                        ends_at,
                         blocked_until,
-                    ).exists()
-                )
-                if room_free:
-                    room = keep
-                elif appointment_type.needs_room:
-                    room = _free_room(location, starts_at, blocked_until, locked)
-                    if room is None:
-                        problem = "No room is free at that time."
-            if problem is None:
-                problem = _conflict(
-                    patient=locked.patient,
-                    practitioner=practitioner,
-                    room=room,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    blocked_until=blocked_until,
-                    ignore=locked,
-                )
-            if problem is None:
-                locked.starts_at, locked.ends_at, locked.blocked_until = (
-                    starts_at,
-                    ends_at,
-                    blocked_until,
-                )
-                locked.practitioner, locked.room = practitioner, room
-                locked.save()
-                transaction.on_commit(partial(schedule_reminder, appointment=locked), robust=True)
-                record_event(
-                    action=AuditAction.UPDATE,
-                    actor=actor,
-                    obj=locked,
-                    patient_id=locked.patient_id,
-                    summary=f"Moved from {previous:%Y-%m-%d %H:%M} to "
-                    f"{timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M} "
-                    f"with {practitioner}",
-                )
-                appointment = locked
-    except IntegrityError as error:
-        if not _is_overlap_violation(error):
-            raise
-        problem = "Someone else has just booked that time."
+                    )
+                    locked.practitioner, locked.room = practitioner, room
+                    locked.save()
+                    transaction.on_commit(
+                        partial(schedule_reminder, appointment=locked), robust=True
+                    )
+                    record_event(
+                        action=AuditAction.UPDATE,
+                        actor=actor,
+                        obj=locked,
+                        patient_id=locked.patient_id,
+                        summary=f"Moved from {previous:%Y-%m-%d %H:%M} to "
+                        f"{timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M} "
+                        f"with {practitioner}",
+                    )
+                    appointment = locked
+        except IntegrityError as error:
+            if not _is_overlap_violation(error):
+                raise
+            if picked is not None and ROOM_OVERLAP_CONSTRAINT in str(error):
+                taken_meanwhile.add(picked.pk)  # lost to a concurrent booking: the next room
+                continue
+            problem = "Someone else has just booked that time."
+        break
     if problem is not None:
         raise _unavailable(
             problem,
@@ -576,7 +659,8 @@ def next_free_slots(
 
     Slots start on the quarter hour of the location's wall clock, inside each
     practitioner's hours there, outside their time off, clear of every active
-    booking (buffers included) and, if the type needs one, with a free room.
+    booking (buffers included) and, if the type needs one, with a free room of a kind
+    that suits it (the one it prefers, as booking would pick).
     A fixed number of queries, however many days are searched.
     """
     now = timezone.now()
@@ -592,7 +676,14 @@ def next_free_slots(
     for row in WorkingHours.objects.filter(location=location, staff__in=staff.keys()):
         hours.setdefault(row.staff_id, []).append(row)
     rooms = (
-        list(Room.objects.filter(location=location, is_active=True))
+        sorted(
+            (
+                room
+                for room in Room.objects.filter(location=location, is_active=True)
+                if appointment_type.suits(room)
+            ),
+            key=appointment_type.room_order,
+        )
         if appointment_type.needs_room
         else []
     )

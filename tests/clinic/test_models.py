@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from clinic.models import Location, Role, StaffMember, WorkingHours
-from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
+from clinic.models import Location, Role, Room, RoomKind, StaffMember, WorkingHours
+from tests.factories import LocationFactory, RoomFactory, StaffMemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +153,24 @@ def test_the_migration_gives_existing_locations_the_jurisdiction_of_their_time_z
         "Glasgow": "GB-SCT",
     }
     assert chosen.jurisdiction == "GB-SCT"
+
+
+def test_the_migration_makes_rooms_procedure_rooms_unless_their_name_says_consult(location):
+    for name in ["Treatment room 1", "Consultation room", "Procedure room A", "Consult room B"]:
+        RoomFactory(location=location, name=name, kind=RoomKind.PROCEDURE)
+    migration = importlib.import_module("clinic.migrations.0008_room_kind")
+    migration.guess_room_kinds(django_apps, None)
+    assert dict(Room.objects.values_list("name", "kind")) == {
+        "Treatment room 1": "procedure",
+        "Consultation room": "consultation",
+        "Procedure room A": "procedure",
+        "Consult room B": "consultation",
+    }
+
+
+def test_a_new_room_is_a_procedure_room_unless_the_manager_says_otherwise(location):
+    """A procedure room takes every type, so a room added in a hurry refuses no booking."""
+    assert RoomFactory(location=location).kind == RoomKind.PROCEDURE
 
 
 def test_a_manager_sets_a_locations_jurisdiction_in_the_clinic_settings(client, location):

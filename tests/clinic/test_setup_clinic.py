@@ -102,12 +102,13 @@ def test_setup_clinic_creates_the_clinic_its_manager_and_the_default_content_and
     consent = ConsentTemplate.objects.get(is_current=True)
     assert consent.risks and "Dermal fillers" in consent.alternatives
     assert AftercareTemplate.objects.count() == len(default_content.AFTERCARE)
-    assert {t.name for t in AppointmentType.objects.all()} == {
-        "Consultation",
-        "Thread lift",
-        "2-week review",
-        "3-month review",
-        "6-month review",
+    # A thread lift needs a procedure room; the others sit in a consultation room first.
+    assert dict(AppointmentType.objects.values_list("name", "room_kind")) == {
+        "Consultation": "consultation",
+        "Thread lift": "procedure",
+        "2-week review": "consultation",
+        "3-month review": "consultation",
+        "6-month review": "consultation",
     }
     # No products yet: the presets wait for one, and say so.
     assert not ProtocolPreset.objects.exists()

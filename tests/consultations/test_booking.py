@@ -1,14 +1,17 @@
+import importlib
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.actors import Actor
-from clinic.models import AuditAction, AuditEvent, Role, WorkingHours
+from clinic.models import AuditAction, AuditEvent, Role, RoomKind, WorkingHours
 from consultations.booking import services as booking
 from consultations.booking.services import SlotUnavailable, book_appointment, next_free_slots
 from consultations.models import Appointment, AppointmentStatus
@@ -26,6 +29,9 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 LONDON = ZoneInfo("Europe/London")
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the rooms' exclusion constraint is PostgreSQL's"
+)
 
 
 def next_weekday(weekday: int, zone=LONDON) -> date:
@@ -126,7 +132,7 @@ def test_the_room_cannot_be_booked_twice_even_with_another_practitioner(clinic):
         book(clinic, at(day, 10), type_key="treatment", practitioner=other, room=clinic["room"])
     assert "Treatment room 1 is already booked" in taken.value.message
     # With no room named and the only room busy, no room is free either.
-    with pytest.raises(SlotUnavailable, match="No room is free"):
+    with pytest.raises(SlotUnavailable, match="No procedure room is free"):
         book(clinic, at(day, 10), type_key="treatment", practitioner=other)
 
 
@@ -357,6 +363,139 @@ def test_a_day_on_a_clock_change_is_23_or_25_hours_long():
     assert autumn[1] - autumn[0] == timedelta(hours=25)
 
 
+# -- rooms by kind ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rooms(clinic):
+    """The clinic's procedure room ("Treatment room 1"), a consultation room, a second
+    practitioner and a consultation type that takes a room."""
+    clinic["consult_room"] = RoomFactory(
+        location=clinic["location"], name="Consultation room", kind=RoomKind.CONSULTATION
+    )
+    clinic["colleague"] = StaffMemberFactory(role=Role.PRACTITIONER, locations=[clinic["location"]])
+    works_every_day(clinic["colleague"], clinic["location"])
+    clinic["seated"] = AppointmentTypeFactory(
+        name="Consultation in a room", kind="consultation", duration_minutes=30, needs_room=True
+    )
+    return clinic
+
+
+def test_the_migration_gives_existing_treatment_types_a_procedure_room_and_others_any_room():
+    lift = AppointmentTypeFactory(name="Lift", kind="treatment", room_kind="consultation")
+    review = AppointmentTypeFactory(name="Review", kind="review")
+    migration = importlib.import_module("consultations.migrations.0013_appointment_type_room_kind")
+    migration.procedures_need_procedure_rooms(django_apps, None)
+    lift.refresh_from_db()
+    review.refresh_from_db()
+    assert (lift.room_kind, review.room_kind) == (RoomKind.PROCEDURE, RoomKind.CONSULTATION)
+
+
+def test_a_procedure_goes_to_a_procedure_room_and_a_consultation_to_a_consultation_room(rooms):
+    day = next_weekday(1)
+    assert rooms["treatment"].room_kind == RoomKind.PROCEDURE
+    # "Consultation room" comes first by name: the kind decides, not the alphabet.
+    procedure = book(rooms, at(day, 10), type_key="treatment")
+    consultation = book(rooms, at(day, 10), type_key="seated", practitioner=rooms["colleague"])
+    assert procedure.room == rooms["room"]
+    assert consultation.room == rooms["consult_room"]
+
+
+def test_with_the_procedure_room_busy_a_procedure_is_refused_but_a_consultation_still_fits(rooms):
+    day = next_weekday(1)
+    book(rooms, at(day, 10), type_key="treatment")
+
+    with pytest.raises(SlotUnavailable) as taken:
+        book(rooms, at(day, 10), type_key="treatment", practitioner=rooms["colleague"])
+    assert taken.value.message == "No procedure room is free at that time."
+    # The next times offered have the procedure room free again: after 10:00 + 90 + 15 minutes.
+    first = taken.value.next_slots[0]
+    assert (first.local_start(rooms["location"]), first.room) == (at(day, 11, 45), rooms["room"])
+
+    consultation = book(rooms, at(day, 10), type_key="seated", practitioner=rooms["colleague"])
+    assert consultation.room == rooms["consult_room"]
+    assert Appointment.objects.count() == 2
+
+
+def test_a_consultation_takes_the_procedure_room_when_no_consultation_room_is_free(rooms):
+    day = next_weekday(1)
+    first = book(rooms, at(day, 14), type_key="seated")
+    second = book(rooms, at(day, 14), type_key="seated", practitioner=rooms["colleague"])
+    assert (first.room, second.room) == (rooms["consult_room"], rooms["room"])
+
+
+def test_a_room_of_the_wrong_kind_is_refused_and_nothing_is_saved(rooms):
+    day = next_weekday(1)
+    with pytest.raises(ValidationError) as refused:
+        book(rooms, at(day, 10), type_key="treatment", room=rooms["consult_room"])
+    assert refused.value.message_dict == {
+        "room": ["Thread lift needs a procedure room; Consultation room is a consultation room."]
+    }
+    assert not Appointment.objects.exists()
+
+    procedure = book(rooms, at(day, 10), type_key="treatment")
+    with pytest.raises(ValidationError, match="needs a procedure room"):
+        booking.reschedule_appointment(
+            appointment=procedure,
+            starts_at=at(day, 13),
+            room=rooms["consult_room"],
+            actor=Actor.system(),
+        )
+    procedure.refresh_from_db()
+    assert (procedure.starts_at, procedure.room) == (at(day, 10), rooms["room"])
+
+
+def test_a_room_chosen_by_hand_is_kept_or_refused_never_swapped(rooms):
+    day = next_weekday(1)
+    book(rooms, at(day, 10), type_key="seated", room=rooms["room"])
+    with pytest.raises(SlotUnavailable, match="Treatment room 1 is already booked"):
+        book(
+            rooms,
+            at(day, 10),
+            type_key="seated",
+            room=rooms["room"],
+            practitioner=rooms["colleague"],
+        )
+
+
+def test_next_free_slots_for_a_procedure_wait_for_a_free_procedure_room(rooms):
+    day = next_weekday(1)
+    book(rooms, at(day, 9), type_key="treatment")  # the procedure room until 10:45
+    slots = next_free_slots(
+        appointment_type=rooms["treatment"],
+        location=rooms["location"],
+        practitioner=rooms["colleague"],
+        after=at(day, 8).astimezone(UTC),
+        limit=2,
+    )
+    assert [(s.local_start(rooms["location"]), s.room) for s in slots] == [
+        (at(day, 10, 45), rooms["room"]),
+        (at(day, 11), rooms["room"]),
+    ]
+    seated = next_free_slots(
+        appointment_type=rooms["seated"],
+        location=rooms["location"],
+        practitioner=rooms["colleague"],
+        after=at(day, 8).astimezone(UTC),
+        limit=1,
+    )
+    assert [(s.local_start(rooms["location"]), s.room) for s in seated] == [
+        (at(day, 9), rooms["consult_room"])
+    ]
+
+
+def test_booking_into_any_free_room_takes_no_more_queries_than_naming_the_room(
+    rooms, django_assert_max_num_queries
+):
+    """The bench measures booking: picking a room by kind costs no extra round trip."""
+    day = next_weekday(1)
+    book(rooms, at(day, 9), type_key="seated")  # caches warm, as in a running clinic
+    with CaptureQueriesContext(connection) as named:
+        book(rooms, at(day, 10), type_key="treatment", room=rooms["room"])
+    with django_assert_max_num_queries(len(named.captured_queries)):
+        book(rooms, at(day, 13), type_key="treatment")
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("sqlite_on_disk")
 @pytest.mark.parametrize("shared", ["practitioner", "room"])
@@ -477,3 +616,97 @@ def test_a_status_change_is_recorded_once_as_a_status_change(clinic):
     assert [c.to_status for c in appointment.status_changes.all()] == ["booked", "arrived"]
     assert AuditEvent.objects.count() == audit_entries
     assert appointment.history.count() == history_rows
+
+
+# -- the race for rooms (PostgreSQL: the exclusion constraint is what two bookings meet) --------
+
+
+def race(bookings: list[dict]) -> list:
+    """Book all at once from threads; each outcome is the room's name or ("taken", message)."""
+    barrier = threading.Barrier(len(bookings))
+    outcomes: list = [None] * len(bookings)
+
+    def attempt(n: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[n] = book_appointment(**bookings[n], actor=Actor.system()).room.name
+        except SlotUnavailable as taken:
+            outcomes[n] = ("taken", taken.message, len(taken.next_slots))
+        except Exception as error:  # an unexpected failure must fail the test, not vanish
+            outcomes[n] = ("error", repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(bookings))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def race_clinic(practitioners: int, procedure_rooms: int):
+    location = LocationFactory(name="Race clinic")
+    rooms = [
+        RoomFactory(location=location, name=f"Procedure room {n}", kind=RoomKind.PROCEDURE)
+        for n in range(1, procedure_rooms + 1)
+    ]
+    # First by name, and never right for a procedure.
+    RoomFactory(location=location, name="A consultation room", kind=RoomKind.CONSULTATION)
+    treatment = AppointmentTypeFactory(
+        name="Race treatment", kind="treatment", duration_minutes=60, needs_room=True
+    )
+    doctors = [
+        StaffMemberFactory(role=Role.PRACTITIONER, locations=[location])
+        for _ in range(practitioners)
+    ]
+    for doctor in doctors:
+        works_every_day(doctor, location)
+    return location, rooms, treatment, doctors
+
+
+def any_room(location, treatment, doctors, start) -> list[dict]:
+    return [
+        {
+            "patient": PatientFactory(),
+            "practitioner": doctor,
+            "location": location,
+            "appointment_type": treatment,
+            "starts_at": start,
+        }
+        for doctor in doctors
+    ]
+
+
+@pytest.mark.postgres
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_any_room_bookings_take_the_two_free_procedure_rooms_every_time():
+    location, _rooms, treatment, doctors = race_clinic(practitioners=2, procedure_rooms=2)
+    day = next_weekday(2)
+    for trial, hour in enumerate(range(9, 15)):  # six trials, an hour apart
+        outcomes = race(any_room(location, treatment, doctors, at(day, hour)))
+        assert sorted(outcomes) == ["Procedure room 1", "Procedure room 2"], (trial, outcomes)
+    assert Appointment.objects.count() == 12
+
+
+@pytest.mark.postgres
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("practitioners", "procedure_rooms"), [(3, 2), (4, 3)])
+def test_simultaneous_bookings_fill_every_free_procedure_room_then_refuse_cleanly(
+    practitioners, procedure_rooms
+):
+    location, rooms, treatment, doctors = race_clinic(practitioners, procedure_rooms)
+    start = at(next_weekday(2), 10)
+
+    outcomes = race(any_room(location, treatment, doctors, start))
+
+    booked = [o for o in outcomes if isinstance(o, str)]
+    assert sorted(booked) == sorted(room.name for room in rooms), outcomes
+    refusals = [o for o in outcomes if not isinstance(o, str)]
+    assert len(refusals) == practitioners - procedure_rooms
+    for kind, message, slots in refusals:
+        assert (kind, message) == ("taken", "No procedure room is free at that time.")
+        assert slots > 0
+    assert Appointment.objects.filter(starts_at=start).count() == procedure_rooms

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.actors import Actor
-from clinic.models import Role
+from clinic.models import Role, RoomKind
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
 from tests.factories import (
@@ -389,6 +389,49 @@ def test_a_room_from_another_location_is_refused(desk, clinic, patient):
     _refused(desk, form_data(clinic, patient, room=elsewhere.pk), "Select a valid choice")
 
 
+@pytest.fixture
+def procedure(clinic):
+    """A thread lift (needs a procedure room), a procedure room and a consultation room."""
+    clinic["thread_lift"] = appointment_type(
+        "Thread lift", minutes=90, needs_room=True, kind=AppointmentKind.TREATMENT
+    )
+    clinic["procedure_room"] = RoomFactory(
+        location=clinic["location"], name="Procedure room A", kind=RoomKind.PROCEDURE
+    )
+    clinic["consult_room"] = RoomFactory(
+        location=clinic["location"], name="Consult room B", kind=RoomKind.CONSULTATION
+    )
+    return clinic
+
+
+def test_the_room_choices_say_which_kind_each_room_is(desk, procedure):
+    page = desk.get(reverse(BOOK)).content.decode()
+    assert "Any suitable free room" in page
+    assert "Procedure room A · procedure room" in page
+    assert "Consult room B · consultation room" in page
+
+
+def test_a_procedure_booked_into_any_free_room_gets_the_procedure_room(desk, procedure, patient):
+    data = form_data(procedure, patient, appointment_type=procedure["thread_lift"].pk)
+    response = desk.post(reverse(BOOK), data)
+    assert response.status_code == 302
+    assert Appointment.objects.get().room == procedure["procedure_room"]
+
+
+def test_a_consultation_room_forced_on_a_procedure_is_refused_and_nothing_is_saved(
+    desk, procedure, patient
+):
+    data = form_data(
+        procedure,
+        patient,
+        appointment_type=procedure["thread_lift"].pk,
+        room=procedure["consult_room"].pk,
+    )
+    _refused(
+        desk, data, "Thread lift needs a procedure room; Consult room B is a consultation room."
+    )
+
+
 def test_a_practitioner_who_does_not_work_here_is_refused(desk, clinic, patient):
     outsider = practitioner_at(LocationFactory(name="Far clinic"), "Zed", "Faraway")
     _refused(desk, form_data(clinic, patient, practitioner=outsider.pk), "Select a valid choice")
@@ -510,6 +553,27 @@ def test_a_move_to_another_practitioner_and_room_here(desk, clinic, patient):
     assert response.status_code == 200
     appointment.refresh_from_db()
     assert (appointment.practitioner, appointment.room) == (price, room)
+
+
+def test_a_procedure_dragged_into_a_consultation_room_is_refused_and_stays(
+    desk, procedure, patient
+):
+    appointment = book_directly(procedure, patient, 10, kind=procedure["thread_lift"])
+    assert appointment.room == procedure["procedure_room"]
+    response = post_json(
+        desk,
+        move_url(appointment),
+        {
+            "starts_at": f"{procedure['day'].isoformat()}T10:00",
+            "room": procedure["consult_room"].pk,
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "Thread lift needs a procedure room; Consult room B is a consultation room."
+    )
+    appointment.refresh_from_db()
+    assert appointment.room == procedure["procedure_room"]
 
 
 def test_a_move_onto_a_taken_time_answers_409_with_the_next_free_slots(desk, clinic, patient):
