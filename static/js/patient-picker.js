@@ -153,6 +153,8 @@ function setUpPicker(picker) {
   input.addEventListener("input", () => {
     const text = input.value.trim();
     hidden.value = text;
+    // The page's "Booking for …" line names the patient it opened with: no longer so.
+    document.querySelector('[data-testid="booking-patient"]')?.remove();
     clearTimeout(timer);
     if (!searchable(text)) {
       controller?.abort();
