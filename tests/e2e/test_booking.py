@@ -221,3 +221,27 @@ def test_front_desk_registers_a_new_patient_from_the_booking_form_and_keeps_the_
 
     expect(page.get_by_role("status")).to_contain_text("Booked Consultation for Vita Sackville")
     assert Appointment.objects.get().patient.last_name == "Sackville"
+
+
+def test_without_javascript_the_record_number_still_books(
+    browser, live_server, frontdesk_user, location
+):
+    practitioner_at(location, "Ada", "Okafor")
+    appointment_type("Consultation", minutes=30)
+    iris = PatientFactory(first_name="Iris", last_name="Murdoch")
+    tomorrow = local_day(location, 1)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 800, "height": 1200}, java_script_enabled=False
+    )
+    page = context.new_page()
+    try:
+        sign_in_page(page, "desk", TEST_PASSWORD)
+        page.goto(f"/calendar/?date={tomorrow.isoformat()}")
+        page.get_by_role("link", name="Book with Ada Okafor at 09:30").click()
+        page.get_by_role("textbox", name="Patient").fill(iris.record_number)
+        page.get_by_role("button", name="Book", exact=True).click()
+
+        expect(page.get_by_role("status")).to_contain_text("Booked Consultation for Iris Murdoch")
+        assert Appointment.objects.get().patient == iris
+    finally:
+        context.close()
