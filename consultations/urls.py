@@ -49,6 +49,11 @@ urlpatterns = [
     path("calendar/", calendar.day_view, name="calendar_day"),
     path("calendar/week/", calendar.week_view, name="calendar_week"),
     path("appointments/new/", calendar.appointment_book, name="appointment_book"),
+    path(
+        "appointments/new/patients/",
+        calendar.appointment_patient_lookup,
+        name="appointment_patient_lookup",
+    ),
     path("appointments/<int:pk>/move/", calendar.appointment_move, name="appointment_move"),
     path("appointments/today/", appointments.day_list, name="day_list"),
     path("appointments/<int:pk>/", appointments.appointment_detail, name="appointment_detail"),

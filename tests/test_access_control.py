@@ -127,6 +127,7 @@ EXPECTED = {
     "consultations:appointment_detail": row(LOGIN, 200, 200, 200),
     "consultations:appointment_ics": row(LOGIN, 200, 200, 200),
     "consultations:appointment_move": row(LOGIN, 405, 405, 405),
+    "consultations:appointment_patient_lookup": row(LOGIN, 200, 200, 200),
     "consultations:appointment_reschedule": row(LOGIN, 200, 200, 200),
     "consultations:appointment_status": row(LOGIN, 405, 405, 405),
     "consultations:calendar_day": row(LOGIN, 200, 200, 200),

@@ -7,7 +7,8 @@ clock); everything about the slot itself is the booking service's to decide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from clinic.access import AnyUser
 from clinic.form_fields import declared_field
 from clinic.models import Location, Room, StaffMember
 from consultations.models import AppointmentKind, AppointmentType, Patient
@@ -100,10 +102,13 @@ class LocalDateTimeField(forms.Field):
 
 
 class BookingForm(forms.Form):
+    # Without JavaScript this is a plain record-number box; static/js/patient-picker.js
+    # turns it into a type-ahead over the patient search that still submits the number.
     patient = forms.CharField(
-        label="Patient record number",
-        max_length=20,
-        help_text="As on the patient's record, such as TL000123.",
+        label="Patient",
+        max_length=100,
+        help_text="Type part of a name, a record number (such as TL000123), a date of birth "
+        "or a phone number, then choose the patient from the list.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     practitioner = PractitionerChoiceField(
@@ -148,7 +153,10 @@ class BookingForm(forms.Form):
         number = self.cleaned_data["patient"].strip().upper()
         patient = Patient.objects.filter(record_number=number).first()
         if patient is None:
-            raise ValidationError(f"No patient has the record number “{number}”.")
+            raise ValidationError(
+                f"No patient has the record number “{number}”: choose the patient from the "
+                "list as you type, or type their record number, such as TL000123."
+            )
         if patient.is_archived:
             raise ValidationError(
                 f"{patient.full_name}'s record is archived: restore it before booking."
@@ -170,6 +178,93 @@ class BookingForm(forms.Form):
             "room": data.get("room"),
             "notes": data.get("notes", ""),
         }
+
+
+# -- a prefilled booking form (calendar links, "Book" on a chart, back from registration) ----
+
+# The query parameters that carry a chosen slot.
+SLOT_PARAMETERS = ("location", "practitioner", "start", "type", "room")
+
+
+@dataclass
+class Prefill:
+    """What a booking link asks for, checked: the form's initial values, and what was wrong."""
+
+    initial: dict = field(default_factory=dict)
+    patient: Patient | None = None
+    slot: dict[str, str] = field(default_factory=dict)  # the valid slot parameters, as text
+    problems: list[str] = field(default_factory=list)
+
+
+def _pick_id(queryset, value: str):
+    """The object of `queryset` whose pk is `value` (text from a request), else None."""
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    return queryset.filter(pk=int(value)).first()
+
+
+def booking_prefill(
+    params: Mapping[str, str], *, location: Location, user: AnyUser, with_patient: bool = True
+) -> Prefill:
+    """Read ?location=&practitioner=&start=&type=&room=&patient= as a booking link carries them.
+
+    Each value is checked against what may be booked here; a wrong one is left out
+    and named in `problems` (a link typed by hand, or tampered with), never trusted.
+    """
+    found = Prefill()
+    values = {name: str(params.get(name) or "").strip() for name in (*SLOT_PARAMETERS, "patient")}
+    if values["location"]:
+        if values["location"] == str(location.pk):
+            found.slot["location"] = values["location"]
+        else:
+            found.problems.append(
+                f"The link was made for another location: this form books at {location.name}."
+            )
+    if values["start"]:
+        start = parse_local(values["start"])
+        if start is None:
+            found.problems.append("The date and time in the link is not valid.")
+        else:
+            found.initial["starts_at"] = found.slot["start"] = start.strftime("%Y-%m-%dT%H:%M")
+    # parameter: (form field, where its id must be found, what to say when it is not)
+    by_id = {
+        "practitioner": (
+            "practitioner",
+            StaffMember.objects.practitioners_at(location),
+            f"The practitioner in the link does not work at {location.name}.",
+        ),
+        "room": (
+            "room",
+            Room.objects.filter(location=location, is_active=True),
+            f"The room in the link is not in use at {location.name}.",
+        ),
+        "type": (
+            "appointment_type",
+            AppointmentType.objects.filter(is_active=True),
+            "The appointment type in the link is not valid.",
+        ),
+    }
+    if with_patient:
+        by_id["patient"] = (
+            "patient",
+            Patient.objects.for_user(user).filter(is_archived=False),
+            "The patient in the link was not found, or is archived.",
+        )
+    for parameter, (name, queryset, problem) in by_id.items():
+        if not values[parameter]:
+            continue
+        chosen = _pick_id(queryset, values[parameter])
+        if chosen is None:
+            found.problems.append(problem)
+        elif parameter == "patient":
+            found.patient = chosen
+            found.initial["patient"] = chosen.record_number
+        else:
+            found.initial[name] = chosen.pk
+            found.slot[parameter] = str(chosen.pk)
+    if "appointment_type" not in found.initial and (kind := default_appointment_type()):
+        found.initial["appointment_type"] = kind.pk
+    return found
 
 
 # -- the calendar's move request (JSON) -----------------------------------------------------

@@ -27,16 +27,18 @@ from clinic.models import Location, Room, StaffMember
 from clinic.permissions import require_permission
 from clinic.roles import Role
 from clinic.signed_in import SignedInRequest
+from consultations import selectors
 from consultations.booking import schedule
 from consultations.booking import services as booking
 from consultations.booking.forms import (
+    MAX_INPUT_LENGTH,
     MAX_MOVE_BODY_BYTES,
     BadMove,
     BookingForm,
+    booking_prefill,
     default_appointment_type,
     local_iso,
     make_local,
-    parse_local,
     parse_move,
 )
 from consultations.models import Appointment, AppointmentType, Patient
@@ -222,31 +224,6 @@ def _pick(queryset, value):
     return queryset.filter(pk=int(value)).first()
 
 
-def _initial(request: HttpRequest, location: Location) -> tuple[dict, Patient | None]:
-    """The form's prefill from ?practitioner=&start=&room=&patient=&type= (bad values ignored)."""
-    initial: dict = {}
-    practitioner = _pick(
-        StaffMember.objects.practitioners_at(location), request.GET.get("practitioner")
-    )
-    if practitioner is not None:
-        initial["practitioner"] = practitioner.pk
-    start = parse_local(request.GET.get("start", ""))
-    if start is not None:
-        initial["starts_at"] = start.strftime("%Y-%m-%dT%H:%M")
-    room = _pick(Room.objects.filter(location=location, is_active=True), request.GET.get("room"))
-    if room is not None:
-        initial["room"] = room.pk
-    kind = _pick(AppointmentType.objects.filter(is_active=True), request.GET.get("type"))
-    kind = kind or default_appointment_type()
-    if kind is not None:
-        initial["appointment_type"] = kind.pk
-    patients = Patient.objects.for_user(request.user).filter(is_archived=False)
-    patient = _pick(patients, request.GET.get("patient"))
-    if patient is not None:
-        initial["patient"] = patient.record_number
-    return initial, patient
-
-
 def _chosen_slot(data):
     """Apply a one-click choice among the next free slots ("practitioner|start|room")."""
     choice = data.get("slot", "")
@@ -286,6 +263,26 @@ def _next_available(location: Location, data, patient: Patient | None) -> tuple[
     return choices, f"{kind.name}{who}"
 
 
+def _register_url(location: Location, hints) -> str:
+    """Registration, carrying the slot chosen so far back to this form once the patient exists.
+
+    Without JavaScript the link carries the slot the page was opened with; the booking
+    form's script keeps it in step with the fields as they change.
+    """
+    form_names = {
+        "practitioner": "practitioner",
+        "start": "starts_at",
+        "type": "appointment_type",
+        "room": "room",
+    }
+    slot = {"location": str(location.pk)}
+    for parameter, name in form_names.items():
+        value = str(hints.get(name) or "")
+        if value and len(value) <= MAX_INPUT_LENGTH:
+            slot[parameter] = value
+    return _calendar_url("consultations:patient_create", **slot)
+
+
 @require_permission("clinic.manage_bookings")
 @require_http_methods(["GET", "POST"])
 def appointment_book(request: SignedInRequest) -> HttpResponse:
@@ -293,6 +290,7 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
     location = _location(request)
     status = 200
     conflict = None
+    problems: list[str] = []
     if request.method == "POST":
         data = _chosen_slot(request.POST)
         form = BookingForm(data, location=location)
@@ -328,9 +326,10 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
             patient = form.cleaned_data["patient"]
         hints = data
     else:
-        initial, patient = _initial(request, location)
-        form = BookingForm(initial=initial, location=location)
-        hints = initial
+        prefill = booking_prefill(request.GET, location=location, user=request.user)
+        form = BookingForm(initial=prefill.initial, location=location)
+        patient, problems, hints = prefill.patient, prefill.problems, prefill.initial
+        status = 400 if problems else 200
     next_slots, next_for = _next_available(location, hints, patient)
     return render(
         request,
@@ -340,6 +339,9 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
             "location": location,
             "patient": patient,
             "conflict": conflict,
+            "problems": problems,
+            "register_url": _register_url(location, hints),
+            "lookup_url": reverse("consultations:appointment_patient_lookup"),
             "next_slots": next_slots,
             "next_for": next_for,
             "calendar_url": _calendar_url(
@@ -353,6 +355,62 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+# What the booking form's type-ahead shows: a short list, and queries no longer than the
+# patient list's search box takes.
+LOOKUP_LIMIT = 8
+LOOKUP_MAX_LENGTH = 100
+LOOKUP_HINT = "Type at least two letters or digits of a name, record number, date or phone."
+
+
+def _masked_phone(patient: Patient) -> str:
+    """The phone's last three digits: enough to tell two namesakes apart at the desk."""
+    digits = patient.phone_digits
+    return f"ending {digits[-3:]}" if len(digits) >= 3 else ""
+
+
+@require_permission("clinic.manage_bookings")
+@require_GET
+def appointment_patient_lookup(request: SignedInRequest) -> JsonResponse:
+    """The booking form's type-ahead: patients matching ?q=, the patient list's own search.
+
+    Answers JSON: {"patients": [{id, record_number, name, date_of_birth, phone}], "message"},
+    or 400 with {"error"} for a query it cannot take. Only what the desk may see:
+    no address, no email, the phone masked.
+    """
+    query = request.GET.get("q", "")
+    if len(query) > LOOKUP_MAX_LENGTH:
+        return json_error(f"Type at most {LOOKUP_MAX_LENGTH} characters to find a patient.")
+    if sum(1 for ch in query if ch.isalnum()) < 2:
+        return JsonResponse({"patients": [], "message": LOOKUP_HINT})
+    found = selectors.search_patients(
+        query=query, location=current_location(request), limit=LOOKUP_LIMIT
+    )
+    reachable = set(
+        Patient.objects.for_user(request.user)
+        .filter(pk__in=[patient.pk for patient in found])
+        .values_list("pk", flat=True)
+    )
+    patients = [
+        {
+            "id": patient.pk,
+            "record_number": patient.record_number,
+            "name": patient.display_name,
+            "date_of_birth": f"{patient.date_of_birth.day} {patient.date_of_birth:%b %Y}",
+            "phone": _masked_phone(patient),
+        }
+        for patient in found
+        if patient.pk in reachable
+    ]
+    if not patients:
+        message = "No patient matches. Check the spelling, or register a new patient."
+    elif len(patients) == 1:
+        message = "1 patient matches."
+    else:
+        more = " or more" if len(patients) == LOOKUP_LIMIT else ""
+        message = f"{len(patients)}{more} patients match."
+    return JsonResponse({"patients": patients, "message": message})
 
 
 # -- moving (the calendar's drag and drop) -------------------------------------------------

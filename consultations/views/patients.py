@@ -1,16 +1,20 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.locations import current_location
-from clinic.models import AuditAction
+from clinic.models import AuditAction, Location, StaffMember
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
 from consultations import selectors, services
+from consultations.booking.forms import SLOT_PARAMETERS, booking_prefill, parse_local
 from consultations.booking.history import patient_booking_history
 from consultations.forms import ArchiveForm, NewPatientForm, PatientForm
 from consultations.models import Patient
@@ -41,13 +45,39 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     return render(request, "consultations/_patient_results.html", _search_context(request))
 
 
+def _booking_slot(request: HttpRequest, location: Location | None) -> tuple[dict, list[str]]:
+    """The slot a booking form sent along (?practitioner=&start=&type=&room=&location=), checked.
+
+    Present when the desk registers someone from the booking form: once registered,
+    they go back to it with the slot and the new patient filled in.
+    """
+    if location is None or not any(name in request.GET for name in SLOT_PARAMETERS):
+        return {}, []
+    prefill = booking_prefill(request.GET, location=location, user=request.user, with_patient=False)
+    return prefill.slot, prefill.problems
+
+
+def _slot_summary(slot: dict, location: Location) -> str:
+    """ "Ada Okafor, Tue 1 Dec at 10:15": the slot the booking form will show again."""
+    parts = []
+    if "practitioner" in slot:
+        practitioner = StaffMember.objects.practitioners_at(location).get(pk=slot["practitioner"])
+        parts.append(str(practitioner))
+    if start := parse_local(slot.get("start", "")):
+        parts.append(f"{start:%a} {start.day} {start:%b} at {start:%H:%M}")
+    return ", ".join(parts)
+
+
 @require_permission("consultations.add_patient")
 @require_http_methods(["GET", "POST"])
 def patient_create(request: SignedInRequest) -> HttpResponse:
     location = current_location(request)
+    slot, slot_problems = _booking_slot(request, location)
     form = NewPatientForm(request.POST if request.method == "POST" else None, location=location)
     matches = []
-    if request.method == "POST" and form.is_valid():
+    # A slot with problems comes only from a link altered by hand (the page itself carries
+    # checked values): nothing is registered until the link is right.
+    if request.method == "POST" and not slot_problems and form.is_valid():
         details = form.cleaned_data
         matches = selectors.find_possible_duplicates(
             first_name=details["first_name"],
@@ -59,14 +89,24 @@ def patient_create(request: SignedInRequest) -> HttpResponse:
         if not matches or details["confirm_new_person"]:
             patient = services.register_patient(details=details, actor=Actor.from_request(request))
             messages.success(request, f"Registered {patient.full_name} as {patient.record_number}.")
+            if slot:
+                return redirect(
+                    _with_query("consultations:appointment_book", patient=patient.pk, **slot)
+                )
             return redirect("consultations:patient_chart", pk=patient.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "consultations/patient_form.html",
-        {"form": form, "matches": matches, "creating": True},
-        status=status,
-    )
+    status = 400 if request.method == "POST" or slot_problems else 200
+    context = {"form": form, "matches": matches, "creating": True, "slot_problems": slot_problems}
+    if slot and location is not None:
+        context.update(
+            slot_summary=_slot_summary(slot, location),
+            form_action=_with_query("consultations:patient_create", **slot),
+            booking_url=_with_query("consultations:appointment_book", **slot),
+        )
+    return render(request, "consultations/patient_form.html", context, status=status)
+
+
+def _with_query(name: str, **params: object) -> str:
+    return f"{reverse(name)}?{urlencode(params)}"
 
 
 @require_permission("consultations.change_patient")

@@ -1,17 +1,20 @@
 """The calendar pages, the booking form and the move endpoint, as each role sees them."""
 
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from clinic.actors import Actor
 from clinic.models import Role, RoomKind
 from consultations.booking import services as booking
-from consultations.models import Appointment, AppointmentKind, AppointmentStatus
+from consultations.models import Appointment, AppointmentKind, AppointmentStatus, Patient
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -504,16 +507,262 @@ def test_the_form_is_prefilled_from_the_calendar_and_offers_the_next_available(
     assert page.count("btn btn-outline-secondary w-100 mb-2") == 5
 
 
-def test_a_tampered_prefill_is_ignored(desk, clinic):
+def test_a_tampered_prefill_is_left_out_with_a_clear_message(desk, clinic):
     outsider = practitioner_at(LocationFactory(name="Far clinic"), "Zed", "Faraway")
     response = desk.get(
         reverse(BOOK),
         {"practitioner": outsider.pk, "start": "not-a-time", "patient": "999999", "room": "x"},
     )
     page = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Zed Faraway" not in page
     assert "Booking for" not in page
+    assert "Some details in this link could not be used and were left out" in page
+    assert "The practitioner in the link does not work at Threadline Test Clinic." in page
+    assert "The date and time in the link is not valid." in page
+    assert "The patient in the link was not found, or is archived." in page
+    assert "The room in the link is not in use at Threadline Test Clinic." in page
+
+
+# -- booking by name -----------------------------------------------------------------------
+
+LOOKUP = "consultations:appointment_patient_lookup"
+REGISTER = "consultations:patient_create"
+
+
+def lookup(client, query):
+    return client.get(reverse(LOOKUP), {"q": query})
+
+
+def test_the_record_number_still_books(desk, clinic, patient):
+    response = desk.post(reverse(BOOK), form_data(clinic, patient, patient=" tl000123 "))
+
+    assert response.status_code == 302
+    assert Appointment.objects.get().patient == patient
+
+
+def test_the_type_ahead_finds_patients_by_name_record_number_birth_date_and_phone(
+    desk, clinic, patient
+):
+    patient.date_of_birth = date(1980, 7, 15)
+    patient.phone = "+447911123456"
+    patient.save()
+    PatientFactory(first_name="June", last_name="Carter")
+
+    for query in ("murd", "Iris M", "TL000123", "15/07/1980", "07911 123456"):
+        response = lookup(desk, query)
+        assert response.status_code == 200, query
+        found = response.json()["patients"]
+        assert [row["record_number"] for row in found] == ["TL000123"], query
+    assert found[0] == {
+        "id": patient.pk,
+        "record_number": "TL000123",
+        "name": "Iris Murdoch",
+        "date_of_birth": "15 Jul 1980",
+        "phone": "ending 456",
+    }
+    assert lookup(desk, "murd").json()["message"] == "1 patient matches."
+
+
+def test_the_type_ahead_shows_the_desk_no_address_email_or_full_phone(desk, clinic, patient):
+    patient.phone = "+447911123456"
+    patient.address = "1 Secret Lane"
+    patient.save()
+
+    text = lookup(desk, "Murdoch").content.decode()
+
+    assert "Secret Lane" not in text
+    assert patient.email not in text
+    assert "7911123456" not in text
+
+
+def test_the_type_ahead_leaves_out_archived_patients_and_lists_at_most_eight(desk, clinic):
+    PatientFactory(first_name="Old", last_name="Pemberton", is_archived=True)
+    for number in range(10):
+        PatientFactory(first_name=f"Name{number}", last_name="Pemberley")
+
+    found = lookup(desk, "pember").json()
+
+    assert len(found["patients"]) == 8
+    assert all(row["name"].endswith("Pemberley") for row in found["patients"])
+    assert found["message"] == "8 or more patients match."
+
+
+def test_a_name_picked_from_the_type_ahead_books_that_patient(desk, clinic, patient):
+    PatientFactory(first_name="Irene", last_name="Murdock")
+    picked = next(row for row in lookup(desk, "iris murd").json()["patients"])
+
+    response = desk.post(reverse(BOOK), form_data(clinic, patient, patient=picked["record_number"]))
+
+    assert response.status_code == 302
+    assert Appointment.objects.get().patient == patient
+
+
+def test_a_name_typed_without_choosing_is_refused_with_what_to_do(desk, clinic, patient):
+    page = _refused(
+        desk,
+        form_data(clinic, patient, patient="Iris Murdoch"),
+        "choose the patient from the list as you type, or type their record number",
+    )
+    assert "Iris Murdoch" in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["<script>alert(1)</script>", "Mur<b>doch</b>", "%%", "__", "%_", "mur%h", "mu_doch", "x%"],
+)
+def test_script_percent_and_underscore_in_the_type_ahead_match_literally(
+    desk, clinic, patient, query
+):
+    PatientFactory(first_name="June", last_name="Carter")
+
+    response = lookup(desk, query)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["patients"] == []
+    assert response.json()["message"]
+    assert "<script>" not in response.content.decode()
+
+
+def test_punctuation_alone_asks_for_letters_or_digits(desk, clinic, patient):
+    found = lookup(desk, "%_").json()
+
+    assert found == {
+        "patients": [],
+        "message": "Type at least two letters or digits of a name, record number, date or phone.",
+    }
+
+
+def test_three_hundred_characters_are_refused_with_a_message_and_change_nothing(
+    desk, clinic, patient
+):
+    response = lookup(desk, "Murdoch" + "x" * 293)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Type at most 100 characters to find a patient."}
+    assert Appointment.objects.count() == 0
+
+
+def test_the_type_ahead_is_for_people_who_book(client, clinic, patient):
+    assert lookup(client, "Murdoch").status_code == 302
+    user = UserFactory(username="nobody")
+    StaffMemberFactory(user=user, role=Role.FRONT_DESK, locations=[clinic["location"]])
+    user.groups.clear()
+    client.force_login(user)
+    assert lookup(client, "Murdoch").status_code == 403
+
+
+def test_the_booking_form_offers_the_type_ahead_labelled_and_without_inline_script(desk, clinic):
+    page = desk.get(reverse(BOOK)).content.decode()
+
+    assert re.search(r'<label\s+for="id_patient"[^>]*>\s*Patient<', page)
+    assert f'data-lookup-url="{reverse(LOOKUP)}"' in page
+    assert "js/patient-picker.js" in page
+    assert "<script>" not in page
+
+
+def test_book_on_a_chart_opens_the_form_with_the_patient_filled_in(desk, clinic, patient):
+    chart = desk.get(reverse("consultations:patient_chart", args=[patient.pk])).content.decode()
+    book_link = f'href="{reverse(BOOK)}?patient={patient.pk}"'
+    assert book_link in chart
+
+    page = desk.get(reverse(BOOK), {"patient": patient.pk}).content.decode()
+
+    assert 'value="TL000123"' in page
+    assert 'data-chosen-label="Iris Murdoch (TL000123)"' in page
+    assert "Booking for <strong>Iris Murdoch</strong>" in page
+
+
+def test_registering_from_the_booking_form_comes_back_with_the_slot_and_the_new_patient(
+    desk, clinic
+):
+    location = clinic["location"]
+    room = RoomFactory(location=location, name="Blue room")
+    start = f"{clinic['day'].isoformat()}T11:30"
+    slot = {
+        "practitioner": clinic["okafor"].pk,
+        "start": start,
+        "type": clinic["consultation"].pk,
+        "room": room.pk,
+    }
+    form_page = desk.get(reverse(BOOK), slot).content.decode()
+    register_url = reverse(REGISTER) + "?" + urlencode({"location": location.pk, **slot})
+    assert f'href="{escape(register_url)}"' in form_page
+
+    register_page = desk.get(register_url).content.decode()
+    assert (
+        f"for Ada Okafor, {clinic['day']:%a} {clinic['day'].day} {clinic['day']:%b} at 11:30"
+        in (register_page)
+    )
+    response = desk.post(
+        register_url,
+        {
+            "first_name": "Vita",
+            "last_name": "Sackville",
+            "date_of_birth": "1982-03-09",
+            "sex": "female",
+            "phone": "020 7946 0999",
+            "email": "vita@mail.example",
+            "preferred_location": location.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    vita = Patient.objects.get(last_name="Sackville")
+    back = urlsplit(response["Location"])
+    assert back.path == reverse(BOOK)
+    assert dict(parse_qsl(back.query)) == {
+        "patient": str(vita.pk),
+        "location": str(location.pk),
+        "practitioner": str(clinic["okafor"].pk),
+        "start": start,
+        "type": str(clinic["consultation"].pk),
+        "room": str(room.pk),
+    }
+    page = desk.get(response["Location"])
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert f'value="{vita.record_number}"' in text
+    assert f'value="{start}"' in text
+    assert f'<option value="{room.pk}" selected>' in text
+    assert f'<option value="{clinic["okafor"].pk}" selected>' in text
+    assert f"Registered Vita Sackville as {vita.record_number}." in text
+
+    booked = desk.post(reverse(BOOK), form_data(clinic, vita, hour=11, minute=30, room=room.pk))
+    assert booked.status_code == 302
+    assert Appointment.objects.get().patient == vita
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "message"),
+    [
+        ("location", "999999", "The link was made for another location"),
+        ("practitioner", "1x", "The practitioner in the link does not work at"),
+        ("start", "<script>", "The date and time in the link is not valid."),
+        ("type", "99999999999999999999", "The appointment type in the link is not valid."),
+        ("room", "-1", "The room in the link is not in use at"),
+        ("patient", "0", "The patient in the link was not found, or is archived."),
+    ],
+)
+def test_a_tampered_link_back_from_registration_gets_a_clear_message(
+    desk, clinic, patient, parameter, value, message
+):
+    slot = {
+        "location": clinic["location"].pk,
+        "practitioner": clinic["okafor"].pk,
+        "start": f"{clinic['day'].isoformat()}T11:30",
+        "type": clinic["consultation"].pk,
+        "patient": patient.pk,
+    }
+
+    response = desk.get(reverse(BOOK), {**slot, parameter: value})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert message in page
+    assert "<script>" not in page.split("</head>", 1)[1].replace('<script type="module"', "")
+    assert Appointment.objects.count() == 0
 
 
 # -- moving (drag and drop) --------------------------------------------------------------------

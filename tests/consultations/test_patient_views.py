@@ -1,5 +1,6 @@
 import html
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -197,6 +198,44 @@ def test_bad_registration_input_gets_a_clear_error_and_saves_nothing(
     errors = response.context["form"].errors
     assert message in " ".join(errors[field] if field else errors["__all__"])
     assert Patient.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "message"),
+    [
+        ("location", "999999", "The link was made for another location"),
+        ("practitioner", "<script>", "The practitioner in the link does not work at"),
+        ("start", "2026-99-99T10:00", "The date and time in the link is not valid."),
+        ("type", "x" * 300, "The appointment type in the link is not valid."),
+        ("room", "99999999999", "The room in the link is not in use at"),
+    ],
+)
+def test_a_tampered_booking_slot_on_registration_is_named_and_registers_nobody(
+    client, frontdesk_user, location, parameter, value, message
+):
+    client.force_login(frontdesk_user)
+    url = reverse("consultations:patient_create") + "?" + urlencode({parameter: value})
+
+    opened = client.get(url)
+    posted = client.post(url, VALID)
+
+    for response in (opened, posted):
+        body = response.content.decode()
+        assert response.status_code == 400
+        assert message in body
+        assert "<script>" not in body
+    assert "nobody was registered" in posted.content.decode()
+    assert Patient.objects.count() == 0
+
+
+def test_registering_without_a_booking_slot_opens_the_chart_as_before(client, frontdesk_user):
+    client.force_login(frontdesk_user)
+    page = client.get(reverse("consultations:patient_create")).content.decode()
+    assert 'data-testid="booking-slot"' not in page
+    response = client.post(reverse("consultations:patient_create"), VALID)
+    assert response["Location"] == reverse(
+        "consultations:patient_chart", args=[Patient.objects.get().pk]
+    )
 
 
 def test_hostile_text_is_stored_as_typed_and_shown_escaped(client, frontdesk_user):

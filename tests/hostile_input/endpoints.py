@@ -888,11 +888,41 @@ ENDPOINTS: list[Endpoint] = [
             "room": str(w.room.pk),
             "patient": str(w.patient.pk),
             "type": str(w.consultation_type.pk),
+            "location": str(w.location.pk),
         },
         lambda w: [
             Field(name, IGNORED, required=False)
-            for name in ("practitioner", "start", "room", "patient", "type")
+            for name in ("practitioner", "start", "room", "patient", "type", "location")
         ],
+    ),
+    Endpoint(
+        "consultations:patient_create (booking slot)",
+        "GET",
+        "frontdesk",
+        "query",
+        PAGE,
+        lambda w: reverse("consultations:patient_create"),
+        lambda w: {
+            "practitioner": str(w.doctor.pk),
+            "start": day(w, 6),
+            "room": str(w.room.pk),
+            "type": str(w.consultation_type.pk),
+            "location": str(w.location.pk),
+        },
+        lambda w: [
+            Field(name, IGNORED, required=False)
+            for name in ("practitioner", "start", "room", "type", "location")
+        ],
+    ),
+    Endpoint(
+        "consultations:appointment_patient_lookup",
+        "GET",
+        "frontdesk",
+        "query",
+        JSON,
+        lambda w: reverse("consultations:appointment_patient_lookup"),
+        lambda w: {"q": "Duras"},
+        lambda w: [Field("q", TEXT_KIND, required=False, max_length=100)],
     ),
     Endpoint(
         "consultations:day_list",
