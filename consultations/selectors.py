@@ -1,18 +1,29 @@
-"""Read-side queries about patients: search, duplicate look-up and the chart timeline."""
+"""Read-side queries about patients: search, duplicate look-up, the chart timeline, and
+the bookings the home pages point at."""
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import and_, or_
+from typing import TypeVar
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from clinic.models import Location
-from consultations.models import Patient, Screening
+from clinic.access import AnyUser
+from clinic.models import Location, StaffMember
+from consultations.booking.services import day_bounds
+from consultations.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    MedicalHistory,
+    Patient,
+    Screening,
+)
 from consultations.name_folding import query_words, spellings
 
 SEARCH_LIMIT = 25
@@ -278,3 +289,181 @@ def check_planning_gate(*, patient: Patient, today: date | None = None) -> Plann
             "written justification.",
         )
     return PlanningGate(True, screening, "Screening allows planning.")
+
+
+# The home pages ---------------------------------------------------------------------------
+#
+# Each reads a fixed number of queries, whatever the number of appointments: the lists
+# are bounded by a day or a short window, and everything shown is joined in.
+
+# A booking is "due" at the desk from this long before its start (and while it is late).
+ARRIVAL_DUE_MINUTES = 30
+# Intake forms are asked for the bookings of this many days ahead, so the desk can hand
+# them over or send them before the visit.
+FORMS_AHEAD_DAYS = 7
+# Treatments booked this many days ahead are checked for a screening that will be too old.
+SCREENING_AHEAD_DAYS = 14
+# Statuses of an appointment that still stands (not cancelled, not missed).
+STANDING_STATUSES = [
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.ARRIVED,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+]
+
+
+AppointmentsT = TypeVar("AppointmentsT", bound=QuerySet[Appointment])
+
+
+def with_details(appointments: AppointmentsT) -> AppointmentsT:
+    """What a row of a day's list shows, joined in one query."""
+    return appointments.select_related(
+        "patient", "practitioner__user", "location", "room", "appointment_type"
+    ).order_by("starts_at", "pk")
+
+
+def appointments_on(
+    *,
+    user: AnyUser,
+    location: Location,
+    day: date,
+    practitioner: StaffMember | None = None,
+) -> list[Appointment]:
+    """The day's appointments at the location the user may reach (one practitioner's if given).
+
+    One query.
+    """
+    start, end = day_bounds(day, location)
+    appointments = Appointment.objects.for_user(user).filter(
+        location=location, starts_at__gte=start, starts_at__lt=end
+    )
+    if practitioner is not None:
+        appointments = appointments.filter(practitioner=practitioner)
+    return list(with_details(appointments))
+
+
+def arrivals_due(appointments: list[Appointment], *, now: datetime) -> list[Appointment]:
+    """Of a day's list, who should be at the desk by now and is not checked in yet."""
+    due_by = now + timedelta(minutes=ARRIVAL_DUE_MINUTES)
+    return [
+        a for a in appointments if a.status == AppointmentStatus.BOOKED and a.starts_at <= due_by
+    ]
+
+
+def unconfirmed_bookings(*, user: AnyUser, location: Location, today: date) -> list[Appointment]:
+    """Tomorrow's bookings at the location that no reminder will confirm: the desk calls them.
+
+    Appointments carry no confirmation of their own; the one automatic confirmation is the
+    reminder email the day before (consultations.booking.reminders), sent only to patients
+    with an email address who asked for reminders by email. One query.
+    """
+    start, end = day_bounds(today + timedelta(days=1), location)
+    bookings = (
+        Appointment.objects.for_user(user)
+        .filter(
+            location=location,
+            starts_at__gte=start,
+            starts_at__lt=end,
+            status=AppointmentStatus.BOOKED,
+        )
+        .filter(Q(patient__email="") | Q(patient__contact_by_email=False))
+    )
+    return list(with_details(bookings))
+
+
+def forms_not_filled(*, user: AnyUser, location: Location, today: date) -> list[Appointment]:
+    """Bookings from today for FORMS_AHEAD_DAYS whose patient owes the intake form.
+
+    Owed: no medical history yet, or the latest is older than SCREENING_VALID_DAYS
+    (a screening may only rely on answers that recent). Consultations and treatments
+    only: a review needs no new form. Says nothing of the answers. One query.
+    """
+    start, _ = day_bounds(today, location)
+    _, end = day_bounds(today + timedelta(days=FORMS_AHEAD_DAYS - 1), location)
+    latest = MedicalHistory.objects.filter(patient=OuterRef("patient")).order_by("-submitted_at")
+    stale_before = timezone.now() - timedelta(days=settings.SCREENING_VALID_DAYS)
+    bookings = (
+        Appointment.objects.for_user(user)
+        .filter(
+            location=location,
+            starts_at__gte=start,
+            starts_at__lt=end,
+            status__in=[AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED],
+            appointment_type__kind__in=[AppointmentKind.CONSULTATION, AppointmentKind.TREATMENT],
+        )
+        .annotate(history_at=Subquery(latest.values("submitted_at")[:1]))
+        .filter(Q(history_at__isnull=True) | Q(history_at__lt=stale_before))
+    )
+    return list(with_details(bookings))
+
+
+@dataclass(frozen=True)
+class ScreeningDue:
+    """A booked treatment on a day the patient's latest decided screening will be too old for."""
+
+    appointment: Appointment
+    screened_at: datetime | None
+    expires_on: date | None
+
+
+def screenings_expiring(
+    *, user: AnyUser, practitioner: StaffMember, today: date, location: Location
+) -> list[ScreeningDue]:
+    """The practitioner's treatments booked in the next SCREENING_AHEAD_DAYS days whose
+    patient will have no decided screening recent enough on the day (the treatment-day
+    check refuses one older than SCREENING_VALID_DAYS). One query.
+    """
+    start, _ = day_bounds(today, location)
+    _, end = day_bounds(today + timedelta(days=SCREENING_AHEAD_DAYS), location)
+    latest = (
+        Screening.objects.filter(patient=OuterRef("patient"))
+        .exclude(decision="")
+        .order_by("-screened_at")
+    )
+    treatments = (
+        Appointment.objects.for_user(user)
+        .filter(
+            practitioner=practitioner,
+            starts_at__gte=start,
+            starts_at__lt=end,
+            status=AppointmentStatus.BOOKED,
+            appointment_type__kind=AppointmentKind.TREATMENT,
+        )
+        .annotate(screened_at=Subquery(latest.values("screened_at")[:1]))
+    )
+    due = []
+    for appointment in with_details(treatments):
+        zone = appointment.location.zone
+        screened_at = appointment.screened_at
+        expires_on = (
+            timezone.localtime(screened_at, zone).date()
+            + timedelta(days=settings.SCREENING_VALID_DAYS)
+            if screened_at
+            else None
+        )
+        if (
+            expires_on is None
+            or expires_on < timezone.localtime(appointment.starts_at, zone).date()
+        ):
+            due.append(ScreeningDue(appointment, screened_at, expires_on))
+    return due
+
+
+def bookings_per_location(*, user: AnyUser, locations: list[Location]) -> dict[int, int]:
+    """Today's standing bookings at each location, each on its own calendar. One query."""
+    if not locations:
+        return {}
+    condition = Q(pk__in=[])
+    for location in locations:
+        start, end = day_bounds(timezone.localdate(timezone=location.zone), location)
+        condition |= Q(location=location, starts_at__gte=start, starts_at__lt=end)
+    rows = (
+        Appointment.objects.for_user(user)
+        .filter(condition, status__in=STANDING_STATUSES)
+        .values("location")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    counts = {location.pk: 0 for location in locations}
+    counts.update({row["location"]: row["count"] for row in rows})
+    return counts

@@ -1,5 +1,6 @@
 """Read-heavy queries that span treatments and bookings: the re-treatment recall list, who
-received a lot, and what a manager should act on in stock.
+received a lot, what a manager should act on in stock, and the practitioner's and the
+manager's home pages.
 
 Each answers in a fixed number of queries, whatever the number of lots or patients.
 """
@@ -14,15 +15,26 @@ from datetime import date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from clinic.models import Location
+from clinic.access import AnyUser
+from clinic.models import Location, StaffMember
 from consultations.booking.services import day_bounds
-from consultations.models import Appointment, AppointmentKind, AppointmentStatus, Patient
+from consultations.models import (
+    FREEING_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Patient,
+)
 from treatments.models import (
+    AdverseEvent,
     LotRecall,
     LotStatus,
+    Outcome,
     PlacedThreads,
+    PlanStatus,
     StockLot,
     ThreadProduct,
+    TreatmentPlan,
     TreatmentSession,
 )
 
@@ -131,14 +143,25 @@ def stock_alerts(location: Location, *, lots: Sequence[StockLot] | None = None) 
     Only active, unexpired threads count towards stock: a quarantined or recalled lot
     cannot be used, so it does not keep a product off the reorder list.
     """
-    today = location_today(location)
-    soon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
     if lots is None:
         lots = list(
             StockLot.objects.filter(location=location)
             .select_related("product")
             .order_by("expires_on", "product__name", "lot_number")
         )
+    open_recalls = list(
+        LotRecall.objects.filter(lot__location=location, closed_at__isnull=True)
+        .select_related("lot__product")
+        .order_by("-opened_at", "-pk")
+    )
+    return alerts_from(lots, open_recalls, today=location_today(location))
+
+
+def alerts_from(
+    lots: Sequence[StockLot], open_recalls: list[LotRecall], *, today: date
+) -> StockAlerts:
+    """The alerts of one location's lots and open recalls, read already."""
+    soon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
     usable = [
         lot
         for lot in lots
@@ -158,12 +181,106 @@ def stock_alerts(location: Location, *, lots: Sequence[StockLot] | None = None) 
         (entry for entry in stocked.values() if entry.on_hand < entry.product.reorder_level),
         key=lambda entry: (entry.on_hand, entry.product.name),
     )
-    open_recalls = list(
-        LotRecall.objects.filter(lot__location=location, closed_at__isnull=True)
+    return StockAlerts(expiring_soon=expiring_soon, low_stock=low_stock, open_recalls=open_recalls)
+
+
+def stock_alerts_by_location(
+    *, user: AnyUser, locations: Sequence[Location]
+) -> list[tuple[Location, StockAlerts]]:
+    """stock_alerts for each of the locations, as the user may reach them: two queries in all."""
+    ids = [location.pk for location in locations]
+    lots: dict[int, list[StockLot]] = {pk: [] for pk in ids}
+    for lot in (
+        StockLot.objects.for_user(user)
+        .filter(location__in=ids)
+        .select_related("product")
+        .order_by("expires_on", "product__name", "lot_number")
+    ):
+        lots[lot.location_id].append(lot)
+    recalls: dict[int, list[LotRecall]] = {pk: [] for pk in ids}
+    for recall in (
+        LotRecall.objects.for_user(user)
+        .filter(lot__location__in=ids, closed_at__isnull=True)
         .select_related("lot__product")
         .order_by("-opened_at", "-pk")
+    ):
+        recalls[recall.lot.location_id].append(recall)
+    return [
+        (
+            location,
+            alerts_from(lots[location.pk], recalls[location.pk], today=location_today(location)),
+        )
+        for location in locations
+    ]
+
+
+# The practitioner's and the manager's home pages ------------------------------------------
+
+# Reviews booked this long ago and still without an outcome are listed (older ones are
+# for the patient's chart, not today's work).
+REVIEWS_BACK_DAYS = 60
+
+
+def draft_plans(*, user: AnyUser, practitioner: StaffMember) -> list[TreatmentPlan]:
+    """The practitioner's plans still in draft, oldest change first. One query."""
+    return list(
+        TreatmentPlan.objects.for_user(user)
+        .filter(practitioner=practitioner, status=PlanStatus.DRAFT)
+        .select_related("patient", "location")
+        .order_by("updated_at", "pk")
     )
-    return StockAlerts(expiring_soon=expiring_soon, low_stock=low_stock, open_recalls=open_recalls)
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    """A review appointment held (or due today) with no outcome recorded for it yet."""
+
+    appointment: Appointment
+    # The patient's latest completed session before the review: what the outcome is of.
+    session_id: int | None
+
+
+def reviews_due(
+    *, user: AnyUser, practitioner: StaffMember, today: date, location: Location
+) -> list[ReviewDue]:
+    """The practitioner's review appointments up to today's end, from the last
+    REVIEWS_BACK_DAYS days, not cancelled or missed, with no outcome recorded. One query."""
+    start, _ = day_bounds(today - timedelta(days=REVIEWS_BACK_DAYS), location)
+    _, end = day_bounds(today, location)
+    session = TreatmentSession.objects.filter(
+        patient=OuterRef("patient"),
+        completed_at__isnull=False,
+        completed_at__lte=OuterRef("starts_at"),
+    ).order_by("-completed_at", "-pk")
+    reviews = (
+        Appointment.objects.for_user(user)
+        .filter(
+            practitioner=practitioner,
+            appointment_type__kind=AppointmentKind.REVIEW,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .exclude(status__in=FREEING_STATUSES)
+        .exclude(Exists(Outcome.objects.filter(appointment=OuterRef("pk"))))
+        .annotate(session_id=Subquery(session.values("pk")[:1]))
+        .select_related("patient", "location", "appointment_type")
+        .order_by("starts_at", "pk")
+    )
+    return [ReviewDue(appointment, appointment.session_id) for appointment in reviews]
+
+
+def month_start(today: date) -> date:
+    return today.replace(day=1)
+
+
+def adverse_events_since(*, user: AnyUser, since: date) -> list[AdverseEvent]:
+    """Adverse events that began on or after `since`, where the user may reach them. One query."""
+    return list(
+        AdverseEvent.objects.for_user(user)
+        .filter(onset_on__gte=since)
+        .select_related("session__patient", "session__location")
+        .order_by("-onset_on", "-pk")
+    )
 
 
 @dataclass
