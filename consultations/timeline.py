@@ -119,20 +119,10 @@ def appointment_entries(patient: Patient, viewer: TimelineViewer) -> list[Timeli
             appointment.location_id, "consultations:appointment_detail", appointment.pk
         )
 
-    for appointment in appointments.values():
-        entries.append(
-            TimelineEntry(
-                appointment.booked_at,
-                "appointment",
-                f"Booked: {appointment.appointment_type.name}",
-                f"for {_local(appointment.starts_at, appointment)} at "
-                f"{appointment.location.name} with {appointment.practitioner}",
-                url_of(appointment),
-            )
-        )
     # Moves: the appointment's own history (simple_history keeps a row per save), read
     # oldest first so each row can be compared with the one before it.
     previous: dict[int, tuple[datetime, int]] = {}
+    first_starts: dict[int, datetime] = {}
     history = (
         Appointment.history.filter(patient_id=patient.pk)
         .order_by("history_date", "history_id")
@@ -141,6 +131,7 @@ def appointment_entries(patient: Patient, viewer: TimelineViewer) -> list[Timeli
     for pk, starts_at, practitioner_id, changed_at in history:
         before = previous.get(pk)
         previous[pk] = (starts_at, practitioner_id)
+        first_starts.setdefault(pk, starts_at)
         moved = appointments.get(pk)
         if before is None or moved is None or before == (starts_at, practitioner_id):
             continue
@@ -155,6 +146,19 @@ def appointment_entries(patient: Patient, viewer: TimelineViewer) -> list[Timeli
                 f"Moved: {moved.appointment_type.name}",
                 detail,
                 url_of(moved),
+            )
+        )
+    # Each booking as it was made: at the time first booked (a move is its own entry).
+    for appointment in appointments.values():
+        booked_for = first_starts.get(appointment.pk, appointment.starts_at)
+        entries.append(
+            TimelineEntry(
+                appointment.booked_at,
+                "appointment",
+                f"Booked: {appointment.appointment_type.name}",
+                f"for {_local(booked_for, appointment)} at "
+                f"{appointment.location.name} with {appointment.practitioner}",
+                url_of(appointment),
             )
         )
     changes = AppointmentStatusChange.objects.filter(appointment__patient=patient).exclude(

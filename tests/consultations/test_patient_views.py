@@ -345,6 +345,8 @@ def story(location, private_media, practitioner_user):
     user = clinic["user"]
     actor = Actor.system(user=user)
     recipes.frontal_photo(clinic["patient"], user)
+    # Consents are stamped to the second: a step later, so nothing shares registration's.
+    travel_to(timezone.now() + timedelta(minutes=5))
     appointment = clinic["appointment"]
     clinic["appointment"] = booking.reschedule_appointment(
         appointment=appointment, starts_at=appointment.starts_at + timedelta(hours=1), actor=actor
@@ -432,6 +434,9 @@ def test_the_timeline_shows_an_appointments_move_and_its_status_changes(
     body = page(client, practitioner_user, "consultations:patient_chart", story["patient"].pk)
     html = body.content.decode()
     assert "Moved: Thread lift" in html
+    # Booked for ten (recipes.book_treatment), then moved an hour later.
+    assert re.search(r"Booked: Thread lift.*?for \d+ \w+ \d{4} 10:00", html, re.DOTALL)
+    assert re.search(r"from \d+ \w+ \d{4} 10:00 to \d+ \w+ \d{4} 11:00", html)
     assert "Thread lift: started" in html and "Thread lift: completed" in html
     kinds = [kind for kind, _ in timeline_entries(html)]
     assert kinds.index("appointment_status") < kinds.index("appointment_moved")
