@@ -403,13 +403,23 @@ def book_treatment(*, patient, doctor, location, appointment_type, on: date, hou
     )
 
 
+# Answers that raise every medical alert (consultations.alerts): two allergies and a blood thinner.
+ALERTING_HISTORY = {
+    "allergy_local_anaesthetic": True,
+    "other_allergies": "Penicillin",
+    "anticoagulants": True,
+    "anticoagulant_details": "Apixaban",
+}
+
+
 # -- a clinic ready for treatment day ---------------------------------------------------------
 
 
-def build_clinic(location, practitioner_user) -> dict:
+def build_clinic(location, practitioner_user, *, history: dict | None = None) -> dict:
     """A practitioner (the conftest's "doctor") working every day, a treatment room, a product
-    with a lot in stock, a published consent form, and a patient through screening with a
-    two-vector draft plan and a treatment appointment tomorrow."""
+    with a lot in stock, a published consent form, and a patient through screening (with the
+    medical-history answers `history`, none by default) with a two-vector draft plan and a
+    treatment appointment tomorrow."""
     doctor = practitioner_user.staff
     for weekday in range(7):
         WorkingHoursFactory(
@@ -427,7 +437,7 @@ def build_clinic(location, practitioner_user) -> dict:
     )
     AppointmentTypeFactory(name="Review", kind="review", duration_minutes=20, needs_room=False)
     template = consent_template(doctor.user)
-    patient = screened_patient(doctor, first_name="Marguerite", last_name="Duras")
+    patient = screened_patient(doctor, first_name="Marguerite", last_name="Duras", history=history)
     plan = two_vector_plan(patient=patient, doctor=doctor, location=location, product=cog)
     tomorrow = timezone.localdate(timezone=location.zone) + timedelta(days=1)
     appointment = book_treatment(

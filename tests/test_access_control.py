@@ -168,7 +168,7 @@ EXPECTED = {
     "treatments:adverse_event_pdf": row(LOGIN, 403, 200, 200),
     "treatments:adverse_event_report": row(LOGIN, 403, 403, 200),
     "treatments:aftercare_day_pdf": row(LOGIN, 200, 200, 200),
-    "treatments:aftercare_pdf": row(LOGIN, 403, 200, 200),
+    "treatments:aftercare_pdf": row(LOGIN, 200, 200, 200),  # the desk reprints a sheet
     "treatments:consent_detail": row(LOGIN, 403, 200, 200),
     "treatments:consent_pdf": row(LOGIN, 403, 200, 200),
     "treatments:consent_sign": row(LOGIN, 403, 200, 403),

@@ -37,6 +37,7 @@ from consultations.booking import services as booking
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     AppointmentStatusChange,
     CalendarFeed,
@@ -63,6 +64,13 @@ DONE = {
 # Starting and completing an appointment is clinical work: practitioners only.
 CLINICAL_STATUSES = {S.IN_PROGRESS, S.COMPLETED}
 CLINICAL_PERMISSION = "clinic.record_clinical"
+# A treatment starts with the treatment-day check and completes with its session
+# (treatments:session_start): one "Start", which records the check, not a bare status.
+SESSION_STATUSES = {S.IN_PROGRESS, S.COMPLETED}
+THROUGH_THE_SESSION = (
+    "A treatment is started with the treatment-day check and completed with its session: "
+    "use Start on the day's list or Treatment-day check on this page."
+)
 
 # What a practitioner's calendar app is shown: appointments that stand.
 FEED_STATUSES = [S.BOOKED, S.ARRIVED, S.IN_PROGRESS, S.COMPLETED]
@@ -89,10 +97,13 @@ def _actions_for(request: HttpRequest, appointment: Appointment) -> list[tuple[s
     """(status, button label) for each status this user may move the appointment to."""
     allowed = booking.NEXT_STATUSES[AppointmentStatus(appointment.status)]
     clinician = request.user.has_perm(CLINICAL_PERMISSION)
+    treatment = appointment.appointment_type.kind == AppointmentKind.TREATMENT
     return [
         (status.value, label)
         for status, label in ACTIONS.items()
-        if status in allowed and (clinician or status not in CLINICAL_STATUSES)
+        if status in allowed
+        and (clinician or status not in CLINICAL_STATUSES)
+        and not (treatment and status in SESSION_STATUSES)
     ]
 
 
@@ -217,6 +228,9 @@ def appointment_status(request: SignedInRequest, pk: int) -> HttpResponse:
     new_status = S(value)
     if new_status in CLINICAL_STATUSES and not request.user.has_perm(CLINICAL_PERMISSION):
         raise deny(request, CLINICAL_PERMISSION)
+    treatment = appointment.appointment_type.kind == AppointmentKind.TREATMENT
+    if treatment and new_status in SESSION_STATUSES:
+        return _render_detail(request, appointment, errors=[THROUGH_THE_SESSION], status=400)
     try:
         booking.set_appointment_status(
             appointment=appointment,

@@ -14,10 +14,12 @@ from clinic.models import AuditAction, Location, StaffMember
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
 from consultations import selectors, services
+from consultations.alerts import medical_alerts
 from consultations.booking.forms import SLOT_PARAMETERS, booking_prefill, parse_local
 from consultations.booking.history import patient_booking_history
 from consultations.forms import ArchiveForm, NewPatientForm, PatientForm
 from consultations.models import Patient
+from consultations.timeline import TimelineViewer, patient_timeline
 
 
 def _search_context(request: HttpRequest) -> dict:
@@ -139,23 +141,29 @@ def patient_edit(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @require_permission("consultations.view_patient")
 @require_GET
-def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_chart(request: SignedInRequest, pk: int) -> HttpResponse:
     patient = get_for_user_or_404(
         Patient.objects.select_related("preferred_location"), request.user, pk=pk
     )
-    clinician = request.user.has_perm("clinic.view_clinical")
+    viewer = TimelineViewer.of(request.user)
+    clinician = viewer.clinical
     context = {
         "patient": patient,
         "clinician": clinician,
-        "timeline": selectors.patient_timeline(patient, include_clinical=clinician),
+        "timeline": patient_timeline(patient, viewer),
         "archive_form": ArchiveForm(),
         "booking_history": patient_booking_history(patient=patient),
     }
     if clinician:
-        histories = list(patient.medical_histories.select_related("submitted_by")[:2])
+        histories = list(
+            patient.medical_histories.select_related("submitted_by").prefetch_related(
+                "previous_treatments"
+            )[:2]
+        )
         latest = histories[0] if histories else None
         previous = histories[1] if len(histories) > 1 else None
         context.update(
+            alerts=medical_alerts(patient),
             latest_history=latest,
             history_changes=latest.changes_since(previous) if latest else [],
             photos=list(patient.photos.filter(is_archived=False)[:6]),

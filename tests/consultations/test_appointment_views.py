@@ -1,5 +1,6 @@
 """The day's list, one appointment, its status changes, moving it, and the chart's bookings."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,8 @@ from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.booking.history import patient_booking_history
 from consultations.models import Appointment, AppointmentStatus
+from tests import recipes
+from tests.clock import arrive_for
 from tests.factories import (
     AppointmentTypeFactory,
     LocationFactory,
@@ -613,3 +616,70 @@ def test_the_chart_shows_the_time_on_each_locations_own_clock(
     )
     assert "08:45 · Threadline New York" in html
     assert "0 cancellations" in html and "0 no-shows" in html
+
+
+# One "Start": a treatment starts with the treatment-day check ------------------------------
+
+
+@pytest.fixture
+def treatment_day(location, private_media, practitioner_user):
+    """A treatment appointment tomorrow (recipes.build_clinic), accepted and consented."""
+    clinic = recipes.build_clinic(location, practitioner_user)
+    recipes.accept(clinic)
+    recipes.sign(clinic)
+    return clinic
+
+
+def day_list_row(client, user, appointment) -> str:
+    client.force_login(user)
+    day = appointment.starts_at.astimezone(appointment.location.zone).date()
+    html = client.get(reverse("consultations:day_list"), {"date": day.isoformat()}).content
+    row = re.search(rf'data-appointment="{appointment.pk}">(.*?)</tr>', html.decode(), re.DOTALL)
+    assert row is not None
+    return row.group(1)
+
+
+def test_start_on_a_treatment_leads_to_the_treatment_day_check(
+    client, treatment_day, practitioner_user
+):
+    appointment = treatment_day["appointment"]
+    row = day_list_row(client, practitioner_user, appointment)
+    check = reverse("treatments:session_start", args=[appointment.pk])
+    assert f'href="{check}"' in row and ">Start</a>" in row
+    assert 'value="in_progress"' not in row  # not a second Start that only sets a status
+    arrive_for(appointment)
+    client.force_login(practitioner_user)  # the clock moved on past the sign-in's expiry
+    page = client.get(check)
+    assert page.status_code == 200
+    assert "Treatment-day check" in page.content.decode()
+
+
+def test_a_consultations_start_still_sets_the_status(client, appointment, practitioner_user):
+    row = day_list_row(client, practitioner_user, appointment)
+    assert 'value="in_progress"' in row and ">Start</button>" in row
+    assert "session" not in row
+
+
+def test_a_treatment_in_progress_opens_its_session_instead_of_completing_by_status(
+    client, treatment_day, practitioner_user
+):
+    session = recipes.start(treatment_day)
+    row = day_list_row(client, practitioner_user, treatment_day["appointment"])
+    assert "Open the session" in row and 'value="completed"' not in row
+    opened = client.get(reverse("treatments:session_start", args=[session.appointment_id]))
+    assert opened["Location"] == reverse("treatments:session_detail", args=[session.pk])
+
+
+@pytest.mark.parametrize("status", ["in_progress", "completed"])
+def test_a_crafted_status_post_cannot_start_or_complete_a_treatment_without_its_session(
+    client, treatment_day, practitioner_user, status
+):
+    appointment = treatment_day["appointment"]
+    arrive_for(appointment)
+    response = post_status(client, practitioner_user, appointment, status)
+    assert response.status_code == 400
+    assert "treatment-day check" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    page = client.get(reverse("consultations:appointment_detail", args=[appointment.pk]))
+    assert 'value="in_progress"' not in page.content.decode()

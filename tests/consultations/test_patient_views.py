@@ -1,4 +1,5 @@
 import html
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -11,8 +12,14 @@ from django.utils import timezone
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services
+from consultations.booking import services as booking
 from consultations.models import Patient
-from tests.factories import PatientFactory
+from tests import recipes
+from tests.clock import travel_to
+from tests.factories import LocationFactory, PatientFactory, StaffMemberFactory
+from treatments.services import consent as consent_services
+from treatments.services import outcomes
+from treatments.services import plans as plan_services
 
 pytestmark = pytest.mark.django_db
 
@@ -449,3 +456,215 @@ def test_the_date_of_birth_field_refuses_ages_over_a_hundred_and_twenty(client, 
     )
     assert response.status_code == 400
     assert Patient.objects.count() == 0
+
+
+# The whole story on the chart ------------------------------------------------------------
+
+
+@pytest.fixture
+def story(location, private_media, practitioner_user):
+    """A patient taken through every step, each a little after the one before: history,
+    consultation and screening, a photo, a treatment booked then moved, a plan accepted,
+    consent, a session started and completed (reviews booked), a review's outcome, an
+    adverse event, and last the consent withdrawn."""
+    clinic = recipes.build_clinic(location, practitioner_user, history=recipes.ALERTING_HISTORY)
+    user = clinic["user"]
+    actor = Actor.system(user=user)
+    recipes.frontal_photo(clinic["patient"], user)
+    # Consents are stamped to the second: a step later, so nothing shares registration's.
+    travel_to(timezone.now() + timedelta(minutes=5))
+    appointment = clinic["appointment"]
+    clinic["appointment"] = booking.reschedule_appointment(
+        appointment=appointment, starts_at=appointment.starts_at + timedelta(hours=1), actor=actor
+    )
+    recipes.accept(clinic)
+    consent = recipes.sign(clinic)
+    session = recipes.completed_session(recipes.start(clinic), lot=clinic["lot"], by=user)
+    travel_to(timezone.now() + timedelta(minutes=20))
+    outcomes.record_outcome(
+        session=session, gais_practitioner=2, gais_patient=2, satisfaction=9, actor=actor
+    )
+    outcomes.report_adverse_event(
+        session=session,
+        event_type="bruising",
+        severity="mild",
+        onset_on=timezone.localdate(timezone=location.zone),
+        actor=actor,
+    )
+    travel_to(timezone.now() + timedelta(minutes=20))
+    consent_services.withdraw_consent(
+        consent=consent, reason="Does not want further treatment", actor=actor
+    )
+    return {**clinic, "consent": consent, "session": session}
+
+
+EVERY_KIND = {
+    "registered",
+    "medical_history",
+    "consultation",
+    "screening",
+    "photo",
+    "appointment",
+    "appointment_moved",
+    "appointment_status",
+    "plan",
+    "consent",
+    "consent_withdrawal",
+    "session",
+    "outcome",
+    "adverse_event",
+}
+
+
+def timeline_entries(body: str) -> list[tuple[str, str]]:
+    """(kind, link) of each timeline entry, top to bottom, from the chart's HTML."""
+    found = re.findall(
+        r'data-testid="timeline-entry" data-kind="([a-z_]+)">(.*?)</li>', body, re.DOTALL
+    )
+    links = []
+    for kind, item in found:
+        link = re.search(r'<a href="([^"]+)"', item)
+        links.append((kind, link.group(1) if link else ""))
+    return links
+
+
+def test_the_timeline_tells_the_whole_story_newest_first_each_entry_linked(
+    client, story, practitioner_user
+):
+    body = page(client, practitioner_user, "consultations:patient_chart", story["patient"].pk)
+    entries = timeline_entries(body.content.decode())
+    assert {kind for kind, _ in entries} == EVERY_KIND
+    assert entries[0][0] == "consent_withdrawal"  # the last thing that happened
+    assert entries[-1][0] == "registered"
+    unlinked = [kind for kind, link in entries if not link and kind != "registered"]
+    assert unlinked == []
+    links = {link for _, link in entries}
+    session, consent, appointment = story["session"], story["consent"], story["appointment"]
+    for expected in (
+        reverse("treatments:planner", args=[story["plan"].pk]),
+        reverse("treatments:consent_detail", args=[consent.pk]),
+        reverse("treatments:session_detail", args=[session.pk]),
+        reverse("treatments:session_detail", args=[session.pk]) + "#reviews-heading",
+        reverse("treatments:adverse_event_pdf", args=[session.adverse_events.get().pk]),
+        reverse("consultations:appointment_detail", args=[appointment.pk]),
+    ):
+        assert expected in links, expected
+    # Every link opens for the practitioner who reads it.
+    for link in links - {""}:
+        assert client.get(link.split("#")[0]).status_code == 200, link
+
+
+def test_the_timeline_shows_an_appointments_move_and_its_status_changes(
+    client, story, practitioner_user
+):
+    body = page(client, practitioner_user, "consultations:patient_chart", story["patient"].pk)
+    html = body.content.decode()
+    assert "Moved: Thread lift" in html
+    # Booked for ten (recipes.book_treatment), then moved an hour later.
+    assert re.search(r"Booked: Thread lift.*?for \d+ \w+ \d{4} 10:00", html, re.DOTALL)
+    assert re.search(r"from \d+ \w+ \d{4} 10:00 to \d+ \w+ \d{4} 11:00", html)
+    assert "Thread lift: started" in html and "Thread lift: completed" in html
+    kinds = [kind for kind, _ in timeline_entries(html)]
+    assert kinds.index("appointment_status") < kinds.index("appointment_moved")
+
+
+def test_the_front_desk_timeline_shows_bookings_and_the_aftercare_sheet_but_nothing_clinical(
+    client, story, frontdesk_user
+):
+    body = page(client, frontdesk_user, "consultations:patient_chart", story["patient"].pk)
+    html = body.content.decode()
+    entries = timeline_entries(html)
+    assert {kind for kind, _ in entries} == {
+        "registered",
+        "appointment",
+        "appointment_moved",
+        "appointment_status",
+        "aftercare",
+    }
+    aftercare = reverse("treatments:aftercare_pdf", args=[story["session"].pk])
+    assert ("aftercare", aftercare) in entries
+    for clinical in ("Apixaban", "Penicillin", "Medical alerts", "GAIS", "Bruising", "Consent"):
+        assert clinical not in html, clinical
+    for link in {link for _, link in entries} - {""}:
+        assert client.get(link).status_code == 200, link
+
+
+def test_records_held_at_a_location_i_do_not_work_at_are_listed_without_a_link(
+    client, story, location
+):
+    elsewhere = LocationFactory(name="Threadline Leeds")
+    stranger = StaffMemberFactory(role=Role.PRACTITIONER, locations=[elsewhere]).user
+    body = page(client, stranger, "consultations:patient_chart", story["patient"].pk)
+    entries = dict(timeline_entries(body.content.decode()))
+    assert entries["session"] == "" and entries["plan"] == "" and entries["appointment"] == ""
+    assert entries["screening"]  # the patient's own record is the whole clinic's
+
+
+def chart_queries(client, patient) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("consultations:patient_chart", args=[patient.pk]))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_chart_reads_the_same_number_of_queries_for_one_or_many_records_of_each_kind(
+    client, story, practitioner_user, location
+):
+    patient, session, user = story["patient"], story["session"], story["user"]
+    actor = Actor.system(user=user)
+    client.force_login(practitioner_user)
+    one_of_each = chart_queries(client, patient)
+    plan_services.revise_plan(plan=story["plan"], actor=actor)  # a second plan version
+    for _ in range(3):
+        services.submit_medical_history(
+            patient=patient, answers=recipes.ALERTING_HISTORY, actor=actor
+        )
+        recipes.frontal_photo(patient, user, view="left_oblique")
+        outcomes.record_outcome(
+            session=session, gais_practitioner=3, gais_patient=2, satisfaction=8, actor=actor
+        )
+        outcomes.report_adverse_event(
+            session=session,
+            event_type="swelling",
+            severity="mild",
+            onset_on=timezone.localdate(timezone=location.zone),
+            actor=actor,
+        )
+    for days in (3, 4, 5):
+        booked = recipes.book_treatment(
+            patient=patient,
+            doctor=story["doctor"],
+            location=location,
+            appointment_type=story["treatment"],
+            on=timezone.localdate(timezone=location.zone) + timedelta(days=days),
+        )
+        moved = booking.reschedule_appointment(
+            appointment=booked, starts_at=booked.starts_at + timedelta(hours=2), actor=actor
+        )
+        booking.set_appointment_status(
+            appointment=moved, status="cancelled", reason="Away", actor=actor
+        )
+    assert chart_queries(client, patient) == one_of_each
+
+
+# The medical-alert banner ------------------------------------------------------------------
+
+
+def test_clinicians_see_allergies_and_blood_thinners_in_the_chart_banner(
+    client, story, practitioner_user
+):
+    html = page(client, practitioner_user, "consultations:patient_chart", story["patient"].pk)
+    banner = re.search(
+        r'data-testid="medical-alerts">(.*?)</section>', html.content.decode(), re.DOTALL
+    ).group(1)
+    assert "Local anaesthetics" in banner and "Penicillin" in banner
+    assert "Apixaban" in banner
+    assert "Screening flagged" in banner
+
+
+def test_a_patient_without_alerts_has_no_banner(client, practitioner_user, patient):
+    services.submit_medical_history(
+        patient=patient, answers={"smoking": "never"}, actor=Actor.system(user=practitioner_user)
+    )
+    html = page(client, practitioner_user, "consultations:patient_chart", patient.pk)
+    assert 'data-testid="medical-alerts"' not in html.content.decode()

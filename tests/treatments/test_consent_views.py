@@ -8,6 +8,7 @@ from PIL import Image
 
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role
+from tests import recipes
 from tests.factories import (
     LocationFactory,
     PatientFactory,
@@ -446,3 +447,16 @@ def test_a_signed_consent_offers_to_start_the_patients_treatment_session(client,
     html = page_text(client.get(detail_url(consent)))
     assert check_link not in html  # that appointment has its session now
     assert reverse("treatments:session_detail", args=[session.pk]) in html
+
+
+def test_the_consent_pages_show_the_patients_allergies_and_blood_thinners(
+    client, location, private_media, practitioner_user
+):
+    clinic = build_clinic(location, practitioner_user, history=recipes.ALERTING_HISTORY)
+    plan = accept(clinic)
+    client.force_login(practitioner_user)
+    consent = sign(clinic)
+    for url in (sign_url(plan), detail_url(consent)):
+        html = page_text(client.get(url))
+        assert 'data-testid="medical-alerts"' in html, url
+        assert "Local anaesthetics" in html and "Apixaban" in html, url

@@ -22,7 +22,10 @@ from tests.factories import (
     ThreadProductFactory,
 )
 from tests.recipes import (
+    ALERTING_HISTORY,
     CALM,
+    accept,
+    build_clinic,
     frontal_photo,
     post_json,
     receive,
@@ -30,6 +33,7 @@ from tests.recipes import (
     save_vectors,
     saved_payload,
     screened_patient,
+    sign,
     vector,
 )
 from treatments.models import PlanStatus, TreatmentPlan
@@ -494,3 +498,45 @@ def test_a_new_version_is_refused_when_the_gate_has_closed_since(
     assert "No new version was started." in response.content.decode()
     assert "The medical history changed after the last screening." in response.content.decode()
     assert TreatmentPlan.objects.count() == 1
+
+
+# The medical alerts and the way on to consent ----------------------------------------------
+
+
+@pytest.fixture
+def alerting_clinic(location, private_media, practitioner_user):
+    return build_clinic(location, practitioner_user, history=ALERTING_HISTORY)
+
+
+def test_the_planner_shows_the_patients_allergies_and_blood_thinners(
+    client, alerting_clinic, practitioner_user
+):
+    client.force_login(practitioner_user)
+    html = client.get(planner_url(alerting_clinic["plan"])).content.decode()
+    assert 'data-testid="medical-alerts"' in html
+    assert "Local anaesthetics" in html and "Penicillin" in html and "Apixaban" in html
+
+
+def test_an_accepted_plan_leads_to_taking_consent_and_then_to_the_signed_consent(
+    client, alerting_clinic, practitioner_user
+):
+    client.force_login(practitioner_user)
+    draft = client.get(planner_url(alerting_clinic["plan"])).content.decode()
+    assert 'data-testid="plan-consent"' not in draft
+    plan = accept(alerting_clinic)
+    html = client.get(planner_url(plan)).content.decode()
+    assert f'href="{reverse("treatments:consent_sign", args=[plan.pk])}"' in html
+    consent = sign(alerting_clinic)
+    html = client.get(planner_url(plan)).content.decode()
+    assert f'href="{reverse("treatments:consent_detail", args=[consent.pk])}"' in html
+    assert "Signed consent" in html
+
+
+def test_a_manager_reading_an_accepted_plan_without_consent_is_told_so(
+    client, alerting_clinic, manager_user
+):
+    plan = accept(alerting_clinic)
+    client.force_login(manager_user)
+    html = client.get(planner_url(plan)).content.decode()
+    assert "No signed consent yet" in html
+    assert reverse("treatments:consent_sign", args=[plan.pk]) not in html

@@ -728,3 +728,19 @@ def test_lot_problems_names_each_unusable_lot_and_why(clinic, manager_user):
         "Lot LOT-Q is quarantined and cannot be used.",
         "Lot LOT-R is recalled and cannot be used.",
     ]
+
+
+def test_the_day_check_and_the_session_show_the_patients_allergies_and_blood_thinners(
+    client, location, private_media, practitioner_user
+):
+    clinic = build_clinic(location, practitioner_user, history=recipes.ALERTING_HISTORY)
+    accept(clinic)
+    sign(clinic)
+    arrive_for(clinic["appointment"])
+    client.force_login(practitioner_user)
+    check = client.get(start_url(clinic["appointment"])).content.decode()
+    session = start(clinic)
+    detail = client.get(reverse("treatments:session_detail", args=[session.pk])).content.decode()
+    for html in (check, detail):
+        assert 'data-testid="medical-alerts"' in html
+        assert "Local anaesthetics" in html and "Penicillin" in html and "Apixaban" in html

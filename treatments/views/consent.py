@@ -27,6 +27,7 @@ from clinic.audit import record_event
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
+from consultations.alerts import medical_alerts
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
 from treatments.documents import diagram_context, vector_rows
 from treatments.models import (
@@ -114,6 +115,7 @@ def sign_context(
     return {
         "plan": plan,
         "patient": plan.patient,
+        "alerts": medical_alerts(plan.patient),
         "accepted": plan.status == PlanStatus.ACCEPTED,
         "template": template,
         "consent_text": text,
@@ -276,6 +278,7 @@ def render_detail(
         "consent": consent,
         "plan": consent.plan,
         "patient": consent.patient,
+        "alerts": medical_alerts(consent.patient),
         "location": location,
         "zone_name": location.time_zone,
         "signed_at": timezone.localtime(consent.signed_at, location.zone),

@@ -34,6 +34,7 @@ from clinic.locations import current_location
 from clinic.models import AuditAction
 from clinic.permissions import deny, require_permission
 from clinic.signed_in import SignedInRequest
+from consultations.alerts import medical_alerts
 from consultations.models import FacialArea, Patient, PatientPhoto, PhotoStage, PhotoView
 from consultations.selectors import check_planning_gate
 from treatments.models import (
@@ -48,6 +49,7 @@ from treatments.models import (
     ThreadVector,
     TreatmentPlan,
 )
+from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
 
 # A plan of 200 vectors with long notes is about 60 KB of JSON: 256 KB is ample.
@@ -379,6 +381,13 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "plan": plan,
             "patient": plan.patient,
+            "alerts": medical_alerts(plan.patient),
+            # The accepted version leads on to its consent: the signed one, or the form.
+            "consent": (
+                consent_services.valid_consent_for(plan)
+                if plan.status == PlanStatus.ACCEPTED
+                else None
+            ),
             "editable": editable,
             "can_change": can_change,
             "vectors": [(vector, products_by_id[vector.product_id]) for vector in vectors],

@@ -1,8 +1,12 @@
 """What the patient takes home: the consent copy, the aftercare sheet, and the day's sheets.
 
-Clinicians print a consent or a session's aftercare, at the locations they work
-at (a record elsewhere is answered as if it did not exist). The front desk
-prints every aftercare sheet of the day at its current location in one PDF.
+Clinicians print a consent, at the locations they work at (a record elsewhere
+is answered as if it did not exist). A completed session's aftercare sheet is
+printed by anyone who manages bookings there, the front desk included: it holds
+what the patient takes home (the threads and lots placed, the instructions, the
+reviews) and none of the session's clinical notes, so the desk can reprint one
+patient's sheet from the chart. The front desk also prints every aftercare
+sheet of the day at its current location in one PDF.
 
 Every print is audited (one event per patient). A document that fails to
 render is logged and answered with a page saying so (503): nothing is audited
@@ -149,12 +153,18 @@ def session_queryset():
     return TreatmentSession.objects.select_related("patient", "practitioner__user", "location")
 
 
-@require_permission("clinic.view_clinical")
+@require_permission("clinic.manage_bookings")
 @require_GET
 def aftercare_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    """The aftercare sheet of one completed session."""
+    """The aftercare sheet of one completed session, printed again whenever it is needed."""
     session = get_for_user_or_404(session_queryset(), request.user, pk=pk)
-    back_url = reverse("treatments:session_detail", args=[session.pk])
+    if request.user.has_perm("clinic.view_clinical"):
+        back_url, back_label = reverse("treatments:session_detail", args=[session.pk]), "session"
+    else:
+        back_url, back_label = (
+            reverse("consultations:patient_chart", args=[session.patient_id]),
+            "chart",
+        )
     if not session.is_locked:
         return message_page(
             request,
@@ -163,12 +173,12 @@ def aftercare_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             "the threads and lots actually placed.",
             status=409,
             back_url=back_url,
-            back_label="Back to the session",
+            back_label=f"Back to the {back_label}",
         )
     document = AftercareSheet(session)
     pdf = render_or_none(document.render, f"the aftercare sheet of session {session.pk}")
     if pdf is None:
-        return print_failed(request, back_url, "Back to the session")
+        return print_failed(request, back_url, f"Back to the {back_label}")
     record_event(
         action=AuditAction.PRINT,
         actor=Actor.from_request(request),

@@ -27,6 +27,7 @@ from clinic.form_errors import error_messages
 from clinic.models import AuditAction
 from clinic.permissions import require_permission
 from clinic.signed_in import SignedInRequest
+from consultations.alerts import medical_alerts
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,
@@ -162,6 +163,7 @@ def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
         {
             "appointment": appointment,
             "patient": appointment.patient,
+            "alerts": medical_alerts(appointment.patient),
             "plan": plan,
             "review": review,
             "form": form,
@@ -271,6 +273,7 @@ def session_context(
     context: dict[str, Any] = {
         "session": session,
         "patient": session.patient,
+        "alerts": medical_alerts(session.patient),
         "plan": session.plan,
         "consent": session.consent,
         "withdrawal": withdrawal,
