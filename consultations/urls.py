@@ -62,6 +62,7 @@ urlpatterns = [
         appointments.appointment_status,
         name="appointment_status",
     ),
+    path("appointments/<int:pk>/undo/", appointments.appointment_undo, name="appointment_undo"),
     path(
         "appointments/<int:pk>/reschedule/",
         appointments.appointment_reschedule,

@@ -130,6 +130,7 @@ EXPECTED = {
     "consultations:appointment_patient_lookup": row(LOGIN, 200, 200, 200),
     "consultations:appointment_reschedule": row(LOGIN, 200, 200, 200),
     "consultations:appointment_status": row(LOGIN, 405, 405, 405),
+    "consultations:appointment_undo": row(LOGIN, 405, 405, 405),
     "consultations:calendar_day": row(LOGIN, 200, 200, 200),
     "consultations:calendar_feed": row(200, 200, 200, 200),  # the secret token is the key
     "consultations:calendar_feed_settings": row(LOGIN, 403, 200, 403),
@@ -260,6 +261,7 @@ URL_KWARGS = {
     "consultations:appointment_move": _pk("appointment"),
     "consultations:appointment_reschedule": _pk("appointment"),
     "consultations:appointment_status": _pk("appointment"),
+    "consultations:appointment_undo": _pk("appointment"),
     "consultations:calendar_feed": lambda world: {"token": world.feed.token},
     "consultations:consultation_detail": _pk("consultation"),
     "consultations:consultation_for_appointment": _pk("appointment"),
@@ -802,6 +804,12 @@ def other_location_cases(sites: Journey) -> list[tuple[str, str, str, dict | Non
             "post",
             url("consultations:appointment_status", booked),
             {"status": "cancelled", "reason": "tampered"},
+        ),
+        (
+            "undo a status",
+            "post",
+            url("consultations:appointment_undo", booked),
+            {"undo_reason": "tampered"},
         ),
         (
             "reschedule",

@@ -1,8 +1,12 @@
-"""A patient's bookings for the chart: what is coming, what was, and how reliable they are."""
+"""A patient's bookings for the chart (what is coming, what was, how reliable they are),
+and one appointment's own history (its status changes and its moves)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -45,3 +49,65 @@ def patient_booking_history(*, patient: Patient) -> BookingHistory:
         cancellations=counts["cancellations"],
         no_shows=counts["no_shows"],
     )
+
+
+@dataclass(frozen=True)
+class AppointmentHistoryEntry:
+    """One line of an appointment's history: booked, a status change, an undo or a move."""
+
+    at: datetime
+    what: str
+    note: str
+    by: Any  # the user, or None for the system
+
+
+def appointment_history(*, appointment: Appointment) -> list[AppointmentHistoryEntry]:
+    """Status changes (with undos) and moves, oldest first, in two queries.
+
+    Status changes are kept as AppointmentStatusChange rows; moves as the
+    appointment's history rows (simple_history), of which each one whose time,
+    practitioner or room differs from the row before is a move.
+    """
+    zone = appointment.location.zone
+    entries = [
+        AppointmentHistoryEntry(
+            at=change.changed_at,
+            what=(
+                f"{change.get_from_status_display()} → {change.get_to_status_display()}"
+                if change.from_status
+                else change.get_to_status_display()
+            ),
+            note=change.note,
+            by=change.changed_by,
+        )
+        for change in appointment.status_changes.select_related("changed_by")
+    ]
+    rows = list(
+        appointment.history.select_related("practitioner__user", "room", "history_user").order_by(
+            "history_date", "history_id"
+        )
+    )
+    for before, after in pairwise(rows):
+        if (before.starts_at, before.practitioner_id, before.room_id) == (
+            after.starts_at,
+            after.practitioner_id,
+            after.room_id,
+        ):
+            continue
+        was = timezone.localtime(before.starts_at, zone)
+        now = timezone.localtime(after.starts_at, zone)
+        where = []
+        if before.practitioner_id != after.practitioner_id:
+            where.append(f"with {after.practitioner}")
+        if before.room_id != after.room_id:
+            where.append(f"in {after.room.name if after.room else 'no room'}")
+        entries.append(
+            AppointmentHistoryEntry(
+                at=after.history_date,
+                what="Moved",
+                note=f"From {was:%a %d %b %H:%M} to {now:%a %d %b %H:%M}"
+                + (f", {', '.join(where)}" if where else ""),
+                by=after.history_user,
+            )
+        )
+    return sorted(entries, key=lambda entry: entry.at)

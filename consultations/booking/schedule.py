@@ -550,6 +550,23 @@ def practitioners_at(location: Location) -> list[StaffMember]:
     return sorted(_practitioners_at(location).values(), key=_staff_order)
 
 
+def working_that_week(location: Location, monday: date) -> set[int]:
+    """The practitioners with hours at the location in the week from `monday`, leaving out
+    those away for all of it (two queries)."""
+    zone = location.zone
+    week_start = datetime.combine(monday, time.min, tzinfo=zone)
+    week_end = datetime.combine(monday + timedelta(days=7), time.min, tzinfo=zone)
+    with_hours = set(
+        WorkingHours.objects.filter(location=location).values_list("staff_id", flat=True)
+    )
+    away_all_week = set(
+        TimeOff.objects.filter(
+            staff_id__in=with_hours, starts_at__lte=week_start, ends_at__gte=week_end
+        ).values_list("staff_id", flat=True)
+    )
+    return with_hours - away_all_week
+
+
 def week_schedule(
     *,
     location: Location,

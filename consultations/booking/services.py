@@ -77,9 +77,9 @@ NEXT_STATUSES = {
         AppointmentStatus.CANCELLED,
         AppointmentStatus.NO_SHOW,
     },
+    # Back to booked only through undo_appointment_status: with a reason, the same day.
     AppointmentStatus.ARRIVED: {
         AppointmentStatus.IN_PROGRESS,
-        AppointmentStatus.BOOKED,
         AppointmentStatus.CANCELLED,
     },
     AppointmentStatus.IN_PROGRESS: {AppointmentStatus.COMPLETED},
@@ -553,6 +553,8 @@ def reschedule_appointment(
                         blocked_until,
                     )
                     locked.practitioner, locked.room = practitioner, room
+                    # Who moved it, kept in the appointment's own history row.
+                    locked._history_user = actor.user  # type: ignore[attr-defined]
                     locked.save()
                     transaction.on_commit(
                         partial(schedule_reminder, appointment=locked), robust=True
@@ -611,15 +613,22 @@ def set_appointment_status(
         raise ValidationError({"status": ["Unknown appointment status."]})
     status = AppointmentStatus(status)
     if status not in NEXT_STATUSES[AppointmentStatus(locked.status)]:
+        current = locked.get_status_display().lower()
+        article = "An" if current[0] in "aeiou" else "A"
         raise ValidationError(
-            f"A {locked.get_status_display().lower()} appointment cannot become "
-            f"{status.label.lower()}."
+            f"{article} {current} appointment cannot become {status.label.lower()}."
         )
     reason = reason.strip()
     if len(reason) > 200 or "\x00" in reason:
         raise ValidationError({"reason": ["Write the reason as text of at most 200 characters."]})
     if status == AppointmentStatus.CANCELLED and not reason:
         raise ValidationError({"reason": ["Say why the appointment is cancelled."]})
+    if status == AppointmentStatus.NO_SHOW and timezone.now() < locked.starts_at:
+        local_start = timezone.localtime(locked.starts_at, locked.location.zone)
+        raise ValidationError(
+            f"A no-show can be recorded only once the appointment has begun "
+            f"({local_start:%H:%M} on {local_start:%d %b})."
+        )
     previous = locked.status
     locked.status = status
     if status == AppointmentStatus.CANCELLED:
@@ -631,6 +640,81 @@ def set_appointment_status(
     _record_status(locked, previous, actor, reason)
     if status in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
         Patient.objects.filter(pk=locked.patient_id).update(last_visit_at=timezone.now())
+    return locked
+
+
+# What the desk may take back the same day, with a reason: a check-in, a no-show, a cancel.
+UNDOABLE_STATUSES = {
+    AppointmentStatus.ARRIVED,
+    AppointmentStatus.NO_SHOW,
+    AppointmentStatus.CANCELLED,
+}
+
+
+@transaction.atomic
+def undo_appointment_status(*, appointment: Appointment, reason: str, actor: Actor) -> Appointment:
+    """Take back the last check-in, no-show or cancellation, made today at the location.
+
+    The appointment returns to the status it had before, and the undo is a status
+    change of its own, with who, when and why: the history keeps both. A cancelled
+    or missed appointment comes back only if its time is still free (someone may
+    have been booked into it since).
+    """
+    locked = (
+        Appointment.objects.select_for_update()
+        .select_related("location", "practitioner__user", "room", "patient")
+        .get(pk=appointment.pk)
+    )
+    current = AppointmentStatus(locked.status)
+    if current not in UNDOABLE_STATUSES:
+        raise ValidationError(
+            f"A {locked.get_status_display().lower()} appointment has no check-in, no-show "
+            "or cancellation to undo."
+        )
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the change is undone."]})
+    if len(reason) > 190 or "\x00" in reason:
+        raise ValidationError({"reason": ["Write the reason as text of at most 190 characters."]})
+    last = locked.status_changes.filter(to_status=current).order_by("-changed_at", "-pk").first()
+    zone = locked.location.zone
+    if last is None or timezone.localdate(last.changed_at, zone) != timezone.localdate(
+        timezone=zone
+    ):
+        raise ValidationError(
+            f"Only a change made today can be undone: this appointment was "
+            f"{current.label.lower()} on an earlier day."
+        )
+    previous = AppointmentStatus(last.from_status or AppointmentStatus.BOOKED)
+    if current in FREEING_STATUSES:
+        problem = _conflict(
+            patient=locked.patient,
+            practitioner=locked.practitioner,
+            room=locked.room,
+            starts_at=locked.starts_at,
+            ends_at=locked.ends_at,
+            blocked_until=locked.blocked_until,
+            ignore=locked,
+        )
+        if problem is not None:
+            raise ValidationError(f"It cannot come back: {problem} Book a new time instead.")
+    locked.status = previous
+    if current == AppointmentStatus.CANCELLED:
+        locked.cancel_reason = ""
+    try:
+        # The exclusion constraints catch a booking made into the freed time meanwhile.
+        with transaction.atomic():
+            locked.save_without_historical_record(  # type: ignore[attr-defined]
+                update_fields=["status", "cancel_reason"]
+            )
+    except IntegrityError as error:
+        if not _is_overlap_violation(error):
+            raise
+        raise ValidationError(
+            "It cannot come back: someone has just been booked into its time. "
+            "Book a new time instead."
+        ) from error
+    _record_status(locked, current, actor, f"Undone: {reason}")
     return locked
 
 

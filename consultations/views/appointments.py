@@ -34,6 +34,7 @@ from clinic.roles import Role
 from clinic.signed_in import SignedInRequest
 from consultations.booking import calendar_files
 from consultations.booking import services as booking
+from consultations.booking.history import AppointmentHistoryEntry, appointment_history
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,
@@ -50,14 +51,12 @@ ACTIONS = {
     S.ARRIVED: "Check in",
     S.IN_PROGRESS: "Start",
     S.COMPLETED: "Complete",
-    S.BOOKED: "Undo check-in",
     S.NO_SHOW: "No-show",
 }
 DONE = {
     S.ARRIVED: "checked in",
     S.IN_PROGRESS: "started",
     S.COMPLETED: "completed",
-    S.BOOKED: "back to booked",
     S.NO_SHOW: "marked as a no-show",
     S.CANCELLED: "cancelled",
 }
@@ -98,6 +97,8 @@ def _actions_for(request: HttpRequest, appointment: Appointment) -> list[tuple[s
     allowed = booking.NEXT_STATUSES[AppointmentStatus(appointment.status)]
     clinician = request.user.has_perm(CLINICAL_PERMISSION)
     treatment = appointment.appointment_type.kind == AppointmentKind.TREATMENT
+    if timezone.now() < appointment.starts_at:
+        allowed = allowed - {S.NO_SHOW}  # not yet missed
     return [
         (status.value, label)
         for status, label in ACTIONS.items()
@@ -105,6 +106,26 @@ def _actions_for(request: HttpRequest, appointment: Appointment) -> list[tuple[s
         and (clinician or status not in CLINICAL_STATUSES)
         and not (treatment and status in SESSION_STATUSES)
     ]
+
+
+# What the undo button says for each status the desk may take back the same day.
+UNDO_LABELS = {
+    S.ARRIVED: "Undo the check-in",
+    S.NO_SHOW: "Undo the no-show",
+    S.CANCELLED: "Undo the cancellation",
+}
+
+
+def _undo_label(appointment: Appointment, history: list[AppointmentHistoryEntry]) -> str:
+    """The undo button's words if the status is one the desk may take back today, else ""."""
+    label = UNDO_LABELS.get(AppointmentStatus(appointment.status), "")
+    zone = appointment.location.zone
+    changes = [entry for entry in history if entry.what != "Moved"]
+    if not label or not changes:
+        return ""
+    if timezone.localdate(changes[-1].at, zone) != timezone.localdate(timezone=zone):
+        return ""
+    return label
 
 
 def _safe_next(request: HttpRequest) -> str | None:
@@ -168,6 +189,8 @@ def day_list(request: HttpRequest) -> HttpResponse:
         "clinician": clinician,
         "error": error,
         "active_count": sum(1 for a in appointments if a.status not in FREEING_STATUSES),
+        "now": timezone.now(),
+        "undoable": [status.value for status in UNDO_LABELS],
     }
     with timezone.override(location.zone):
         return render(request, "consultations/appointments/day_list.html", context, status=status)
@@ -182,12 +205,16 @@ def _render_detail(
     *,
     errors: list[str] | None = None,
     reason_error: str = "",
+    undo_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    history = list(appointment.status_changes.select_related("changed_by"))
+    history = appointment_history(appointment=appointment)
     context = {
         "appointment": appointment,
         "history": history,
+        "undo_label": _undo_label(appointment, history),
+        "undo_error": undo_error,
+        "undo_reason": request.POST.get("undo_reason", ""),
         "actions": _actions_for(request, appointment),
         "can_cancel": S.CANCELLED in booking.NEXT_STATUSES[AppointmentStatus(appointment.status)],
         "can_move": appointment.status == S.BOOKED,
@@ -250,6 +277,37 @@ def appointment_status(request: SignedInRequest, pk: int) -> HttpResponse:
             status=400,
         )
     messages.success(request, f"{appointment.patient.full_name}: {DONE[new_status]}.")
+    return redirect(_safe_next(request) or reverse("consultations:appointment_detail", args=[pk]))
+
+
+@require_permission("clinic.manage_bookings")
+@require_POST
+def appointment_undo(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Take back today's check-in, no-show or cancellation, with a reason."""
+    appointment = _appointment_for(request, pk)
+    try:
+        booking.undo_appointment_status(
+            appointment=appointment,
+            reason=request.POST.get("undo_reason", ""),
+            actor=Actor.from_request(request),
+        )
+    except ValidationError as error:
+        undo_error = ""
+        if hasattr(error, "error_dict") and "reason" in error.error_dict:
+            undo_error = " ".join(error.message_dict["reason"])
+        return _render_detail(
+            request,
+            appointment,
+            errors=_error_messages(error),
+            undo_error=undo_error,
+            status=400,
+        )
+    appointment.refresh_from_db(fields=["status"])
+    messages.success(
+        request,
+        f"{appointment.patient.full_name}: undone, back to "
+        f"{appointment.get_status_display().lower()}.",
+    )
     return redirect(_safe_next(request) or reverse("consultations:appointment_detail", args=[pk]))
 
 

@@ -131,8 +131,11 @@ def day_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _week_practitioner(request: HttpRequest, staff: list[StaffMember]) -> StaffMember | None:
-    """The ?practitioner= asked for (404 unless they work here), else the user, else the first."""
+def _week_practitioner(
+    request: HttpRequest, staff: list[StaffMember], working: set[int]
+) -> StaffMember | None:
+    """The ?practitioner= asked for (404 unless they work here), else the user, else the
+    first who works that week at the location (`working`), else the first."""
     wanted = request.GET.get("practitioner", "").strip()
     if wanted:
         if not wanted.isascii() or not wanted.isdigit():
@@ -146,7 +149,8 @@ def _week_practitioner(request: HttpRequest, staff: list[StaffMember]) -> StaffM
         mine = next((member for member in staff if member.pk == me.pk), None)
         if mine is not None:
             return mine
-    return staff[0] if staff else None
+    first_working = next((member for member in staff if member.pk in working), None)
+    return first_working or (staff[0] if staff else None)
 
 
 @require_permission("clinic.manage_bookings")
@@ -156,9 +160,9 @@ def week_view(request: HttpRequest) -> HttpResponse:
     location = _location(request)
     day, error = _chosen_day(request, location)
     staff = schedule.practitioners_at(location)
-    practitioner = _week_practitioner(request, staff)
-    week_schedule = None
     monday = schedule.week_start(day)
+    practitioner = _week_practitioner(request, staff, schedule.working_that_week(location, monday))
+    week_schedule = None
     today = timezone.localtime(timezone.now(), location.zone).date()
     if practitioner is not None:
         week_schedule = schedule.week_schedule(

@@ -17,13 +17,14 @@ from consultations.booking import services as booking
 from consultations.booking.history import patient_booking_history
 from consultations.models import Appointment, AppointmentStatus
 from tests import recipes
-from tests.clock import arrive_for
+from tests.clock import arrive_for, travel_to
 from tests.factories import (
     AppointmentTypeFactory,
     LocationFactory,
     PatientFactory,
     RoomFactory,
     StaffMemberFactory,
+    TimeOffFactory,
     WorkingHoursFactory,
 )
 
@@ -294,6 +295,7 @@ def test_only_practitioners_are_offered_start_and_complete(
     client, appointment, frontdesk_user, practitioner_user
 ):
     url = reverse("consultations:day_list") + f"?date={soon():%Y-%m-%d}"
+    arrive_for(appointment)  # a no-show is offered once the appointment has begun
     client.force_login(frontdesk_user)
     desk_page = client.get(url).content.decode()
     assert 'value="arrived"' in desk_page and 'value="no_show"' in desk_page
@@ -351,6 +353,7 @@ def test_check_in_start_and_complete_record_who_did_each(
 
 def test_a_no_show_from_the_day_list_returns_to_the_day_list(client, appointment, frontdesk_user):
     day_url = reverse("consultations:day_list") + f"?date={soon():%Y-%m-%d}"
+    arrive_for(appointment)
     response = post_status(client, frontdesk_user, appointment, "no_show", next=day_url)
     assert response.status_code == 302
     assert response["Location"] == day_url
@@ -409,7 +412,7 @@ def test_cancelling_with_a_reason_frees_the_slot_and_shows_the_reason(
     ("steps", "refused", "message"),
     [
         ([], "completed", "A booked appointment cannot become completed."),
-        (["no_show"], "arrived", "A no-show appointment cannot become arrived."),
+        (["arrived"], "no_show", "An arrived appointment cannot become no-show."),
         (["arrived", "in_progress", "completed"], "booked", "cannot become booked"),
         ([], "teleported", "That is not an appointment status."),
     ],
@@ -575,6 +578,14 @@ def test_the_chart_lists_bookings_with_cancellations_and_no_shows_counted(
         harriet, doctor, london, consultation, local(london, soon(), 11), frontdesk_user
     )
     missed = book(harriet, doctor, london, consultation, local(london, soon(), 13), frontdesk_user)
+    # As if a month had passed since these two (a no-show is recorded once it has begun).
+    for moved, days in [(missed, 40), (cancelled, 30)]:
+        shift = timedelta(days=days)
+        Appointment.objects.filter(pk=moved.pk).update(
+            starts_at=moved.starts_at - shift,
+            ends_at=moved.ends_at - shift,
+            blocked_until=moved.blocked_until - shift,
+        )
     booking.cancel_appointment(
         appointment=cancelled,
         reason="Childcare fell through",
@@ -583,14 +594,6 @@ def test_the_chart_lists_bookings_with_cancellations_and_no_shows_counted(
     booking.set_appointment_status(
         appointment=missed, status="no_show", actor=Actor.system(user=frontdesk_user)
     )
-    # As if a month had passed since these two.
-    for moved, days in [(missed, 40), (cancelled, 30)]:
-        shift = timedelta(days=days)
-        Appointment.objects.filter(pk=moved.pk).update(
-            starts_at=moved.starts_at - shift,
-            ends_at=moved.ends_at - shift,
-            blocked_until=moved.blocked_until - shift,
-        )
 
     history = patient_booking_history(patient=harriet)
     assert [a.pk for a in history.upcoming] == [kept.pk, later.pk]
@@ -683,3 +686,183 @@ def test_a_crafted_status_post_cannot_start_or_complete_a_treatment_without_its_
     assert appointment.status == AppointmentStatus.BOOKED
     page = client.get(reverse("consultations:appointment_detail", args=[appointment.pk]))
     assert 'value="in_progress"' not in page.content.decode()
+
+
+# Statuses that follow the clock ------------------------------------------------------------
+
+
+def undo(client, user, appointment, reason="Pressed the wrong row"):
+    client.force_login(user)
+    return client.post(
+        reverse("consultations:appointment_undo", args=[appointment.pk]), {"undo_reason": reason}
+    )
+
+
+def test_a_no_show_before_the_start_is_refused_and_not_offered(client, appointment, frontdesk_user):
+    detail = reverse("consultations:appointment_detail", args=[appointment.pk])
+    day_url = reverse("consultations:day_list") + f"?date={soon():%Y-%m-%d}"
+    client.force_login(frontdesk_user)
+    assert 'value="no_show"' not in client.get(detail).content.decode()
+    assert 'value="no_show"' not in client.get(day_url).content.decode()
+
+    response = post_status(client, frontdesk_user, appointment, "no_show")
+
+    assert response.status_code == 400
+    assert "A no-show can be recorded only once the appointment has begun (10:00" in (
+        response.content.decode()
+    )
+    assert refreshed(appointment).status == AppointmentStatus.BOOKED
+    assert appointment.status_changes.count() == 1
+
+
+def test_the_desk_undoes_a_no_show_the_same_day_and_the_history_keeps_both(
+    client, appointment, frontdesk_user
+):
+    arrive_for(appointment)
+    post_status(client, frontdesk_user, appointment, "no_show")
+    detail = client.get(reverse("consultations:appointment_detail", args=[appointment.pk]))
+    assert "Undo the no-show" in detail.content.decode()
+
+    response = undo(client, frontdesk_user, appointment, reason="She was in the waiting room")
+
+    assert response.status_code == 302
+    assert refreshed(appointment).status == AppointmentStatus.BOOKED
+    changes = list(appointment.status_changes.values_list("from_status", "to_status", "note"))
+    assert changes[-2:] == [
+        ("booked", "no_show", ""),
+        ("no_show", "booked", "Undone: She was in the waiting room"),
+    ]
+    page = client.get(reverse("consultations:appointment_detail", args=[appointment.pk]))
+    body = page.content.decode()
+    assert "Booked → No-show" in body and "No-show → Booked" in body
+    assert "Undone: She was in the waiting room" in body
+    assert "Check in" in body
+
+
+@pytest.mark.parametrize(("step", "back_to"), [("arrived", "booked"), ("cancelled", "booked")])
+def test_a_check_in_or_a_cancellation_made_today_is_undone_to_what_it_was(
+    client, doctor, london, consultation, harriet, frontdesk_user, step, back_to
+):
+    today_appointment = book(
+        harriet,
+        doctor,
+        london,
+        consultation,
+        timezone.now() + timedelta(hours=1),
+        frontdesk_user,
+    )
+    post_status(client, frontdesk_user, today_appointment, step, reason="Ill")
+
+    assert undo(client, frontdesk_user, today_appointment).status_code == 302
+
+    undone = refreshed(today_appointment)
+    assert undone.status == back_to and undone.cancel_reason == ""
+
+
+def test_an_undo_without_a_reason_is_refused_and_changes_nothing(
+    client, appointment, frontdesk_user
+):
+    post_status(client, frontdesk_user, appointment, "cancelled", reason="Flu")
+
+    response = undo(client, frontdesk_user, appointment, reason="   ")
+
+    assert response.status_code == 400
+    assert "Say why the change is undone." in response.content.decode()
+    assert refreshed(appointment).status == AppointmentStatus.CANCELLED
+    assert appointment.status_changes.count() == 2
+
+
+def test_a_change_made_on_an_earlier_day_cannot_be_undone(client, appointment, frontdesk_user):
+    post_status(client, frontdesk_user, appointment, "cancelled", reason="Flu")
+    travel_to(timezone.now() + timedelta(days=1))
+
+    response = undo(client, frontdesk_user, appointment)
+
+    assert response.status_code == 400
+    assert "Only a change made today can be undone" in response.content.decode()
+    assert refreshed(appointment).status == AppointmentStatus.CANCELLED
+
+
+def test_a_cancellation_whose_time_was_booked_since_cannot_be_undone(
+    client, appointment, doctor, london, consultation, frontdesk_user
+):
+    post_status(client, frontdesk_user, appointment, "cancelled", reason="Flu")
+    book(PatientFactory(), doctor, london, consultation, appointment.starts_at, frontdesk_user)
+
+    response = undo(client, frontdesk_user, appointment)
+
+    assert response.status_code == 400
+    assert "It cannot come back" in response.content.decode()
+    assert "is already booked at that time" in response.content.decode()
+    assert refreshed(appointment).status == AppointmentStatus.CANCELLED
+
+
+def test_a_booked_appointment_has_nothing_to_undo(client, appointment, frontdesk_user):
+    response = undo(client, frontdesk_user, appointment)
+
+    assert response.status_code == 400
+    assert "has no check-in, no-show or cancellation to undo" in response.content.decode()
+    assert appointment.status_changes.count() == 1
+
+
+def test_an_undo_on_another_locations_appointment_is_not_found_and_changes_nothing(
+    client, far_appointment, frontdesk_user, manager_user
+):
+    booking.set_appointment_status(
+        appointment=far_appointment,
+        status="cancelled",
+        reason="Flu",
+        actor=Actor.system(user=manager_user),
+    )
+
+    response = undo(client, frontdesk_user, far_appointment)
+
+    assert response.status_code == 404
+    assert refreshed(far_appointment).status == AppointmentStatus.CANCELLED
+
+
+def test_a_move_appears_in_the_appointments_own_history_with_who_moved_it(
+    client, appointment, london, frontdesk_user
+):
+    new_time = local(london, soon(8), 14, 30)
+    booking.reschedule_appointment(
+        appointment=appointment, starts_at=new_time, actor=Actor.system(user=frontdesk_user)
+    )
+    client.force_login(frontdesk_user)
+
+    body = client.get(
+        reverse("consultations:appointment_detail", args=[appointment.pk])
+    ).content.decode()
+
+    old = local(london, soon(), 10)
+    assert "Moved" in body
+    assert f"From {old:%a %d %b} 10:00 to {new_time:%a %d %b} 14:30" in body
+    assert frontdesk_user.get_full_name() in body
+
+
+def test_the_week_view_opens_on_a_practitioner_who_works_that_week_here(
+    client, london, frontdesk_user
+):
+    # By name they come away, then without hours here, then working: the view skips two.
+    away = StaffMemberFactory(
+        role=Role.PRACTITIONER, locations=[london], user__first_name="Aaron", user__last_name="Aa"
+    )
+    works_every_day(away, london)
+    TimeOffFactory(
+        staff=away,
+        starts_at=timezone.now() - timedelta(days=10),
+        ends_at=timezone.now() + timedelta(days=10),
+    )
+    StaffMemberFactory(
+        role=Role.PRACTITIONER, locations=[london], user__first_name="Abel", user__last_name="Ab"
+    )
+    working = StaffMemberFactory(
+        role=Role.PRACTITIONER, locations=[london], user__first_name="Zora", user__last_name="Zz"
+    )
+    works_every_day(working, london)
+    client.force_login(frontdesk_user)
+
+    response = client.get(reverse("consultations:calendar_week"))
+
+    assert response.status_code == 200
+    assert response.context["practitioner"] == working

@@ -15,7 +15,7 @@ from clinic.models import AuditAction, AuditEvent, Role, RoomKind, WorkingHours
 from consultations.booking import services as booking
 from consultations.booking.services import SlotUnavailable, book_appointment, next_free_slots
 from consultations.models import Appointment, AppointmentStatus
-from tests.clock import next_clock_change
+from tests.clock import arrive_for, next_clock_change
 from tests.factories import (
     AppointmentTypeFactory,
     LocationFactory,
@@ -150,14 +150,15 @@ def test_a_patient_cannot_hold_two_overlapping_appointments(clinic):
 def test_cancelled_and_no_show_appointments_free_the_slot(clinic, status):
     day = next_weekday(1)
     first = book(clinic, at(day, 10))
+    arrive_for(first)  # a no-show is recorded once the appointment has begun
     booking.set_appointment_status(
         appointment=first,
         status=status,
         actor=Actor.system(user=clinic["doctor"].user),
         reason="Unwell",
     )
-    second = book(clinic, at(day, 10))
-    assert second.status == AppointmentStatus.BOOKED
+    second = book(clinic, at(day, 10), walk_in=True)  # the time has come: a walk-in takes it
+    assert second.status == AppointmentStatus.ARRIVED
     assert Appointment.objects.exclude(status__in=booking.FREEING_STATUSES).count() == 1
 
 

@@ -14,6 +14,7 @@ from clinic.models import AuditAction, AuditEvent, Role
 from consultations.booking import services as booking
 from consultations.booking.calendar_files import CalendarEvent, build_calendar
 from consultations.models import CalendarFeed
+from tests.clock import arrive_for
 from tests.factories import (
     AppointmentTypeFactory,
     LocationFactory,
@@ -326,6 +327,7 @@ def test_cancelled_and_no_show_appointments_are_not_in_the_feed(
     booking.cancel_appointment(
         appointment=cancelled, reason="Moved away", actor=Actor.system(user=desk)
     )
+    arrive_for(missed)  # a no-show is recorded once the appointment has begun
     booking.set_appointment_status(
         appointment=missed, status="no_show", actor=Actor.system(user=desk)
     )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from consultations import services as consultation_services
+from consultations.booking import services as booking
 from consultations.booking.forms import BookingForm
 from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.forms import (
@@ -85,6 +86,17 @@ def world_recall_contacted(world: World) -> LotRecall:
                 actor=Actor.system(),
             )
     return recall
+
+
+def cancelled_today(world: World):
+    """The world's consultation appointment, cancelled today (so the desk may undo it)."""
+    appointment = world.consultation_appointment
+    appointment.refresh_from_db()
+    if appointment.status == "booked":
+        booking.set_appointment_status(
+            appointment=appointment, status="cancelled", reason="Ill", actor=Actor.system()
+        )
+    return appointment
 
 
 def world_recall(world: World) -> LotRecall:
@@ -422,6 +434,17 @@ ENDPOINTS: list[Endpoint] = [
             Field("reason", TEXT_KIND, max_length=200),
             Field("next", IGNORED, required=False),
         ],
+    ),
+    Endpoint(
+        "consultations:appointment_undo",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:appointment_undo", args=[cancelled_today(w).pk]),
+        lambda w: {"undo_reason": "Cancelled the wrong patient"},
+        # The status change keeps at most 200 characters: "Undone: " and the reason.
+        lambda w: [Field("undo_reason", TEXT_KIND, max_length=190)],
     ),
     Endpoint(
         "consultations:appointment_reschedule",

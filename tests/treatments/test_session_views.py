@@ -313,6 +313,7 @@ def test_only_a_treatment_appointment_opens_a_session(client, clinic):
 def test_a_cancelled_or_missed_appointment_does_not_open_a_session(client, clinic, status):
     accept(clinic)
     sign(clinic)
+    arrive_for(clinic["appointment"])  # a no-show is recorded once the appointment has begun
     booking.set_appointment_status(
         appointment=clinic["appointment"],
         status=status,
