@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.access import reachable_locations
+from consultations.booking.history import appointment_moves
 from consultations.models import (
     Appointment,
     AppointmentStatus,
@@ -119,29 +120,21 @@ def appointment_entries(patient: Patient, viewer: TimelineViewer) -> list[Timeli
             appointment.location_id, "consultations:appointment_detail", appointment.pk
         )
 
-    # Moves: the appointment's own history (simple_history keeps a row per save), read
-    # oldest first so each row can be compared with the one before it.
-    previous: dict[int, tuple[datetime, int]] = {}
+    # Moves: each history row that differs from the one before it (booking.history).
     first_starts: dict[int, datetime] = {}
-    history = (
-        Appointment.history.filter(patient_id=patient.pk)
-        .order_by("history_date", "history_id")
-        .values_list("id", "starts_at", "practitioner_id", "history_date")
-    )
-    for pk, starts_at, practitioner_id, changed_at in history:
-        before = previous.get(pk)
-        previous[pk] = (starts_at, practitioner_id)
-        first_starts.setdefault(pk, starts_at)
-        moved = appointments.get(pk)
-        if before is None or moved is None or before == (starts_at, practitioner_id):
+    for before, after in appointment_moves(Appointment.history.filter(patient_id=patient.pk)):
+        first_starts.setdefault(after.id, before.starts_at)
+        moved = appointments.get(after.id)
+        if moved is None:
             continue
-        if before[0] == starts_at:
-            detail = f"to another practitioner, still {_local(starts_at, moved)}"
+        if before.starts_at == after.starts_at:
+            whom = "practitioner" if before.practitioner_id != after.practitioner_id else "room"
+            detail = f"to another {whom}, still {_local(after.starts_at, moved)}"
         else:
-            detail = f"from {_local(before[0], moved)} to {_local(starts_at, moved)}"
+            detail = f"from {_local(before.starts_at, moved)} to {_local(after.starts_at, moved)}"
         entries.append(
             TimelineEntry(
-                changed_at,
+                after.history_date,
                 "appointment_moved",
                 f"Moved: {moved.appointment_type.name}",
                 detail,

@@ -3,12 +3,12 @@ and one appointment's own history (its status changes and its moves)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from consultations.models import Appointment, AppointmentStatus, Patient
@@ -82,18 +82,8 @@ def appointment_history(*, appointment: Appointment) -> list[AppointmentHistoryE
         )
         for change in appointment.status_changes.select_related("changed_by")
     ]
-    rows = list(
-        appointment.history.select_related("practitioner__user", "room", "history_user").order_by(
-            "history_date", "history_id"
-        )
-    )
-    for before, after in pairwise(rows):
-        if (before.starts_at, before.practitioner_id, before.room_id) == (
-            after.starts_at,
-            after.practitioner_id,
-            after.room_id,
-        ):
-            continue
+    history = appointment.history.select_related("practitioner__user", "room", "history_user")
+    for before, after in appointment_moves(history):
         was = timezone.localtime(before.starts_at, zone)
         now = timezone.localtime(after.starts_at, zone)
         where = []
@@ -111,3 +101,19 @@ def appointment_history(*, appointment: Appointment) -> list[AppointmentHistoryE
             )
         )
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def appointment_moves(history: QuerySet[Any]) -> Iterator[tuple[Any, Any]]:
+    """(before, after) for each move in appointments' history rows (simple_history keeps
+    one per save; status changes are saved without one): a row whose time, practitioner
+    or room differs from the same appointment's row before it. One query."""
+    previous: dict[int, Any] = {}
+    for row in history.order_by("history_date", "history_id"):
+        before = previous.get(row.id)
+        previous[row.id] = row
+        if before is not None and (before.starts_at, before.practitioner_id, before.room_id) != (
+            row.starts_at,
+            row.practitioner_id,
+            row.room_id,
+        ):
+            yield before, row
