@@ -126,13 +126,17 @@ CALM = {
     "interference": False,
 }
 
-# The plan every story proposes: the midface lifted with PDO cogs, the jawline refined
-# with PDO monofilaments. Points are fractions of the face diagram (front view).
+# The plan every story proposes: the midface lifted with PDO cogs along the first two lines
+# of the midface preset (treatments.default_content), the jawline refined with PDO
+# monofilaments. Points are fractions of the face diagram (front view); every vector is
+# within its thread's reach and uses most of it (treatments.services.plans.vector_warnings).
 PLAN_VECTORS: list[tuple[str, str, str, int, tuple[float, float], tuple[float, float]]] = [
-    ("midface", "left", "cog19", 2, (0.62, 0.58), (0.76, 0.38)),
-    ("midface", "right", "cog19", 2, (0.38, 0.58), (0.24, 0.38)),
-    ("jawline", "left", "mono", 2, (0.64, 0.80), (0.80, 0.64)),
-    ("jawline", "right", "mono", 2, (0.36, 0.80), (0.20, 0.64)),
+    ("midface", "right", "cog19", 1, (0.235, 0.29), (0.41, 0.58)),
+    ("midface", "right", "cog19", 1, (0.235, 0.33), (0.395, 0.63)),
+    ("midface", "left", "cog19", 1, (0.765, 0.29), (0.59, 0.58)),
+    ("midface", "left", "cog19", 1, (0.765, 0.33), (0.605, 0.63)),
+    ("jawline", "right", "mono", 2, (0.28, 0.78), (0.40, 0.86)),
+    ("jawline", "left", "mono", 2, (0.72, 0.78), (0.60, 0.86)),
 ]
 
 # A local anaesthetic recorded in full, within the maximum dose for the weight.
@@ -617,7 +621,9 @@ def _review(
         treated_on = timezone.localtime(session.started_at, session.location.zone).date()
         today = timezone.localdate(timezone=session.location.zone)
         # The dimple is over a cheek, where the cogs went: their lot is the one named.
-        cheek = session.placed.filter(area="midface").select_related("lot").order_by("pk")
+        cheek = (
+            session.placed.filter(area="midface", side="left").select_related("lot").order_by("pk")
+        )
         outcome_services.report_adverse_event(
             session=session,
             event_type="dimpling",

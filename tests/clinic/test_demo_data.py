@@ -31,6 +31,7 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services.plans import summarise_plan
 from treatments.services.recalls import recall_patients
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +146,8 @@ def test_the_demo_has_a_patient_at_every_stage_from_booking_to_review(private_me
 
     assert TreatmentPlan.objects.get(patient=story_patient("drafted")).status == PlanStatus.DRAFT
     proposed = TreatmentPlan.objects.get(patient=story_patient("proposed"))
-    assert proposed.status == PlanStatus.PROPOSED and proposed.vectors.count() == 4
+    assert proposed.status == PlanStatus.PROPOSED and proposed.vectors.count() == 6
+    assert summarise_plan(proposed).warnings == []
 
     consented = story_patient("consented")
     consent = SignedConsent.objects.get(patient=consented)
@@ -157,7 +159,7 @@ def test_the_demo_has_a_patient_at_every_stage_from_booking_to_review(private_me
     treated = TreatmentSession.objects.get(patient=story_patient("treated"))
     assert treated.is_locked and treated.completed_at < now
     assert treated.appointment.status == AppointmentStatus.COMPLETED
-    assert all(placed.lot_id for placed in treated.placed.all()) and treated.placed.count() == 4
+    assert all(placed.lot_id for placed in treated.placed.all()) and treated.placed.count() == 6
     assert aftercare_instructions(treated)
     next_review = treated.patient.appointments.filter(
         appointment_type__kind=AppointmentKind.REVIEW
