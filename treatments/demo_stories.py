@@ -210,17 +210,20 @@ class Cast:
     @classmethod
     def gather(cls) -> Cast | None:
         locations = list(Location.objects.filter(is_active=True).order_by("name"))
-        manager = StaffMember.objects.filter(role=Role.MANAGER).select_related("user").first()
-        consultation = AppointmentType.objects.filter(
-            kind=AppointmentKind.CONSULTATION, is_active=True
-        ).first()
-        treatment = AppointmentType.objects.filter(
-            kind=AppointmentKind.TREATMENT, is_active=True
-        ).first()
+        manager = (
+            StaffMember.objects.filter(role=Role.MANAGER)
+            .select_related("user")
+            .order_by("pk")
+            .first()
+        )
+        types = AppointmentType.objects.filter(is_active=True).order_by("pk")
+        consultation = types.filter(kind=AppointmentKind.CONSULTATION).first()
+        treatment = types.filter(kind=AppointmentKind.TREATMENT).first()
         products = {
             key: product
             for key, spec in PRODUCTS.items()
-            if (product := ThreadProduct.objects.filter(name=spec["name"]).first()) is not None
+            if (product := ThreadProduct.objects.filter(name=spec["name"]).order_by("pk").first())
+            is not None
         }
         desk, practitioner = {}, {}
         for location in locations:
