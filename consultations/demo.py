@@ -253,6 +253,7 @@ def load_demo_appointments(seed: int = 2026) -> int:
                 appointment_type=kind,
                 starts_at=slot.starts_at,
                 room=slot.room,
+                send_reminder=False,  # invented patients: the demo sends nothing
                 actor=Actor.system(user=desk.user if desk else None),
             )
         except booking.SlotUnavailable:

@@ -12,7 +12,7 @@ the same code `setup_clinic` installs them with.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -164,16 +164,17 @@ LOTS: list[tuple[str, int, str, int, int]] = [
 ]
 
 
-def load_demo_treatments() -> int:
+def load_demo_treatments(*, today: date | None = None) -> int:
     """Create the missing demo products, lots and presets; return how many were created.
 
-    The presets, the aftercare instructions and the consent form are the default
-    clinical content a real clinic gets from `setup_clinic` too, installed by the
-    same code (treatments.default_content); the aftercare and the consent form
-    are not in the returned count.
+    Lot expiry dates count from `today` (the day the demo is loaded; the clock may read an
+    earlier day, when the demo clinic received its stock). The presets, the aftercare
+    instructions and the consent form are the default clinical content a real clinic gets
+    from `setup_clinic` too, installed by the same code (treatments.default_content); the
+    aftercare and the consent form are not in the returned count.
     """
     products, created = _products()
-    created += _lots(products)
+    created += _lots(products, today=today or timezone.localdate())
     created += default_content.install_protocol_presets()[0]
     load_demo_aftercare()
     load_demo_consent()
@@ -195,11 +196,10 @@ def _products() -> tuple[dict[str, ThreadProduct], int]:
     return products, created
 
 
-def _lots(products: dict[str, ThreadProduct]) -> int:
+def _lots(products: dict[str, ThreadProduct], *, today: date) -> int:
     locations = list(Location.objects.filter(is_active=True).order_by("name"))
     manager = StaffMember.objects.filter(role=Role.MANAGER).select_related("user").first()
     actor = Actor.system(user=manager.user if manager else None)
-    today = timezone.localdate()
     created = 0
     for key, index, lot_number, expires_in, quantity in LOTS:
         if index >= len(locations):

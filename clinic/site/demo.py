@@ -7,7 +7,9 @@ from datetime import time
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
+from clinic.demo_time import as_of, opened_at
 from clinic.models import Location, Room, RoomKind, StaffMember, WorkingHours
 from clinic.roles import Role
 from consultations.demo import (
@@ -16,6 +18,7 @@ from consultations.demo import (
     load_demo_patients,
 )
 from treatments.demo import load_demo_treatments
+from treatments.demo_stories import load_demo_stories
 
 DEMO_PASSWORD = "threadline-demo"  # noqa: S105  (development data only; refused when DEBUG is off)
 
@@ -126,16 +129,26 @@ def load_demo_clinic() -> bool:
 
 
 def load_demo_everything() -> dict[str, int]:
-    """Load the whole demo clinic in one transaction; counts of what was created."""
+    """Load the whole demo clinic in one transaction; counts of what was created.
+
+    The clinic itself (staff, rooms, appointment types, products, stock, the consent form)
+    is set up as of the day it opened (clinic.demo_time), before any story patient came;
+    the other patients and the coming week's bookings are made today; the stories then
+    replay their past through the services (treatments.demo_stories).
+    """
+    now = timezone.now()
     with transaction.atomic():
-        created = load_demo_clinic()
+        with as_of(opened_at(now)):
+            created = load_demo_clinic()
+            load_demo_appointment_types()
+            treatments = load_demo_treatments(today=timezone.localdate(now))
         patients = load_demo_patients()
-        load_demo_appointment_types()
         appointments = load_demo_appointments()
-        treatments = load_demo_treatments()
+        stories = load_demo_stories()
     return {
         "clinic": int(created),
         "patients": patients,
         "appointments": appointments,
         "treatments": treatments,
+        "stories": stories,
     }

@@ -391,12 +391,15 @@ def book_appointment(
     room: Room | None = None,
     notes: str = "",
     walk_in: bool = False,
+    send_reminder: bool = True,
     actor: Actor,
 ) -> Appointment:
     """Book an appointment, or raise ValidationError (bad request) or SlotUnavailable (taken).
 
     If the type needs a room and none is named, the suitable free room it prefers is
-    taken; if a concurrent booking takes that room first, the next one (see above).
+    taken; if a concurrent booking takes that room first, the next one (see above). The
+    patient's email reminder is queued once the booking commits, unless `send_reminder`
+    is False (the demo clinic, whose patients are invented, sends nothing).
     """
     starts_at = _plausible_start(starts_at)
     duration = timedelta(minutes=appointment_type.duration_minutes)
@@ -453,9 +456,10 @@ def book_appointment(
                         status=AppointmentStatus.ARRIVED if walk_in else AppointmentStatus.BOOKED,
                     )
                     _record_status(appointment, "", actor, "walk-in" if walk_in else "booked")
-                    transaction.on_commit(
-                        partial(schedule_reminder, appointment=appointment), robust=True
-                    )
+                    if send_reminder:
+                        transaction.on_commit(
+                            partial(schedule_reminder, appointment=appointment), robust=True
+                        )
                     record_event(
                         action=AuditAction.CREATE,
                         actor=actor,

@@ -170,6 +170,15 @@ def test_booking_queues_one_reminder_due_the_set_hours_before_the_start(
     assert mailoutbox[0].to == ["harriet@mail.example"]
 
 
+@pytest.mark.django_db
+def test_a_booking_made_without_a_reminder_queues_none_and_sends_nothing(
+    queue, book, london, mailoutbox
+):
+    book(local(london, soon(), 10), london, send_reminder=False)
+    assert queued() == []
+    assert mailoutbox == []
+
+
 # What the patient reads ---------------------------------------------------------------------
 
 

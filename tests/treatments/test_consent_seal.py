@@ -255,6 +255,18 @@ def test_verify_consents_says_everything_is_intact_in_one_line(clinic, three_con
     assert out.err == ""
 
 
+def test_verify_consents_with_nothing_signed_passes_unless_some_are_required(db, capsys):
+    call_command("verify_consents")
+    assert "nothing to check" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="No consent has been signed yet"):
+        call_command("verify_consents", "--require-some")
+
+
+def test_verify_consents_requiring_some_passes_when_they_are_intact(clinic, three_consents, capsys):
+    call_command("verify_consents", "--require-some")
+    assert "All 3 signed consents are intact" in capsys.readouterr().out
+
+
 def test_the_audit_trail_keeps_the_whole_fingerprint(clinic):
     consent = sign(clinic, accept(clinic))
     event = AuditEvent.objects.get(action=AuditAction.SIGN, patient_id=consent.patient_id)

@@ -161,6 +161,7 @@ def complete_session(
     session: TreatmentSession,
     placements: list[dict[str, Any]],
     details: dict[str, Any],
+    send_reminders: bool = True,
     actor: Actor,
 ) -> TreatmentSession:
     """Record what was placed and close the session, all in one transaction.
@@ -168,7 +169,8 @@ def complete_session(
     Each placement names a lot at this location, in date and with enough on
     hand, and a deviation reason wherever it differs from the plan. Stock is
     decremented per lot, the session locks, the appointment completes and the
-    2-week, 3-month and 6-month reviews are booked through the booking service.
+    2-week, 3-month and 6-month reviews are booked through the booking service (with their
+    email reminders unless `send_reminders` is False: the demo clinic sends nothing).
     A second completion (double click, second tab) is refused and changes nothing.
     """
     locked = TreatmentSession.objects.select_for_update().get(pk=session.pk)
@@ -207,7 +209,7 @@ def complete_session(
         summary=f"Completed the session: {sum(r.count for r in rows)} threads from "
         f"{len(used)} lots",
     )
-    book_follow_ups(session=locked, actor=actor)
+    book_follow_ups(session=locked, send_reminders=send_reminders, actor=actor)
     return locked
 
 
@@ -320,8 +322,11 @@ def review_types() -> dict[str, AppointmentType]:
     return chosen
 
 
-def book_follow_ups(*, session: TreatmentSession, actor: Actor) -> list[Appointment]:
-    """Book the 2-week, 3-month and 6-month reviews at the first free slot from each due date."""
+def book_follow_ups(
+    *, session: TreatmentSession, send_reminders: bool = True, actor: Actor
+) -> list[Appointment]:
+    """Book the 2-week, 3-month and 6-month reviews at the first free slot from each due date,
+    each with its email reminder unless `send_reminders` is False."""
     types = review_types()
     if not types:
         return []
@@ -353,6 +358,7 @@ def book_follow_ups(*, session: TreatmentSession, actor: Actor) -> list[Appointm
                     room=slots[0].room,
                     notes=f"{ReviewStage(stage).label} review after the thread lift of "
                     f"{timezone.localtime(completed_at, session.location.zone):%d %b %Y}",
+                    send_reminder=send_reminders,
                     actor=actor,
                 )
             )

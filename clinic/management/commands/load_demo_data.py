@@ -29,15 +29,22 @@ class Command(BaseCommand):
         if any(created.values()):
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo clinic loaded ({created['patients']} patients, "
-                    f"{created['appointments']} appointments, {created['treatments']} thread "
-                    "products, stock lots and presets)."
+                    f"Demo clinic loaded: {created['patients'] + created['stories']} patients "
+                    f"({created['stories']} of them at each stage from a booked consultation "
+                    "to a review, with one adverse event and one recalled lot), "
+                    f"{created['appointments']} appointments in the coming week, "
+                    f"{created['treatments']} thread products, stock lots and presets. "
+                    "Nothing was emailed."
                 )
             )
         else:
             self.stdout.write("Demo clinic already present.")
-        self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
-        for username, first, last, role, locations, _ in STAFF:
-            self.stdout.write(
-                f"  {Role(role).label:<15} {username:<14} {first} {last} · {', '.join(locations)}"
-            )
+        self.stdout.write(f"\nDemo sign-ins (the password for all: {DEMO_PASSWORD})\n")
+        rows = [("Username", "Role", "Name", "Locations")] + [
+            (username, Role(role).label, f"{first} {last}", ", ".join(locations))
+            for username, first, last, role, locations, _ in STAFF
+        ]
+        widths = [max(len(row[column]) for row in rows) for column in range(3)]
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self.stdout.write(f"  {'  '.join([*cells, row[3]])}")

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from treatments.services.consent import check_all_consents
 
@@ -13,7 +13,15 @@ class Command(BaseCommand):
         "per problem, and a non-zero exit status if there is any."
     )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--require-some",
+            action="store_true",
+            help="Fail when there is no signed consent to check (where some are expected, as "
+            "in the demo clinic).",
+        )
+
+    def handle(self, *args: Any, require_some: bool = False, **options: Any) -> None:
         checked = failed = 0
         for check in check_all_consents():
             checked += 1
@@ -29,6 +37,8 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"{failed} of {checked} signed consents failed the check.")
         if not checked:
+            if require_some:
+                raise CommandError("No consent has been signed yet, though some were expected.")
             self.stdout.write("No consent has been signed yet: nothing to check.")
         elif checked == 1:
             self.stdout.write(self.style.SUCCESS("The one signed consent is intact."))
