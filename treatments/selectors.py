@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from clinic.access import AnyUser
@@ -335,3 +335,21 @@ def recipients_of(lots: list[StockLot]) -> dict[int, list[Recipient]]:
     for (lot_id, _session_id), recipient in by_session.items():
         result[lot_id].append(recipient)
     return result
+
+
+def usable_stock(location: Location, product_ids: Sequence[int]) -> dict[int, int]:
+    """Threads that may be used today per product at the location (its own today): active
+    lots (not quarantined or recalled), in date, with some left. One query; products with
+    none are absent."""
+    today = timezone.localdate(timezone=location.zone)
+    return dict(
+        StockLot.objects.filter(
+            location=location,
+            product_id__in=product_ids,
+            status=LotStatus.ACTIVE,
+            expires_on__gte=today,
+            quantity_on_hand__gt=0,
+        )
+        .values_list("product_id")
+        .annotate(total=Sum("quantity_on_hand"))
+    )

@@ -152,7 +152,7 @@ export function formatCents(total) {
 }
 
 // Threads per area, side and product, the cost, each vector's length and warning, and the
-// products the location's unexpired stock cannot cover.
+// products the location's usable stock (in date, not quarantined or recalled) cannot cover.
 export function summarise(vectors, options) {
   const products = options.products;
   const labels = options.labels;
@@ -211,7 +211,7 @@ export function summarise(vectors, options) {
     if (have < needed[id]) {
       result.stockWarnings.push(
         "Stock: " + (item ? item.name : "product " + id) + " needs " + needed[id] + ", " +
-          options.location + " has " + have + " unexpired."
+          options.location + " has " + have + " usable."
       );
     }
   });

@@ -138,7 +138,7 @@ describe("the summary", function () {
   test("a product the location's stock cannot cover is named with what it has", function () {
     const summary = M.summarise([vector({ count: 4, end: [0.1, 0.3] })], options);
     assert.deepEqual(summary.stockWarnings, [
-      "Stock: Cog 90 needs 4, Harley Street has 3 unexpired.",
+      "Stock: Cog 90 needs 4, Harley Street has 3 usable.",
     ]);
   });
 

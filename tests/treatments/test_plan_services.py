@@ -16,6 +16,7 @@ from tests.factories import (
 )
 from tests.recipes import photography_consent, screened_patient
 from treatments.models import PlanStatus, ThreadProduct, TreatmentPlan
+from treatments.selectors import usable_stock
 from treatments.services import plans as plan_services
 from treatments.services import stock as stock_services
 
@@ -287,7 +288,7 @@ def test_the_summary_counts_costs_and_warns_when_stock_cannot_cover(plan, cog, d
     assert summary.by_side == {"Left": 2, "Right": 2}
     assert summary.by_area == {"Midface / cheek": 4}
     assert summary.cost == Decimal("180.00")
-    assert any("needs 4" in w and "has 3 unexpired" in w for w in summary.warnings)
+    assert any("needs 4" in w and "has 3 usable" in w for w in summary.warnings)
 
 
 def test_receiving_stock_books_the_lot_and_audits_it(cog, location, doctor):
@@ -303,3 +304,28 @@ def test_receiving_stock_books_the_lot_and_audits_it(cog, location, doctor):
     assert AuditEvent.objects.filter(
         action=AuditAction.CREATE, summary__contains="lot A123"
     ).exists()
+
+
+@pytest.mark.parametrize("status", ["quarantined", "recalled"])
+def test_a_quarantined_or_recalled_lot_does_not_count_as_stock_for_a_plan(
+    plan, cog, location, doctor, manager_user, status
+):
+    lot = stock_services.receive_stock(
+        product=cog,
+        location=location,
+        lot_number="L-BLOCKED",
+        expires_on=timezone.localdate() + timedelta(days=200),
+        quantity=10,
+        actor=Actor.system(user=doctor.user),
+    )
+    stock_services.change_lot_status(
+        lot=lot, status=status, reason="Field safety notice", actor=Actor.system(user=manager_user)
+    )
+    plan = plan_services.save_plan(
+        plan=plan, revision=1, vectors=[vector(cog, count=2)], actor=Actor.system(user=doctor.user)
+    )
+
+    summary = plan_services.summarise_plan(plan)
+
+    assert any("needs 2" in w and "has 0 usable" in w for w in summary.warnings)
+    assert usable_stock(location, [cog.pk]) == {}

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils import timezone
 
 from clinic.actors import Actor
@@ -38,11 +38,11 @@ from treatments.models import (
     DiagramView,
     PlanStatus,
     Side,
-    StockLot,
     ThreadProduct,
     ThreadVector,
     TreatmentPlan,
 )
+from treatments.selectors import usable_stock
 
 MAX_VECTORS = 200
 
@@ -407,20 +407,12 @@ def summarise_plan(plan: TreatmentPlan, vectors: list[ThreadVector] | None = Non
     summary.by_area = dict(by_area)
     summary.by_side = dict(by_side)
     summary.by_product = dict(by_product)
-    on_hand = dict(
-        StockLot.objects.filter(
-            location=plan.location,
-            product_id__in=needed,
-            expires_on__gte=timezone.localdate(timezone=plan.location.zone),
-        )
-        .values_list("product_id")
-        .annotate(total=Sum("quantity_on_hand"))
-    )
+    on_hand = usable_stock(plan.location, list(needed))
     names = {v.product_id: v.product.name for v in vectors}
     for product_id, count in needed.items():
         have = on_hand.get(product_id, 0)
         if have < count:
             summary.warnings.append(
-                f"Stock: {names[product_id]} needs {count}, {plan.location} has {have} unexpired."
+                f"Stock: {names[product_id]} needs {count}, {plan.location} has {have} usable."
             )
     return summary

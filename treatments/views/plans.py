@@ -19,11 +19,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import get_for_user_or_404
@@ -44,11 +43,11 @@ from treatments.models import (
     PlanStatus,
     ProtocolPreset,
     Side,
-    StockLot,
     ThreadProduct,
     ThreadVector,
     TreatmentPlan,
 )
+from treatments.selectors import usable_stock
 from treatments.services import consent as consent_services
 from treatments.services import plans as plan_services
 
@@ -282,18 +281,6 @@ def photo_payload(photo: PatientPhoto) -> dict[str, Any]:
     }
 
 
-def stock_on_hand(plan: TreatmentPlan) -> dict[int, int]:
-    """Unexpired threads on hand per product at the plan's location (its own today)."""
-    today = timezone.localdate(timezone=plan.location.zone)
-    return dict(
-        StockLot.objects.filter(
-            location=plan.location, expires_on__gte=today, quantity_on_hand__gt=0
-        )
-        .values_list("product_id")
-        .annotate(total=Sum("quantity_on_hand"))
-    )
-
-
 @require_permission("treatments.view_treatmentplan")
 @require_http_methods(["GET"])
 def planner(request: HttpRequest, pk: int) -> HttpResponse:
@@ -305,7 +292,7 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
     vectors = list(plan.vectors.select_related("product"))
     used_ids = {vector.product_id for vector in vectors}
     products = list(ThreadProduct.objects.filter(Q(is_active=True) | Q(pk__in=used_ids)))
-    on_hand = stock_on_hand(plan)
+    on_hand = usable_stock(plan.location, [product.pk for product in products])
     active_ids = {product.pk for product in products if product.is_active}
     presets = []
     for preset in ProtocolPreset.objects.filter(is_active=True):
