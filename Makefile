@@ -26,8 +26,8 @@ system-packages: | $(BIN)/python
 
 ## run: set up, migrate, load the demo clinic and serve on http://127.0.0.1:8000 (SQLite in var/)
 run: $(VENV)/.runtime-installed system-packages
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo_data
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	@$(BIN)/python manage.py load_demo_data
 	@echo "Threadline is starting on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
