@@ -1,14 +1,19 @@
-import pytest
-from django.contrib.auth import get_user_model
-from django.core import mail
-from django.core.management import CommandError, call_command
-from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
+"""The demo clinic as `make run` loads it, read by tests that share one load (see
+tests/clinic/test_demo_loading.py for loading itself)."""
 
-from clinic.models import AuditEvent, Location, Role, Room, StaffMember, WorkingHours
+import io
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from clinic.models import Location, Role, Room, StaffMember
 from consultations.demo import DEMO_PATIENT_COUNT
 from consultations.models import (
-    Appointment,
     AppointmentKind,
     AppointmentStatus,
     Consultation,
@@ -25,9 +30,7 @@ from treatments.models import (
     LotStatus,
     Outcome,
     PlanStatus,
-    RecallContact,
     SignedConsent,
-    StockLot,
     TreatmentPlan,
     TreatmentSession,
 )
@@ -42,36 +45,30 @@ def development(settings):
     settings.DEBUG = True  # the test runner turns DEBUG off; `make run` has it on
 
 
-MODELS = (
-    get_user_model(),
-    Location,
-    Room,
-    StaffMember,
-    WorkingHours,
-    Patient,
-    MedicalHistory,
-    PatientPhoto,
-    Appointment,
-    Consultation,
-    Screening,
-    TreatmentPlan,
-    SignedConsent,
-    TreatmentSession,
-    Outcome,
-    AdverseEvent,
-    StockLot,
-    LotRecall,
-    RecallContact,
-    AuditEvent,
-)
+@pytest.fixture(scope="module")
+def demo_clinic(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo clinic loaded once for the tests that only read it (a load takes seconds),
+    in a transaction rolled back after them; each test runs in a savepoint inside it."""
+    media = tmp_path_factory.mktemp("demo-media")
+    storages = {
+        **django_settings.STORAGES,
+        "default": {
+            **django_settings.STORAGES["default"],
+            "OPTIONS": {"location": str(media), "base_url": None},
+        },
+    }
+    printed = io.StringIO()
+    with (
+        override_settings(DEBUG=True, PRIVATE_MEDIA_ROOT=media, STORAGES=storages),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
+        call_command("load_demo_data", stdout=printed)
+        yield SimpleNamespace(printed=printed.getvalue(), media=media)
+        transaction.set_rollback(True)
 
 
-def counts():
-    return [m.objects.count() for m in MODELS]
-
-
-def test_the_demo_clinic_has_every_role_and_two_time_zones(capsys, private_media):
-    call_command("load_demo_data")
+def test_the_demo_clinic_has_every_role_and_two_time_zones(demo_clinic):
     assert StaffMember.objects.filter(role=Role.PRACTITIONER).count() == 3
     assert StaffMember.objects.filter(role=Role.FRONT_DESK).count() == 2
     assert StaffMember.objects.filter(role=Role.MANAGER).count() == 1
@@ -89,14 +86,13 @@ def test_the_demo_clinic_has_every_role_and_two_time_zones(capsys, private_media
     }
     for staff in StaffMember.objects.filter(role=Role.PRACTITIONER):
         assert staff.working_hours.exists(), staff
-    out = capsys.readouterr().out
+    out = demo_clinic.printed
     for username in ["manager", "practitioner", "frontdesk"]:
         assert f" {username} " in out
     assert "threadline-demo" in out
 
 
-def test_the_demo_clinic_has_sixty_patients_with_histories_and_some_photos(private_media):
-    call_command("load_demo_data")
+def test_the_demo_clinic_has_sixty_patients_with_histories_and_some_photos(demo_clinic):
     assert DEMO_PATIENT_COUNT == 60
     assert Patient.objects.count() == DEMO_PATIENT_COUNT + len(STORIES)
     assert Patient.objects.filter(medical_histories__isnull=True).count() == 0
@@ -105,30 +101,14 @@ def test_the_demo_clinic_has_sixty_patients_with_histories_and_some_photos(priva
     with_photos = Patient.objects.filter(photos__isnull=False).distinct()
     assert 1 <= with_photos.count() <= 10
     photo = PatientPhoto.objects.first()
-    assert (private_media / photo.image.name).is_file()
+    assert (demo_clinic.media / photo.image.name).is_file()
 
 
-def test_loading_the_demo_twice_changes_nothing(capsys, private_media):
-    call_command("load_demo_data")
-    first = counts()
-    call_command("load_demo_data")
-    assert counts() == first
-    assert "already present" in capsys.readouterr().out
-
-
-def test_demo_logins_work_with_the_printed_password(client, private_media):
-    call_command("load_demo_data")
+def test_demo_logins_work_with_the_printed_password(client, demo_clinic):
     response = client.post(
         "/accounts/login/", {"username": "practitioner", "password": "threadline-demo"}
     )
     assert response.status_code == 302
-
-
-def test_demo_data_is_refused_with_debug_off(settings):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="refusing with DEBUG off"):
-        call_command("load_demo_data")
-    assert Location.objects.count() == 0
 
 
 def story_patient(stage):
@@ -136,8 +116,7 @@ def story_patient(stage):
     return Patient.objects.get(first_name=story.first_name, last_name=story.last_name)
 
 
-def test_the_demo_has_a_patient_at_every_stage_from_booking_to_review(private_media):
-    call_command("load_demo_data")
+def test_the_demo_has_a_patient_at_every_stage_from_booking_to_review(demo_clinic):
     now = timezone.now()
 
     booked = story_patient("booked")
@@ -190,8 +169,7 @@ def test_the_demo_has_a_patient_at_every_stage_from_booking_to_review(private_me
     assert recall.contacts.get().patient_id in recipients
 
 
-def test_the_demo_stories_happened_in_order_before_today(private_media):
-    call_command("load_demo_data")
+def test_the_demo_stories_happened_in_order_before_today(demo_clinic):
     now = timezone.now()
     consents = list(SignedConsent.objects.order_by("pk"))
     assert [c.signed_at for c in consents] == sorted(c.signed_at for c in consents)
@@ -207,21 +185,9 @@ def test_the_demo_stories_happened_in_order_before_today(private_media):
 
 
 def test_verify_consents_over_the_demo_checks_its_consents_and_finds_them_intact(
-    capsys, private_media
+    capsys, demo_clinic
 ):
-    call_command("load_demo_data")
-    capsys.readouterr()
     call_command("verify_consents", "--require-some")
     out = capsys.readouterr()
     assert out.out.strip() == "All 4 signed consents are intact, and so is their chain."
     assert out.err == ""
-
-
-def test_loading_the_demo_sends_nothing_and_queues_no_reminder(
-    django_capture_on_commit_callbacks, private_media
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("load_demo_data")
-    assert Appointment.objects.filter(starts_at__gt=timezone.now()).count() > 40
-    assert mail.outbox == []
-    assert not DBTaskResult.objects.exists()
