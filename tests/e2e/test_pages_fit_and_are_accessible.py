@@ -198,6 +198,43 @@ def consent_table_fits(page) -> list[str]:
     return [] if box["content"] <= box["shown"] else [f"the vectors table is cut: {box}"]
 
 
+def consent_contrast(page) -> list[str]:
+    """Checkbox and radio borders against the page (WCAG 1.4.11: at least 3:1) and the alert's
+    link against the alert (1.4.3: at least 4.5:1), from the colours the browser computed.
+    axe-core checks text contrast only, so the borders are measured here."""
+    ratios = page.evaluate(
+        """() => {
+            const rgb = (colour) => colour.match(/[\\d.]+/g).slice(0, 3).map(Number);
+            const luminance = (colour) => {
+                const [r, g, b] = rgb(colour).map((c) => {
+                    c /= 255;
+                    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+                });
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            };
+            const ratio = (a, b) => {
+                const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+                return (hi + 0.05) / (lo + 0.05);
+            };
+            const page = getComputedStyle(document.body).backgroundColor;
+            const boxes = [...document.querySelectorAll("input.form-check-input:not(:checked)")]
+                .map((input) => ratio(getComputedStyle(input).borderTopColor, page));
+            const link = document.querySelector("[data-testid=existing-consent] a");
+            return {
+                boxes,
+                link: ratio(getComputedStyle(link).color,
+                            getComputedStyle(link.closest(".alert")).backgroundColor),
+            };
+        }"""
+    )
+    problems = []
+    if not ratios["boxes"] or min(ratios["boxes"]) < 3:
+        problems.append(f"checkbox and radio borders below 3:1: {ratios['boxes']}")
+    if ratios["link"] < 4.5:
+        problems.append(f"the alert's link is {ratios['link']:.2f}:1, below 4.5:1")
+    return problems
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("role", ROLES, ids=[r.value for r in ROLES])
 def test_each_page_fits_the_screen_keeps_sign_out_reachable_and_passes_axe(
@@ -241,6 +278,7 @@ def test_each_page_fits_the_screen_keeps_sign_out_reachable_and_passes_axe(
                 found.extend(navigation_problems(page))
             else:
                 found.extend(consent_table_fits(page))
+                found.extend(consent_contrast(page))
             if violations := axe_violations(page):
                 found.append(f"axe: {violations}")
             if found:

@@ -28,7 +28,7 @@ def test_front_desk_registers_finds_and_is_warned_about_a_second_registration(pa
     )
 
     # Results as you type, without pressing Enter, accents ignored.
-    page.get_by_role("link", name="Patients").click()
+    main_navigation(page).get_by_role("link", name="Patients").click()
     page.get_by_label("Find a patient").press_sequentially("zoe ang", delay=40)
     results = page.get_by_test_id("patient-results")
     expect(results.get_by_role("link", name="Zoë Ångström")).to_be_visible()

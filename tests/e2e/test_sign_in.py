@@ -33,6 +33,6 @@ def test_an_idle_session_is_sent_back_to_login(page, frontdesk_user, settings):
     sign_in_page(page, "desk", TEST_PASSWORD)
     expect(page.get_by_test_id("role")).to_be_visible()
     time.sleep(3)
-    page.get_by_role("link", name="Home").click()
+    main_navigation(page).get_by_role("link", name="Home").click()
     expect(page.get_by_role("heading", name="Sign in to Threadline")).to_be_visible()
     expect(page.get_by_text("Please sign in to continue.")).to_be_visible()
