@@ -139,6 +139,17 @@ def sign_in_page(page, username: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def main_navigation(page):
+    """The top bar, as a person reaches it: below 1200 px it is collapsed, so its menu
+    button is pressed first (once) to show the links, the location switcher and Sign out."""
+    navigation = page.get_by_role("navigation", name="Main navigation")
+    toggle = navigation.get_by_role("button", name="Show navigation")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+        page.locator("#main-nav.show").wait_for()
+    return navigation
+
+
 def enrol(user) -> TOTPDevice:
     """An authenticator app the user has already set up."""
     return TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)

@@ -664,8 +664,10 @@ def undo_appointment_status(*, appointment: Appointment, reason: str, actor: Act
     or missed appointment comes back only if its time is still free (someone may
     have been booked into it since).
     """
+    # Only the appointment's own row is locked: PostgreSQL refuses FOR UPDATE on the nullable
+    # side of an outer join (the room), which select_related brings in.
     locked = (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("location", "practitioner__user", "room", "patient")
         .get(pk=appointment.pk)
     )

@@ -6,13 +6,18 @@ from clinic.actors import Actor
 from consultations.booking import services as booking
 from consultations.models import Appointment
 from tests.factories import TEST_PASSWORD, PatientFactory
-from tests.recipes import appointment_type, at, local_day, practitioner_at, sign_in_page
+from tests.recipes import (
+    appointment_type,
+    at,
+    local_day,
+    main_navigation,
+    practitioner_at,
+    sign_in_page,
+)
 
 
 def open_calendar(page):
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Calendar", exact=True
-    ).click()
+    main_navigation(page).get_by_role("link", name="Calendar", exact=True).click()
 
 
 def test_front_desk_books_a_free_slot_then_is_shown_the_conflict_and_the_next_free_slots(

@@ -2,7 +2,7 @@ from playwright.sync_api import expect
 
 from consultations.models import Patient
 from tests.factories import TEST_PASSWORD, PatientFactory
-from tests.recipes import sign_in_page
+from tests.recipes import main_navigation, sign_in_page
 
 
 def register(page, first, last, born, phone):
@@ -18,9 +18,7 @@ def register(page, first, last, born, phone):
 def test_front_desk_registers_finds_and_is_warned_about_a_second_registration(page, frontdesk_user):
     PatientFactory(first_name="Zara", last_name="Ahmed")
     sign_in_page(page, "desk", TEST_PASSWORD)
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Patients"
-    ).click()
+    main_navigation(page).get_by_role("link", name="Patients").click()
 
     register(page, "Zoë", "Ångström", "1980-04-05", "07911 123456")
     expect(page.get_by_test_id("patient-name")).to_have_text("Zoë Ångström")
@@ -30,7 +28,7 @@ def test_front_desk_registers_finds_and_is_warned_about_a_second_registration(pa
     )
 
     # Results as you type, without pressing Enter, accents ignored.
-    page.get_by_role("link", name="Patients").click()
+    main_navigation(page).get_by_role("link", name="Patients").click()
     page.get_by_label("Find a patient").press_sequentially("zoe ang", delay=40)
     results = page.get_by_test_id("patient-results")
     expect(results.get_by_role("link", name="Zoë Ångström")).to_be_visible()

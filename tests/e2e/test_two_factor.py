@@ -5,7 +5,7 @@ from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
 from tests.factories import TEST_PASSWORD
-from tests.recipes import code_for_key, current_code, enrol, sign_in_page
+from tests.recipes import code_for_key, current_code, enrol, main_navigation, sign_in_page
 
 
 def csp_violations(page) -> list[str]:
@@ -39,7 +39,7 @@ def test_a_practitioner_signs_in_with_a_password_and_a_code_from_their_app(
 def test_front_desk_sets_up_an_authenticator_app_from_their_own_page(page, frontdesk_user):
     violations = csp_violations(page)
     sign_in_page(page, "desk", TEST_PASSWORD)
-    page.get_by_role("link", name="Two-factor sign-in").click()
+    main_navigation(page).get_by_role("link", name="Two-factor sign-in").click()
     expect(page.get_by_test_id("two-factor-status")).to_contain_text("Off")
     page.get_by_role("link", name="Set up two-factor sign-in").click()
 

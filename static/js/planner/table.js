@@ -77,6 +77,14 @@ export function createTable(planner) {
   const emptyRow = document.createElement("tr");
   emptyRow.innerHTML = '<td colspan="15">No vectors yet.</td>';
   const rowByUid = {};
+  // Each cell names its column: below 992 px the header row is hidden and planner.css stacks
+  // each vector's controls under these names, so the table fits its card on a tablet.
+  const columnNames = Array.from(
+    planner.root.querySelectorAll(".planner-table thead th"),
+    function (th) {
+      return th.textContent.trim();
+    }
+  );
 
   function buildRow(vector) {
     const row = document.createElement("tr");
@@ -131,6 +139,11 @@ export function createTable(planner) {
     row.querySelectorAll("[data-field]").forEach(function (control) {
       if (!planner.editable && control.getAttribute("data-field") !== "selected") {
         control.disabled = true;
+      }
+    });
+    Array.from(row.children).forEach(function (child, index) {
+      if (columnNames[index] && columnNames[index] !== "Delete") {
+        child.setAttribute("data-label", columnNames[index]);
       }
     });
     return row;
