@@ -418,3 +418,11 @@ class AuditEvent(WrittenOnceModel):
         who = self.actor_name or "system"
         what = f"{self.object_type} {self.object_id}".strip()
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {who} {self.action} {what}"
+
+    @property
+    def actor_full_name(self) -> str:
+        """The person's full name from their account (fetch with select_related("actor")),
+        else the username recorded at the time; "" for the system."""
+        if self.actor_id is None:
+            return self.actor_name
+        return person_name(self.actor)
