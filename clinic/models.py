@@ -10,6 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clinic.people import person_name
+from clinic.phones import validate_phone
 from clinic.roles import Role, sync_role_group
 
 
@@ -158,6 +159,18 @@ class Location(models.Model):
         if not self.jurisdiction:
             self.jurisdiction = jurisdiction_for(self.time_zone, self.country)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # The clinic's own numbers pass the same check as a patient's, in this country's format.
+        errors: dict[str, list[str]] = {}
+        for name in ("phone", "emergency_phone"):
+            if value := getattr(self, name):
+                try:
+                    validate_phone(value, self.country)
+                except ValidationError as error:
+                    errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

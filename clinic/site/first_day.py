@@ -30,6 +30,7 @@ from clinic.models import (
     StaffMember,
     validate_time_zone,
 )
+from clinic.phones import validate_phone
 from clinic.roles import Role
 from consultations.default_content import install_appointment_types
 from treatments.default_content import InstalledContent, install_default_content
@@ -83,6 +84,16 @@ def check_details(details: ClinicDetails) -> None:
         ) from None
     if len(details.country) != 2 or not details.country.isalpha():
         raise ValidationError("The country is a two-letter code such as GB or US.")
+    for label, number in (
+        ("phone number", details.phone),
+        ("out-of-hours emergency phone", details.emergency_phone),
+    ):
+        try:
+            validate_phone(number.strip(), details.country.upper())
+        except ValidationError as error:
+            raise ValidationError(
+                f"The {label} “{number.strip()}” is not valid: {error.messages[0]}"
+            ) from None
     try:
         validate_email(details.manager_email)
     except ValidationError:

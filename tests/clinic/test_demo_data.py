@@ -3,6 +3,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from clinic.models import Location, Role, Room, StaffMember, WorkingHours
+from clinic.site.demo import LOCATIONS
+from consultations.forms import PatientForm
 from consultations.models import MedicalHistory, Patient, PatientPhoto
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +89,18 @@ def test_demo_data_is_refused_with_debug_off(settings):
     with pytest.raises(CommandError, match="refusing with DEBUG off"):
         call_command("load_demo_data")
     assert Location.objects.count() == 0
+
+
+@pytest.mark.parametrize("demo", LOCATIONS, ids=[demo["name"] for demo in LOCATIONS])
+def test_every_demo_location_number_passes_the_patient_forms_own_check(demo):
+    location = Location(
+        **{key: demo[key] for key in ("name", "address", "phone", "emergency_phone", "country")}
+    )
+    location.clean()  # the check a manager's edit of the location goes through
+    for number in (demo["phone"], demo["emergency_phone"]):
+        form = PatientForm(
+            {"first_name": "Ada", "last_name": "Lovelace", "sex": "F", "phone": number},
+            location=location,
+        )
+        form.is_valid()
+        assert "phone" not in form.errors, (number, form.errors["phone"])

@@ -95,6 +95,41 @@ def test_a_location_needs_a_real_time_zone():
     assert "not an IANA time zone" in str(error.value.message_dict["time_zone"])
 
 
+@pytest.mark.parametrize(
+    ("country", "field", "number", "message"),
+    [
+        (
+            "GB",
+            "emergency_phone",
+            "+44 7700 900123",
+            "Enter a UK phone number such as 0121 234 5678 or +44 121 234 5678.",
+        ),
+        (
+            "US",
+            "phone",
+            "020 7946 0321",
+            "Enter a US phone number such as (201) 555-0123 or +1 201-555-0123.",
+        ),
+        ("GB", "phone", "call us", "Enter a UK phone number such as"),
+    ],
+)
+def test_a_locations_own_numbers_are_checked_in_its_countrys_format(
+    location, country, field, number, message
+):
+    location.country = country
+    setattr(location, field, number)
+    with pytest.raises(ValidationError) as error:
+        location.full_clean()
+    assert list(error.value.message_dict) == [field]
+    assert error.value.message_dict[field][0].startswith(message)
+
+
+def test_a_location_takes_numbers_as_dialled_there_or_with_the_country_code(location):
+    location.country = "US"
+    location.phone, location.emergency_phone = "(212) 555-0147", "+44 20 7946 0321"
+    location.full_clean()
+
+
 def test_working_hours_must_end_after_they_start_and_be_at_the_staffs_location(location):
     staff = StaffMemberFactory(locations=[location])
     elsewhere = LocationFactory(name="Elsewhere")

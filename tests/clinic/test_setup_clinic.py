@@ -55,7 +55,7 @@ FLAGS = [
     "--time-zone=Europe/London",
     "--address=4 Shore\\nEdinburgh EH6 6QW",
     "--phone=+44 131 496 0000",
-    "--emergency-phone=+44 7700 900456",
+    "--emergency-phone=+44 131 496 0999",
     "--country=GB",
     "--manager-username=ailsa",
     "--manager-email=ailsa@harbour.example",
@@ -135,6 +135,12 @@ def test_setup_clinic_twice_changes_nothing():
         ("--manager-email=not-an-address", "is not an email address for the manager"),
         ("--country=GBR", "two-letter code"),
         ("--location-name=", "The location name is missing."),
+        (
+            "--emergency-phone=+44 7700 900456",
+            "The out-of-hours emergency phone “+44 7700 900456” is not valid: "
+            "Enter a UK phone number such as 0121 234 5678 or +44 121 234 5678.",
+        ),
+        ("--phone=0131 496", "Enter a UK phone number such as"),
     ],
 )
 def test_a_bad_flag_gives_one_clear_line_and_creates_nothing(flag, message):
