@@ -5,10 +5,11 @@ from typing import Any, NoReturn, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from clinic.currency import CURRENCY_CODE, currency_for_country
 from clinic.people import person_name
 from clinic.phones import validate_phone
 from clinic.roles import Role, sync_role_group
@@ -110,6 +111,13 @@ class Location(models.Model):
         default="GB",
         help_text="ISO 3166 code such as GB or US: how phone numbers and dates are typed here.",
     )
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[RegexValidator(CURRENCY_CODE, "A three-letter ISO 4217 code such as GBP.")],
+        help_text="ISO 4217 code such as GBP, USD or EUR: prices here are shown in it. "
+        "Left empty, it is the country's (asked for where the country is not known).",
+    )
     time_zone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_time_zone]
     )
@@ -158,6 +166,8 @@ class Location(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.jurisdiction:
             self.jurisdiction = jurisdiction_for(self.time_zone, self.country)
+        if not self.currency:
+            self.currency = currency_for_country(self.country)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -169,6 +179,11 @@ class Location(models.Model):
                     validate_phone(value, self.country)
                 except ValidationError as error:
                     errors[name] = error.messages
+        if not self.currency and not currency_for_country(self.country):
+            errors["currency"] = [
+                f"Give the currency prices are shown in here (an ISO 4217 code such as EUR): "
+                f"it is not known for the country “{self.country}”."
+            ]
         if errors:
             raise ValidationError(errors)
 
