@@ -16,6 +16,7 @@ class LocationAdmin(SimpleHistoryAdmin):
         "name",
         "time_zone",
         "jurisdiction",
+        "currency",
         "paper_size",
         "phone",
         "emergency_phone",

@@ -5,11 +5,13 @@ from typing import Any, NoReturn, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from clinic.currency import CURRENCY_CODE, currency_for_country
 from clinic.people import person_name
+from clinic.phones import validate_phone
 from clinic.roles import Role, sync_role_group
 
 
@@ -109,6 +111,13 @@ class Location(models.Model):
         default="GB",
         help_text="ISO 3166 code such as GB or US: how phone numbers and dates are typed here.",
     )
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[RegexValidator(CURRENCY_CODE, "A three-letter ISO 4217 code such as GBP.")],
+        help_text="ISO 4217 code such as GBP, USD or EUR: prices here are shown in it. "
+        "Left empty, it is the country's (asked for where the country is not known).",
+    )
     time_zone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_time_zone]
     )
@@ -157,7 +166,26 @@ class Location(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.jurisdiction:
             self.jurisdiction = jurisdiction_for(self.time_zone, self.country)
+        if not self.currency:
+            self.currency = currency_for_country(self.country)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # The clinic's own numbers pass the same check as a patient's, in this country's format.
+        errors: dict[str, list[str]] = {}
+        for name in ("phone", "emergency_phone"):
+            if value := getattr(self, name):
+                try:
+                    validate_phone(value, self.country)
+                except ValidationError as error:
+                    errors[name] = error.messages
+        if not self.currency and not currency_for_country(self.country):
+            errors["currency"] = [
+                f"Give the currency prices are shown in here (an ISO 4217 code such as EUR): "
+                f"it is not known for the country “{self.country}”."
+            ]
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -418,3 +446,11 @@ class AuditEvent(WrittenOnceModel):
         who = self.actor_name or "system"
         what = f"{self.object_type} {self.object_id}".strip()
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {who} {self.action} {what}"
+
+    @property
+    def actor_full_name(self) -> str:
+        """The person's full name from their account (fetch with select_related("actor")),
+        else the username recorded at the time; "" for the system."""
+        if self.actor_id is None:
+            return self.actor_name
+        return person_name(self.actor)

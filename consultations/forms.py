@@ -1,9 +1,9 @@
 from django import forms
 from django.utils import timezone
-from phonenumber_field.formfields import PhoneNumberField
 
 from clinic.form_fields import declared_field
 from clinic.models import Location
+from clinic.phones import LocalPhoneField
 from consultations.models import ANSWER_FIELD_NAMES, MedicalHistory, Patient, PreviousTreatment
 from consultations.services import DEMOGRAPHIC_FIELDS
 
@@ -29,10 +29,10 @@ class PatientForm(forms.ModelForm):
     def __init__(self, *args, location: Location | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         # Numbers are typed as people write them here; stored as E.164.
-        region = location.country if location else None
+        country = location.country if location else None
         for name in ("phone", "emergency_contact_phone"):
-            self.fields[name] = PhoneNumberField(
-                region=region,
+            self.fields[name] = LocalPhoneField(
+                country=country,
                 required=False,
                 label=self.fields[name].label,
                 help_text="As you would dial it here, or with the country code.",

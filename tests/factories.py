@@ -45,7 +45,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Clinic {n}")
     address = "1 High Street\nLondon"
     phone = "+44 20 7946 0000"
-    emergency_phone = "+44 7700 900000"
+    emergency_phone = "+44 20 7946 0999"
     time_zone = "Europe/London"
 
 

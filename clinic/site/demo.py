@@ -27,7 +27,7 @@ LOCATIONS = [
         "name": "Threadline London",
         "address": "12 Harley Mews\nLondon W1G 9QD\nUnited Kingdom",
         "phone": "+44 20 7946 0321",
-        "emergency_phone": "+44 7700 900123",
+        "emergency_phone": "+44 20 7946 0999",
         "country": "GB",
         "time_zone": "Europe/London",
         "paper_size": "A4",

@@ -21,6 +21,7 @@ from django.db import transaction
 
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.currency import CURRENCY_CODE, currency_for_country
 from clinic.models import (
     MONTH_FIRST_COUNTRIES,
     AuditAction,
@@ -30,6 +31,7 @@ from clinic.models import (
     StaffMember,
     validate_time_zone,
 )
+from clinic.phones import validate_phone
 from clinic.roles import Role
 from consultations.default_content import install_appointment_types
 from treatments.default_content import InstalledContent, install_default_content
@@ -49,6 +51,8 @@ class ClinicDetails:
     manager_username: str
     manager_email: str
     manager_password: str = field(repr=False)
+    # ISO 4217; empty for the country's own (clinic.currency), which must then be known.
+    currency: str = ""
 
 
 @dataclass
@@ -83,6 +87,23 @@ def check_details(details: ClinicDetails) -> None:
         ) from None
     if len(details.country) != 2 or not details.country.isalpha():
         raise ValidationError("The country is a two-letter code such as GB or US.")
+    if details.currency and not CURRENCY_CODE.match(details.currency.upper()):
+        raise ValidationError("The currency is a three-letter ISO 4217 code such as GBP or EUR.")
+    if not details.currency and not currency_for_country(details.country):
+        raise ValidationError(
+            f"Give the currency prices are shown in (--currency, an ISO 4217 code such as "
+            f"EUR): it is not known for the country {details.country.upper()}."
+        )
+    for label, number in (
+        ("phone number", details.phone),
+        ("out-of-hours emergency phone", details.emergency_phone),
+    ):
+        try:
+            validate_phone(number.strip(), details.country.upper())
+        except ValidationError as error:
+            raise ValidationError(
+                f"The {label} “{number.strip()}” is not valid: {error.messages[0]}"
+            ) from None
     try:
         validate_email(details.manager_email)
     except ValidationError:
@@ -120,6 +141,7 @@ def set_up_clinic(*, details: ClinicDetails, actor: Actor) -> ClinicSetup:
             phone=details.phone.strip(),
             emergency_phone=details.emergency_phone.strip(),
             country=country,
+            currency=details.currency.upper() or currency_for_country(country),
             time_zone=details.time_zone,
             paper_size=PaperSize.LETTER if country in MONTH_FIRST_COUNTRIES else PaperSize.A4,
         )

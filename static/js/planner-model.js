@@ -151,6 +151,17 @@ export function formatCents(total) {
   return whole + "." + (rest.length < 2 ? "0" + rest : rest);
 }
 
+// A cost in cents as the location writes prices, the same as clinic/currency.py's
+// format_money: "£1,234.50", "$38.00", "12.00 CHF". `currency` is the page's
+// {code, before, after}.
+export function formatMoney(total, currency) {
+  const sign = total < 0 ? "-" : "";
+  const parts = formatCents(Math.abs(total)).split(".");
+  const whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const money = currency || { before: "", after: "" };
+  return sign + (money.before || "") + whole + "." + parts[1] + (money.after || "");
+}
+
 // Threads per area, side and product, the cost, each vector's length and warning, and the
 // products the location's usable stock (in date, not quarantined or recalled) cannot cover.
 export function summarise(vectors, options) {

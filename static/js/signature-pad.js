@@ -2,7 +2,10 @@
 // (Pointer Events) on a canvas. Each pad keeps its hidden input up to date with
 // the canvas's PNG data URL, and writes it again when the form is submitted.
 // An untouched or cleared pad sends an empty value, which the server refuses
-// as an empty signature. No inline script or style: the CSP forbids both.
+// as an empty signature. A signature the server accepted on a refused form comes
+// back in the hidden input: it is drawn on the canvas again and sent as it was
+// (the server checks it again) until it is cleared or drawn over.
+// No inline script or style: the CSP forbids both.
 (function () {
   "use strict";
 
@@ -21,6 +24,8 @@
     var drawingPointer = null;
     var last = null;
     var signed = false;
+    // The data URL the server sent back, kept as is until the pad is touched.
+    var kept = input.value.indexOf("data:image/png;base64,") === 0 ? input.value : "";
 
     function pen() {
       context.lineWidth = LINE_WIDTH;
@@ -53,10 +58,23 @@
     }
 
     function store() {
-      input.value = signed ? canvas.toDataURL("image/png") : "";
+      input.value = kept || (signed ? canvas.toDataURL("image/png") : "");
       if (status) {
-        status.textContent = signed ? "Signed. Use Clear to start again." : "Not signed yet.";
+        status.textContent = kept
+          ? "Signed (kept from before). Use Clear to start again."
+          : signed
+            ? "Signed. Use Clear to start again."
+            : "Not signed yet.";
       }
+    }
+
+    function drawKept() {
+      var image = new Image();
+      image.addEventListener("load", function () {
+        context.drawImage(image, 0, 0, canvas.width, canvas.height);
+        canvas.setAttribute("data-signature-drawn-back", "");
+      });
+      image.src = kept;
     }
 
     function finish(event) {
@@ -81,6 +99,7 @@
       last = point(event);
       dot(last);
       signed = true;
+      kept = "";
     });
 
     canvas.addEventListener("pointermove", function (event) {
@@ -108,12 +127,17 @@
       clear.addEventListener("click", function () {
         context.clearRect(0, 0, canvas.width, canvas.height);
         signed = false;
+        kept = "";
         drawingPointer = null;
         last = null;
         store();
       });
     }
 
+    if (kept) {
+      signed = true;
+      drawKept();
+    }
     store();
     return store;
   }

@@ -16,7 +16,7 @@ from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, AuditEvent, Role
 from consultations import services as consultation_services
-from tests.factories import LocationFactory, PatientFactory
+from tests.factories import LocationFactory, PatientFactory, UserFactory
 from tests.recipes import photography_consent
 
 pytestmark = pytest.mark.django_db
@@ -278,3 +278,49 @@ def test_a_page_takes_the_same_number_of_queries_with_10_or_200_entries(
     filters = {"user": "desk", "action": "view", "patient": patients[0].record_number}
     assert queries_for(10, {}) == queries_for(200, {})
     assert queries_for(200, filters) == queries_for(250, filters)
+
+
+def test_the_trail_and_its_export_name_people_with_their_username_beside(
+    client, manager_user, frontdesk_user
+):
+    frontdesk_user.first_name, frontdesk_user.last_name = "Simone", "Weil"
+    frontdesk_user.save()
+    record_event(action=AuditAction.VIEW, actor=Actor(user=frontdesk_user), summary="Desk looked")
+    record_event(action=AuditAction.LOGIN_FAILED, actor=Actor.system(), summary="Nobody")
+    client.force_login(manager_user)
+
+    html = client.get(URL).content.decode()
+    assert (
+        '">Simone Weil</a><br><small class="text-body-secondary" data-testid="username">desk<'
+        in html
+    )
+
+    rows = {row["summary"]: row for row in csv_rows(client.get(URL, {"format": "csv"}))}
+    assert (rows["Desk looked"]["user"], rows["Desk looked"]["user_full_name"]) == (
+        "desk",
+        "Simone Weil",
+    )
+    assert (rows["Nobody"]["user"], rows["Nobody"]["user_full_name"]) == ("", "")
+
+
+def test_names_cost_no_query_per_entry_with_2_or_20_people(client, manager_user):
+    client.force_login(manager_user)
+    page, export = {"action": "print"}, {"action": "print", "format": "csv"}
+
+    def printed_by_people(count: int) -> None:
+        while AuditEvent.objects.filter(action=AuditAction.PRINT).count() < count:
+            record_event(action=AuditAction.PRINT, actor=Actor(user=UserFactory()), summary="x")
+
+    def queries_for(params: dict) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(URL, params)
+            if params.get("format") == "csv":
+                assert len(csv_rows(response)) == AuditEvent.objects.filter(action="print").count()
+            else:
+                assert response.status_code == 200
+        return len(captured)
+
+    printed_by_people(2)
+    few = (queries_for(page), queries_for(export))
+    printed_by_people(20)
+    assert (queries_for(page), queries_for(export)) == few

@@ -12,7 +12,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from clinic.models import Location, Role, Room, StaffMember
+from clinic.site.demo import LOCATIONS
 from consultations.demo import DEMO_PATIENT_COUNT
+from consultations.forms import PatientForm
 from consultations.models import (
     AppointmentKind,
     AppointmentStatus,
@@ -191,3 +193,18 @@ def test_verify_consents_over_the_demo_checks_its_consents_and_finds_them_intact
     out = capsys.readouterr()
     assert out.out.strip() == "All 4 signed consents are intact, and so is their chain."
     assert out.err == ""
+
+
+@pytest.mark.parametrize("demo", LOCATIONS, ids=[demo["name"] for demo in LOCATIONS])
+def test_every_demo_location_number_passes_the_patient_forms_own_check(demo):
+    location = Location(
+        **{key: demo[key] for key in ("name", "address", "phone", "emergency_phone", "country")}
+    )
+    location.clean()  # the check a manager's edit of the location goes through
+    for number in (demo["phone"], demo["emergency_phone"]):
+        form = PatientForm(
+            {"first_name": "Ada", "last_name": "Lovelace", "sex": "F", "phone": number},
+            location=location,
+        )
+        form.is_valid()
+        assert "phone" not in form.errors, (number, form.errors["phone"])

@@ -95,6 +95,41 @@ def test_a_location_needs_a_real_time_zone():
     assert "not an IANA time zone" in str(error.value.message_dict["time_zone"])
 
 
+@pytest.mark.parametrize(
+    ("country", "field", "number", "message"),
+    [
+        (
+            "GB",
+            "emergency_phone",
+            "+44 7700 900123",
+            "Enter a UK phone number such as 0121 234 5678 or +44 121 234 5678.",
+        ),
+        (
+            "US",
+            "phone",
+            "020 7946 0321",
+            "Enter a US phone number such as (201) 555-0123 or +1 201-555-0123.",
+        ),
+        ("GB", "phone", "call us", "Enter a UK phone number such as"),
+    ],
+)
+def test_a_locations_own_numbers_are_checked_in_its_countrys_format(
+    location, country, field, number, message
+):
+    location.country = country
+    setattr(location, field, number)
+    with pytest.raises(ValidationError) as error:
+        location.full_clean()
+    assert list(error.value.message_dict) == [field]
+    assert error.value.message_dict[field][0].startswith(message)
+
+
+def test_a_location_takes_numbers_as_dialled_there_or_with_the_country_code(location):
+    location.country = "US"
+    location.phone, location.emergency_phone = "(212) 555-0147", "+44 20 7946 0321"
+    location.full_clean()
+
+
 def test_working_hours_must_end_after_they_start_and_be_at_the_staffs_location(location):
     staff = StaffMemberFactory(locations=[location])
     elsewhere = LocationFactory(name="Elsewhere")
@@ -204,3 +239,90 @@ def test_a_manager_sets_a_locations_jurisdiction_in_the_clinic_settings(client, 
     location.refresh_from_db()
     assert location.jurisdiction == "GB-WLS"
     assert location.history.first().jurisdiction == "GB-WLS"
+
+
+def location_admin_form(location, **changes) -> dict:
+    return {
+        "name": location.name,
+        "address": location.address,
+        "phone": location.phone,
+        "emergency_phone": location.emergency_phone,
+        "country": location.country,
+        "currency": location.currency,
+        "time_zone": location.time_zone,
+        "jurisdiction": location.jurisdiction,
+        "paper_size": location.paper_size,
+        "cooling_off_adult_days": "0",
+        "cooling_off_minor_days": "7",
+        "is_active": "on",
+        "rooms-TOTAL_FORMS": "0",
+        "rooms-INITIAL_FORMS": "0",
+        "rooms-MIN_NUM_FORMS": "0",
+        "rooms-MAX_NUM_FORMS": "1000",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"emergency_phone": "+44 7700 900123"}, "emergency_phone", "Enter a UK phone number"),
+        ({"currency": "£"}, "currency", "three-letter ISO 4217 code"),
+        ({"country": "JP", "currency": ""}, "currency", "Give the currency prices are shown in"),
+    ],
+)
+def test_a_managers_location_edit_is_refused_with_the_reason_and_saves_nothing(
+    client, location, changes, field, message
+):
+    manager = UserFactory(username="settings-manager")
+    StaffMemberFactory(user=manager, role=Role.MANAGER, locations=[location])
+    client.force_login(manager)
+    url = reverse("admin:clinic_location_change", args=[location.pk])
+    before = location.history.count()
+    response = client.post(url, location_admin_form(location, **changes))
+    assert response.status_code == 200
+    assert message in response.context["adminform"].form.errors[field][0]
+    location.refresh_from_db()
+    assert (location.emergency_phone, location.currency, location.country) == (
+        "+44 20 7946 0999",
+        "GBP",
+        "GB",
+    )
+    assert location.history.count() == before
+
+
+def test_a_manager_gives_the_currency_of_a_location_in_a_country_not_known(client, location):
+    manager = UserFactory(username="settings-manager")
+    StaffMemberFactory(user=manager, role=Role.MANAGER, locations=[location])
+    client.force_login(manager)
+    url = reverse("admin:clinic_location_change", args=[location.pk])
+    changes = {"country": "JP", "currency": "JPY", "phone": "03-1234-5678"}
+    changes |= {"emergency_phone": "+81 3-1234-5678", "time_zone": "Asia/Tokyo"}
+    response = client.post(url, location_admin_form(location, **changes))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    location.refresh_from_db()
+    assert (location.country, location.currency) == ("JP", "JPY")
+
+
+@pytest.mark.parametrize(
+    ("country", "currency"),
+    [("GB", "GBP"), ("US", "USD"), ("IE", "EUR"), ("DE", "EUR"), ("FR", "EUR"), ("AU", "AUD")],
+)
+def test_a_location_without_a_currency_takes_its_countrys(country, currency):
+    assert LocationFactory(name=f"Clinic in {country}", country=country).currency == currency
+
+
+def test_the_migration_gives_existing_locations_their_countrys_currency():
+    for name, country in [("London", "GB"), ("New York", "US"), ("Dublin", "IE"), ("Tokyo", "JP")]:
+        LocationFactory(name=name, country=country)
+    LocationFactory(name="Zurich", country="CH", currency="EUR")  # chosen: kept
+    Location.objects.exclude(name="Zurich").update(currency="")
+    migration = importlib.import_module("clinic.migrations.0009_location_currency")
+    migration.currencies_from_countries(django_apps, None)
+    assert dict(Location.objects.values_list("name", "currency")) == {
+        "London": "GBP",
+        "New York": "USD",
+        "Dublin": "EUR",
+        "Tokyo": "",  # asked of the manager
+        "Zurich": "EUR",
+    }

@@ -55,7 +55,7 @@ FLAGS = [
     "--time-zone=Europe/London",
     "--address=4 Shore\\nEdinburgh EH6 6QW",
     "--phone=+44 131 496 0000",
-    "--emergency-phone=+44 7700 900456",
+    "--emergency-phone=+44 131 496 0999",
     "--country=GB",
     "--manager-username=ailsa",
     "--manager-email=ailsa@harbour.example",
@@ -119,6 +119,14 @@ def test_setup_clinic_creates_the_clinic_its_manager_and_the_default_content_and
     assert AuditEvent.objects.filter(summary="Set up the location Harbour Aesthetics Leith")
 
 
+def test_the_location_takes_its_countrys_currency_unless_one_is_given():
+    setup()
+    assert Location.objects.get().currency == "GBP"
+    Location.objects.all().delete()
+    setup(*FLAGS, "--location-name=Harbour Aesthetics Dublin", "--currency=eur")
+    assert Location.objects.get().currency == "EUR"
+
+
 def test_setup_clinic_twice_changes_nothing():
     setup()
     before = every_row()
@@ -135,6 +143,14 @@ def test_setup_clinic_twice_changes_nothing():
         ("--manager-email=not-an-address", "is not an email address for the manager"),
         ("--country=GBR", "two-letter code"),
         ("--location-name=", "The location name is missing."),
+        (
+            "--emergency-phone=+44 7700 900456",
+            "The out-of-hours emergency phone “+44 7700 900456” is not valid: "
+            "Enter a UK phone number such as 0121 234 5678 or +44 121 234 5678.",
+        ),
+        ("--phone=0131 496", "Enter a UK phone number such as"),
+        ("--country=JP", "Give the currency prices are shown in (--currency"),
+        ("--currency=pounds", "The currency is a three-letter ISO 4217 code"),
     ],
 )
 def test_a_bad_flag_gives_one_clear_line_and_creates_nothing(flag, message):

@@ -161,3 +161,65 @@ def test_a_practitioner_takes_consent_then_records_the_session(page, clinic):
     assert response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF")
     assert not csp_errors, csp_errors
+
+
+def ink_on(page, test_id: str) -> int:
+    """How many pixels of the pad's canvas carry ink."""
+    return page.get_by_test_id(test_id).evaluate(
+        """canvas => {
+            const context = canvas.getContext("2d");
+            const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+            let inked = 0;
+            for (let i = 3; i < data.length; i += 4) { inked += data[i] > 0 ? 1 : 0; }
+            return inked;
+        }"""
+    )
+
+
+def test_a_refused_signature_keeps_the_other_one_drawn_on_the_pad(page, clinic):
+    plan = accept(clinic)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
+    page.goto(f"/plans/{plan.pk}/consent/")
+    risks = page.locator('input[name="risks"]')
+    for number in range(risks.count()):
+        risks.nth(number).check()
+    for use in ["clinical", "teaching", "marketing"]:
+        page.locator(f"#photo-{use}-no").check()
+    # The practitioner countersigns; the patient has not signed yet.
+    draw_signature(page, page.get_by_test_id("practitioner_signature-pad"))
+    page.get_by_role("button", name="Sign the consent").click()
+
+    expect(page.get_by_test_id("errors")).to_contain_text("The patient's signature is empty")
+    assert SignedConsent.objects.count() == 0
+    # The countersignature is drawn back on its pad, ready to send again; the patient's is empty.
+    expect(page.get_by_test_id("practitioner_signature-pad")).to_have_attribute(
+        "data-signature-drawn-back", ""
+    )
+    assert ink_on(page, "practitioner_signature-pad") > 500
+    assert ink_on(page, "patient_signature-pad") == 0
+    expect(page.locator("#practitioner_signature-status")).to_have_text(
+        re.compile("^Signed .*kept")
+    )
+    expect(page.locator("#patient_signature-status")).to_have_text("Not signed yet.")
+    expect(page.locator("#patient_signature-error")).to_contain_text("signature is empty")
+
+    draw_signature(page, page.get_by_test_id("patient_signature-pad"))
+    page.get_by_role("button", name="Sign the consent").click()
+    expect(page.get_by_test_id("fingerprint-status")).to_contain_text("Fingerprint verified")
+    assert SignedConsent.objects.count() == 1
+
+
+def test_a_kept_signature_can_be_cleared_and_signed_again(page, clinic):
+    plan = accept(clinic)
+    sign_in_page(page, "doctor", TEST_PASSWORD)
+    page.goto(f"/plans/{plan.pk}/consent/")
+    draw_signature(page, page.get_by_test_id("patient_signature-pad"))
+    page.get_by_role("button", name="Sign the consent").click()
+    expect(page.get_by_test_id("errors")).to_contain_text("practitioner's signature is empty")
+    expect(page.get_by_test_id("patient_signature-pad")).to_have_attribute(
+        "data-signature-drawn-back", ""
+    )
+    page.get_by_role("button", name="Clear the patient's signature").click()
+    assert ink_on(page, "patient_signature-pad") == 0
+    expect(page.locator("#patient_signature-status")).to_have_text("Not signed yet.")
+    assert page.locator('input[name="patient_signature"]').input_value() == ""

@@ -1,5 +1,7 @@
 """The thread-placement planner in a real browser: drawing, mirroring, saving, conflicts."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -100,6 +102,8 @@ def test_a_practitioner_draws_mirrors_saves_and_finds_the_same_vectors_after_a_r
     page.get_by_role("button", name="Select all").click()
     page.get_by_role("button", name="Mirror selected").click()
     expect(rows).to_have_count(4)
+    # The live estimate is written in the location's currency, as the server writes it.
+    expect(page.locator("[data-summary-cost]")).to_have_text(re.compile(r"^£[1-9][\d,]*\.00$"))
     page.get_by_role("button", name="Save the plan").click()
     expect(page.get_by_test_id("save-status")).to_contain_text("Saved")
 

@@ -135,6 +135,13 @@ describe("the summary", function () {
     assert.equal(M.formatCents(705), "7.05");
   });
 
+  test("a cost is written in the location's currency, as the server writes it", function () {
+    assert.equal(M.formatMoney(12850, { code: "GBP", before: "£", after: "" }), "£128.50");
+    assert.equal(M.formatMoney(123450005, { code: "USD", before: "$", after: "" }), "$1,234,500.05");
+    assert.equal(M.formatMoney(1200, { code: "CHF", before: "", after: " CHF" }), "12.00 CHF");
+    assert.equal(M.formatMoney(705), "7.05");
+  });
+
   test("a product the location's stock cannot cover is named with what it has", function () {
     const summary = M.summarise([vector({ count: 4, end: [0.1, 0.3] })], options);
     assert.deepEqual(summary.stockWarnings, [

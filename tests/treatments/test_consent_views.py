@@ -234,6 +234,70 @@ def test_a_refused_form_keeps_the_ticked_risks_and_photo_answers(client, clinic)
     assert html.count(" checked>") == len(clinic["template"].risks) + 3
 
 
+def hidden_value(html: str, name: str) -> str:
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', html)
+    assert found, name
+    return found.group(1)
+
+
+def test_a_refused_signature_keeps_the_other_valid_one_on_the_page(client, clinic):
+    plan = accept(clinic)
+    client.force_login(clinic["user"])
+    practitioner = data_url(signature_png(strokes=2))
+    response = client.post(
+        sign_url(plan),
+        consent_form(
+            clinic, patient_signature=data_url(blank_png()), practitioner_signature=practitioner
+        ),
+    )
+    assert response.status_code == 400
+    html = page_text(response)
+    assert "The patient&#x27;s signature is blank" in html
+    assert 'id="patient_signature-error"' in html
+    assert hidden_value(html, "patient_signature") == ""
+    assert hidden_value(html, "practitioner_signature") == practitioner
+    assert 'id="practitioner_signature-error"' not in html
+    assert SignedConsent.objects.count() == 0
+
+
+def test_both_signatures_are_kept_when_only_a_risk_was_missed(client, clinic):
+    plan = accept(clinic)
+    client.force_login(clinic["user"])
+    form = consent_form(clinic, risks=DEFAULT_RISKS[:-1])
+    html = page_text(client.post(sign_url(plan), form))
+    assert hidden_value(html, "patient_signature") == form["patient_signature"]
+    assert hidden_value(html, "practitioner_signature") == form["practitioner_signature"]
+    assert SignedConsent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        data_url(blank_png()),
+        data_url(image_bytes("GIF")),
+        "data:image/png;base64,%%%not base64",
+        "javascript:alert(1)",
+    ],
+)
+def test_a_refused_signature_is_never_carried_back(client, clinic, refused):
+    plan = accept(clinic)
+    client.force_login(clinic["user"])
+    form = consent_form(clinic, patient_signature=refused, practitioner_signature=refused)
+    html = page_text(client.post(sign_url(plan), form))
+    assert hidden_value(html, "patient_signature") == ""
+    assert hidden_value(html, "practitioner_signature") == ""
+
+
+def test_a_kept_signature_posted_again_signs_the_consent(client, clinic):
+    plan = accept(clinic)
+    client.force_login(clinic["user"])
+    html = page_text(client.post(sign_url(plan), consent_form(clinic, patient_signature="")))
+    kept = hidden_value(html, "practitioner_signature")
+    response = client.post(sign_url(plan), consent_form(clinic, practitioner_signature=kept))
+    assert response.status_code == 302
+    assert SignedConsent.objects.count() == 1
+
+
 def test_a_plan_that_is_not_accepted_cannot_be_signed(client, clinic):
     plan = clinic["plan"]  # still a draft
     client.force_login(clinic["user"])

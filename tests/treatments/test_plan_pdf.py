@@ -397,3 +397,23 @@ def test_only_drawing_elements_and_attributes_of_the_face_drawing_reach_the_pdf(
     with caplog.at_level(logging.INFO, logger="clinic.pdf"):
         assert get_pdf(client, doctor.user, plan).status_code == 200
     assert not [r for r in caplog.records if "refused" in r.getMessage()]
+
+
+def test_the_cost_is_printed_in_the_currency_of_the_plans_location(client, doctor, plan, cog):
+    london = squeezed(pdf_text(get_pdf(client, doctor.user, plan).content))
+    assert "Estimatedproductcost£382.00(GBP,atthe" in london
+
+    new_york = LocationFactory(
+        name="Threadline New York",
+        country="US",
+        time_zone="America/New_York",
+        phone="+1 212 555 0147",
+        emergency_phone="+1 212 555 0199",
+    )
+    there = StaffMemberFactory(role=Role.PRACTITIONER, locations=[new_york])
+    vectors = [vector(cog, "midface", "right", 2, (0.27, 0.30), (0.42, 0.62))]
+    american = squeezed(
+        pdf_text(get_pdf(client, there.user, make_plan(there, new_york, vectors)).content)
+    )
+    assert "Estimatedproductcost$80.00(USD,atthe" in american
+    assert "£" not in american

@@ -540,3 +540,30 @@ def test_a_manager_reading_an_accepted_plan_without_consent_is_told_so(
     html = client.get(planner_url(plan)).content.decode()
     assert "No signed consent yet" in html
     assert reverse("treatments:consent_sign", args=[plan.pk]) not in html
+
+
+@pytest.mark.parametrize(
+    ("country", "time_zone", "unit_price", "cost"),
+    [
+        ("GB", "Europe/London", "£1,250.00 each", "£5,000.00"),
+        ("US", "America/New_York", "$1,250.00 each", "$5,000.00"),
+    ],
+)
+def test_the_planner_shows_prices_in_the_locations_currency(
+    client, practitioner_user, draft_plan, location, doctor, country, time_zone, unit_price, cost
+):
+    product = ThreadProductFactory(name="Costly Cog", unit_price="1250.00")
+    save_vectors(draft_plan, two_vectors(product), doctor.user)
+    location.country, location.time_zone, location.currency = country, time_zone, ""
+    location.save()  # the currency follows the country
+    currency = {"GB": "GBP", "US": "USD"}[country]
+    client.force_login(practitioner_user)
+
+    response = client.get(planner_url(draft_plan))
+    html = response.content.decode()
+    assert unit_price in html
+    assert f"estimated cost <strong data-summary-cost>{cost}</strong>" in html
+    assert f'<span class="text-body-secondary" data-testid="currency">({currency})</span>' in html
+    # The script writes the cost again as the summary changes, in the same format.
+    before, after = ("£", "") if country == "GB" else ("$", "")
+    assert page_data(response)["currency"] == {"code": currency, "before": before, "after": after}

@@ -40,7 +40,7 @@ from treatments.models import (
 )
 from treatments.services import consent as consent_services
 from treatments.session_forms import WithdrawalForm
-from treatments.signatures import PNG_DATA_URL_PREFIX, signature_data_url
+from treatments.signatures import PNG_DATA_URL_PREFIX, process_signature, signature_data_url
 
 # Base64 grows data by a third: a payload longer than this decodes to more than 1 MB.
 MAX_SIGNATURE_FIELD_CHARS = 1_400_000
@@ -98,6 +98,27 @@ def error_messages(error: ValidationError) -> dict[str, list[str]]:
     return {"__all__": list(error.messages)}
 
 
+def kept_signatures(request: HttpRequest, errors: dict[str, list[str]]) -> dict[str, str]:
+    """The posted signatures to draw back on a refused form: each one with no error of its
+    own that passes the same checks signing applies, as the data URL the pad sent.
+
+    The other pad's refusal (or a missed risk) must not make the patient sign twice; the
+    kept value is posted again and checked again when the form is resubmitted.
+    """
+    kept = {}
+    for key, who in SIGNERS:
+        value = request.POST.get(key, "")
+        decoded = decode_signature(value)
+        if key in errors or not decoded:
+            continue
+        try:
+            process_signature(decoded, who=who)
+        except ValidationError:
+            continue
+        kept[key] = value
+    return kept
+
+
 def sign_context(
     request: HttpRequest,
     plan: TreatmentPlan,
@@ -130,6 +151,7 @@ def sign_context(
         **diagram_context(vectors),
         "existing": consent_services.valid_consent_for(plan),
         "errors": errors or {},
+        "kept": kept_signatures(request, errors or {}) if posted else {},
         "all_errors": [message for values in (errors or {}).values() for message in values],
     }
 

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
 from clinic.audit import record_event
+from clinic.currency import money_parts
 from clinic.json_api import BadJsonBody, json_error, read_json_body
 from clinic.locations import current_location
 from clinic.models import AuditAction
@@ -199,6 +200,11 @@ def start_plan(request: SignedInRequest, patient: Patient) -> HttpResponse:
 # The planner page ----------------------------------------------------------------------
 
 
+def currency_payload(currency: str) -> dict[str, str]:
+    before, after = money_parts(currency)
+    return {"code": currency, "before": before, "after": after}
+
+
 def product_payload(product: ThreadProduct, colour: int, on_hand: int) -> dict[str, Any]:
     return {
         "id": product.pk,
@@ -338,6 +344,8 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
             "calibration_photo": plan.calibration_photo_id,
             "location": plan.location.name,
         },
+        # How the planner's script writes the estimated cost (as clinic.currency does).
+        "currency": currency_payload(plan.location.currency),
         "vectors": [vector_payload(vector) for vector in vectors],
         "notes": plan.notes,
         "products": product_rows,

@@ -30,6 +30,7 @@ QUESTIONS: list[tuple[str, str, str]] = [
     ("phone", "Its phone number", ""),
     ("emergency_phone", "Out-of-hours emergency phone printed on aftercare", ""),
     ("country", "Country code (GB, US, …)", "GB"),
+    ("currency", "Currency prices are shown in (ISO 4217; empty for the country's)", ""),
     ("manager_username", "First manager's username", ""),
     ("manager_email", "First manager's email", ""),
 ]

@@ -27,7 +27,10 @@ export function createSummaryPanel(planner) {
     root.querySelector("[data-summary-total]").textContent = String(summary.total);
     root.querySelector("[data-summary-total-word]").textContent =
       summary.total === 1 ? "thread" : "threads";
-    root.querySelector("[data-summary-cost]").textContent = summary.costText;
+    root.querySelector("[data-summary-cost]").textContent = M.formatMoney(
+      summary.cost,
+      data.currency
+    );
     fill("[data-summary-area]", summary.byArea);
     fill("[data-summary-side]", summary.bySide);
     fill("[data-summary-product]", summary.byProduct);
