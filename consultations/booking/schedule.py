@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.models import Location, Room, StaffMember, TimeOff, WorkingHours
-from consultations.booking.services import day_bounds
+from consultations.booking.services import day_bounds, overlapping
 from consultations.models import FREEING_STATUSES, Appointment, AppointmentStatus
 
 ROW_MINUTES = 15
@@ -373,10 +373,10 @@ def _practitioners_at(location: Location) -> dict[int, StaffMember]:
 def _appointments(*, location: Location, staff_ids, start: datetime, end: datetime):
     """Appointments here, and the practitioners' bookings anywhere, meeting [start, end)."""
     return list(
-        Appointment.objects.filter(
-            Q(location=location) | Q(practitioner__in=list(staff_ids)),
-            starts_at__lt=end,
-            blocked_until__gt=start,
+        overlapping(
+            Appointment.objects.filter(Q(location=location) | Q(practitioner__in=list(staff_ids))),
+            start,
+            end,
         )
         .select_related("patient", "appointment_type", "practitioner__user", "room")
         .order_by("starts_at", "pk")
@@ -597,9 +597,7 @@ def week_schedule(
         )
     ]
     appointments = list(
-        Appointment.objects.filter(
-            practitioner=practitioner, starts_at__lt=week_until, blocked_until__gt=week_from
-        )
+        overlapping(Appointment.objects.filter(practitioner=practitioner), week_from, week_until)
         .select_related("patient", "appointment_type", "practitioner__user", "room")
         .order_by("starts_at", "pk")
     )

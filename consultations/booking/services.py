@@ -50,6 +50,7 @@ from clinic.roles import Role
 from consultations.booking.reminders import schedule_reminder
 from consultations.models import (
     FREEING_STATUSES,
+    LONGEST_BLOCK,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
@@ -122,8 +123,16 @@ def active(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
 def overlapping(
     appointments: QuerySet[Appointment], starts_at: datetime, until: datetime
 ) -> QuerySet[Appointment]:
-    """Appointments whose blocked span [starts_at, blocked_until) meets [starts_at, until)."""
-    return appointments.filter(starts_at__lt=until, blocked_until__gt=starts_at)
+    """Appointments whose blocked span [starts_at, blocked_until) meets [starts_at, until).
+
+    No booking blocks longer than LONGEST_BLOCK (a database constraint), so one that meets
+    the span starts less than that before it: bounded on both sides, the range is read
+    from the (practitioner | room | location | patient, starts_at) indexes instead of
+    everything earlier.
+    """
+    return appointments.filter(
+        starts_at__gt=starts_at - LONGEST_BLOCK, starts_at__lt=until, blocked_until__gt=starts_at
+    )
 
 
 def _plausible_start(starts_at: datetime) -> datetime:
@@ -275,7 +284,12 @@ def _conflict(
         and overlapping(others.filter(room=room), starts_at, blocked_until).exists()
     ):
         return f"{room.name} is already booked at that time."
-    if others.filter(patient=patient, starts_at__lt=ends_at, ends_at__gt=starts_at).exists():
+    if others.filter(
+        patient=patient,
+        starts_at__gt=starts_at - LONGEST_BLOCK,
+        starts_at__lt=ends_at,
+        ends_at__gt=starts_at,
+    ).exists():
         return "The patient already has an appointment at that time."
     return None
 
@@ -851,9 +865,7 @@ def _busy_spans(
     who = Q(practitioner__in=staff_ids) | Q(room__in=rooms)
     if patient is not None:
         who |= Q(patient=patient)
-    bookings = active(Appointment.objects.all()).filter(
-        who, starts_at__lt=window_end, blocked_until__gt=window_start
-    )
+    bookings = overlapping(active(Appointment.objects.all()).filter(who), window_start, window_end)
     if ignore is not None:
         bookings = bookings.exclude(pk=ignore.pk)
     for start, end, until, staff_id, room_id, patient_id in bookings.values_list(
