@@ -298,6 +298,21 @@ def test_next_free_slots_skip_bookings_buffers_and_time_off(clinic):
     assert starts == [time(10, 45), time(12), time(12, 15), time(12, 30)]
 
 
+def test_a_long_time_off_keeps_blocking_past_shorter_ones_inside_it(clinic):
+    day = next_weekday(3)
+    TimeOffFactory(staff=clinic["doctor"], starts_at=at(day, 9), ends_at=at(day, 13))
+    TimeOffFactory(staff=clinic["doctor"], starts_at=at(day, 10), ends_at=at(day, 10, 30))
+    TimeOffFactory(staff=clinic["doctor"], starts_at=at(day, 11), ends_at=at(day, 11, 15))
+    slots = next_free_slots(
+        appointment_type=clinic["consultation"],
+        location=clinic["location"],
+        after=at(day, 8).astimezone(UTC),
+        limit=2,
+    )
+    starts = [slot.local_start(clinic["location"]).time() for slot in slots]
+    assert starts == [time(13), time(13, 15)]
+
+
 def test_next_free_slots_take_a_fixed_number_of_queries(clinic, django_assert_max_num_queries):
     day = next_weekday(1)
     for hour in (9, 10, 11, 12, 13):
