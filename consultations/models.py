@@ -108,18 +108,11 @@ class Patient(models.Model):
     class Meta:
         ordering = ["last_name", "first_name"]
         permissions = [("archive_patient", "Can archive and restore patient records")]
-        # On PostgreSQL, migration 0002 adds trigram indexes for name and phone search.
+        # On PostgreSQL, migration 0002 adds trigram indexes for name and phone search, and
+        # migration 0015 an index in search's order (selectors.recent_first).
         indexes = [
             models.Index(fields=["date_of_birth"]),
             models.Index(fields=["email"]),
-            # Search's order (selectors.recent_first): a common name's first page is read in
-            # this order until it is full, instead of every match being sorted.
-            models.Index(
-                models.F("last_visit_at").desc(nulls_last=True),
-                models.F("created_at").desc(),
-                models.F("id").desc(),
-                name="patient_recent_first",
-            ),
         ]
 
     def __str__(self) -> str:
