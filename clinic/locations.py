@@ -13,15 +13,18 @@ def locations_for(user: AnyUser) -> list[Location]:
     return list(reachable_locations(user))
 
 
+def my_locations(request: HttpRequest) -> list[Location]:
+    """Where the signed-in user may work, read once per request (the navigation's list and
+    the current location come from the same query)."""
+    # Kept on the request object, which Django's HttpRequest type does not declare.
+    if not hasattr(request, "_my_locations"):
+        request._my_locations = locations_for(request.user)  # type: ignore[attr-defined]
+    cached: list[Location] = request._my_locations  # type: ignore[attr-defined]
+    return cached
+
+
 def current_location(request: HttpRequest) -> Location | None:
     """The location chosen in this session, else the first one the user works at."""
-    # Worked out once per request and kept on the request object, which Django's
-    # HttpRequest type does not declare.
-    if hasattr(request, "_current_location"):
-        cached: Location | None = request._current_location
-        return cached
-    choices = locations_for(request.user)
+    choices = my_locations(request)
     chosen = next((loc for loc in choices if loc.pk == request.session.get(SESSION_KEY)), None)
-    current = chosen or (choices[0] if choices else None)
-    request._current_location = current  # type: ignore[attr-defined]
-    return current
+    return chosen or (choices[0] if choices else None)

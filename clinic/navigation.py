@@ -11,7 +11,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from clinic.locations import current_location, locations_for
+from clinic.idle_sessions import renew_after_seconds
+from clinic.locations import current_location, my_locations
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_items": items,
         "current_location": current_location(request),
-        "my_locations": locations_for(user),
+        "my_locations": my_locations(request),
         "session_idle_seconds": settings.SESSION_COOKIE_AGE,
+        "session_renew_seconds": renew_after_seconds(),
     }

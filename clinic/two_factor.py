@@ -436,5 +436,6 @@ def replace_backup_codes(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def keepalive(request: HttpRequest) -> HttpResponse:
-    """For "Stay signed in": any request renews the idle window (SESSION_SAVE_EVERY_REQUEST)."""
+    """For "Stay signed in": renews the idle window now (clinic.idle_sessions)."""
+    request.session.modified = True
     return HttpResponse(status=204)

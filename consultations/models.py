@@ -1,7 +1,7 @@
 """Patients, their versioned medical history and their clinical photos."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Self, TypeVar
 
 from django.conf import settings
@@ -108,7 +108,8 @@ class Patient(models.Model):
     class Meta:
         ordering = ["last_name", "first_name"]
         permissions = [("archive_patient", "Can archive and restore patient records")]
-        # On PostgreSQL, migration 0002 adds trigram indexes for name and phone search.
+        # On PostgreSQL, migration 0002 adds trigram indexes for name and phone search, and
+        # migration 0015 an index in search's order (selectors.recent_first).
         indexes = [
             models.Index(fields=["date_of_birth"]),
             models.Index(fields=["email"]),
@@ -488,6 +489,14 @@ class ReviewStage(models.TextChoices):
     SIX_MONTHS = "6_months", "6 months"
 
 
+# The longest an appointment type may last, and the longest buffer after it. Together they
+# bound how long one booking keeps a practitioner or room busy (LONGEST_BLOCK): a search for
+# what meets a span then needs to look back only that far (and the index answers it).
+MAX_DURATION_MINUTES = 8 * 60
+MAX_BUFFER_MINUTES = 120
+LONGEST_BLOCK = timedelta(minutes=MAX_DURATION_MINUTES + MAX_BUFFER_MINUTES)
+
+
 class AppointmentType(models.Model):
     """What can be booked: managers keep the list (duration, buffer, colour, room)."""
 
@@ -500,12 +509,12 @@ class AppointmentType(models.Model):
         help_text="For review types: the review after a session this type is booked for.",
     )
     duration_minutes = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(5), MaxValueValidator(8 * 60)]
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_DURATION_MINUTES)]
     )
     buffer_minutes = models.PositiveSmallIntegerField(
         "buffer after (minutes)",
         default=0,
-        validators=[MaxValueValidator(120)],
+        validators=[MaxValueValidator(MAX_BUFFER_MINUTES)],
         help_text="Time kept free after the appointment for cleaning and notes.",
     )
     colour = models.CharField(
@@ -608,6 +617,7 @@ class Appointment(models.Model):
             models.Index(fields=["location", "starts_at"]),
             models.Index(fields=["practitioner", "starts_at"]),
             models.Index(fields=["patient", "starts_at"]),
+            models.Index(fields=["room", "starts_at"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -617,6 +627,11 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=models.Q(blocked_until__gte=models.F("ends_at")),
                 name="appointment_buffer_not_negative",
+            ),
+            # What lets range queries look back a bounded time (see LONGEST_BLOCK).
+            models.CheckConstraint(
+                condition=models.Q(blocked_until__lte=models.F("starts_at") + LONGEST_BLOCK),
+                name="appointment_blocks_at_most_the_longest_type",
             ),
         ]
 

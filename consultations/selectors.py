@@ -63,6 +63,7 @@ def phone_search_digits(text: str, location: Location | None) -> set[str]:
 
 
 def recent_first(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    # The patient_recent_first index is in this order: keep the two together.
     return patients.order_by(F("last_visit_at").desc(nulls_last=True), "-created_at", "-pk")
 
 

@@ -25,9 +25,12 @@ tried, so a refusal means no suitable room is left.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import partial
+from itertools import accumulate
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -50,6 +53,7 @@ from clinic.roles import Role
 from consultations.booking.reminders import schedule_reminder
 from consultations.models import (
     FREEING_STATUSES,
+    LONGEST_BLOCK,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
@@ -122,8 +126,16 @@ def active(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
 def overlapping(
     appointments: QuerySet[Appointment], starts_at: datetime, until: datetime
 ) -> QuerySet[Appointment]:
-    """Appointments whose blocked span [starts_at, blocked_until) meets [starts_at, until)."""
-    return appointments.filter(starts_at__lt=until, blocked_until__gt=starts_at)
+    """Appointments whose blocked span [starts_at, blocked_until) meets [starts_at, until).
+
+    No booking blocks longer than LONGEST_BLOCK (a database constraint), so one that meets
+    the span starts less than that before it: bounded on both sides, the range is read
+    from the (practitioner | room | location | patient, starts_at) indexes instead of
+    everything earlier.
+    """
+    return appointments.filter(
+        starts_at__gt=starts_at - LONGEST_BLOCK, starts_at__lt=until, blocked_until__gt=starts_at
+    )
 
 
 def _plausible_start(starts_at: datetime) -> datetime:
@@ -275,7 +287,12 @@ def _conflict(
         and overlapping(others.filter(room=room), starts_at, blocked_until).exists()
     ):
         return f"{room.name} is already booked at that time."
-    if others.filter(patient=patient, starts_at__lt=ends_at, ends_at__gt=starts_at).exists():
+    if others.filter(
+        patient=patient,
+        starts_at__gt=starts_at - LONGEST_BLOCK,
+        starts_at__lt=ends_at,
+        ends_at__gt=starts_at,
+    ).exists():
         return "The patient already has an appointment at that time."
     return None
 
@@ -811,19 +828,33 @@ def next_free_slots(
     return found
 
 
+class _SortedSpans:
+    """Spans (they may overlap) sorted by start, with the latest end among each prefix:
+    whether [start, until) meets one of them is a binary search, not a scan of the list."""
+
+    def __init__(self, spans: list[Span]):
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.latest_ends = list(accumulate((e for _, e in ordered), max))
+
+    def clash(self, start: datetime, until: datetime) -> bool:
+        # The spans starting before `until`; one of them meets the span if it ends after `start`.
+        before = bisect_left(self.starts, until)
+        return before > 0 and self.latest_ends[before - 1] > start
+
+
+NO_SPANS = _SortedSpans([])
+
+
 @dataclass(frozen=True)
 class _BusySpans:
     """What is taken in the search window: per practitioner (time off and bookings,
     buffers included), per room, and the patient's own appointments."""
 
-    away: dict[int, list[Span]]
-    staff: dict[int, list[Span]]
-    rooms: dict[int, list[Span]]
-    patient: list[Span]
-
-
-def _clashes(spans: list[Span], start: datetime, until: datetime) -> bool:
-    return any(s < until and start < e for s, e in spans)
+    away: dict[int, _SortedSpans]
+    staff: dict[int, _SortedSpans]
+    rooms: dict[int, _SortedSpans]
+    patient: _SortedSpans
 
 
 def _bookable_practitioners(
@@ -857,9 +888,7 @@ def _busy_spans(
     who = Q(practitioner__in=staff_ids) | Q(room__in=rooms)
     if patient is not None:
         who |= Q(patient=patient)
-    bookings = active(Appointment.objects.all()).filter(
-        who, starts_at__lt=window_end, blocked_until__gt=window_start
-    )
+    bookings = overlapping(active(Appointment.objects.all()).filter(who), window_start, window_end)
     if ignore is not None:
         bookings = bookings.exclude(pk=ignore.pk)
     for start, end, until, staff_id, room_id, patient_id in bookings.values_list(
@@ -870,7 +899,12 @@ def _busy_spans(
             busy_room.setdefault(room_id, []).append((start, until))
         if patient is not None and patient_id == patient.pk:
             busy_patient.append((start, end))
-    return _BusySpans(away=away, staff=busy_staff, rooms=busy_room, patient=busy_patient)
+    return _BusySpans(
+        away={pk: _SortedSpans(spans) for pk, spans in away.items()},
+        staff={pk: _SortedSpans(spans) for pk, spans in busy_staff.items()},
+        rooms={pk: _SortedSpans(spans) for pk, spans in busy_room.items()},
+        patient=_SortedSpans(busy_patient),
+    )
 
 
 def _free_slots_in_hours(
@@ -888,32 +922,47 @@ def _free_slots_in_hours(
     duration = timedelta(minutes=appointment_type.duration_minutes)
     buffer = timedelta(minutes=appointment_type.buffer_minutes)
     slots: list[Slot] = []
-    start = datetime.combine(day, hours.starts_at, tzinfo=zone)
-    close = datetime.combine(day, hours.ends_at, tzinfo=zone)
-    while start + duration <= close:
-        starts_utc = start.astimezone(UTC)
+    away = busy.away.get(practitioner.pk, NO_SPANS)
+    booked = busy.staff.get(practitioner.pk, NO_SPANS)
+    for starts_utc in _quarter_hours(day, hours, duration, zone):
         until = starts_utc + duration + buffer
-        if (
-            exists_on_wall_clock(start)
-            and starts_utc >= after
-            and not (
-                _clashes(busy.away.get(practitioner.pk, []), starts_utc, starts_utc + duration)
-                or _clashes(busy.staff.get(practitioner.pk, []), starts_utc, until)
-                or _clashes(busy.patient, starts_utc, starts_utc + duration)
-            )
+        if starts_utc >= after and not (
+            away.clash(starts_utc, starts_utc + duration)
+            or booked.clash(starts_utc, until)
+            or busy.patient.clash(starts_utc, starts_utc + duration)
         ):
             room = _first_free_room(rooms, busy, starts_utc, until)
             if room is not None or not rooms:
                 slots.append(Slot(starts_utc, starts_utc + duration, practitioner, room))
-        start += SLOT_STEP
     return slots
+
+
+def _quarter_hours(
+    day: date, hours: WorkingHours, duration: timedelta, zone: tzinfo
+) -> Iterator[datetime]:
+    """The quarter hours of the wall clock (as UTC instants) in one stretch of hours at which
+    an appointment of `duration` fits, leaving out the times the clocks skip."""
+    start = datetime.combine(day, hours.starts_at, tzinfo=zone)
+    close = datetime.combine(day, hours.ends_at, tzinfo=zone)
+    if start.utcoffset() == close.utcoffset():
+        # The clocks do not change inside these hours (they change at night): step in UTC,
+        # without a time-zone conversion per quarter hour.
+        starts_utc, last = start.astimezone(UTC), close.astimezone(UTC) - duration
+        while starts_utc <= last:
+            yield starts_utc
+            starts_utc += SLOT_STEP
+        return
+    while start + duration <= close:
+        if exists_on_wall_clock(start):
+            yield start.astimezone(UTC)
+        start += SLOT_STEP
 
 
 def _first_free_room(
     rooms: list[Room], busy: _BusySpans, starts_at: datetime, until: datetime
 ) -> Room | None:
     return next(
-        (r for r in rooms if not _clashes(busy.rooms.get(r.pk, []), starts_at, until)), None
+        (r for r in rooms if not busy.rooms.get(r.pk, NO_SPANS).clash(starts_at, until)), None
     )
 
 

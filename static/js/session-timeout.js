@@ -1,9 +1,12 @@
 /* Warn a minute before an idle session ends; go to the sign-in page once it has.
  *
- * The server ends a session <body data-idle-seconds> seconds after its last
- * request (every request renews it). Any request this page makes (htmx, fetch)
- * and any page opened in another tab restart the count here too. "Stay signed
- * in" asks the keep-alive URL, whose answer (204) renews the session.
+ * The server ends a session <body data-idle-seconds> seconds after it last renewed
+ * it. A request renews it only once the last renewal is more than
+ * <body data-idle-slack-seconds> old (clinic/idle_sessions.py), so a request counts
+ * here as a renewal that long before it: the warning never comes late. Any request
+ * this page makes (htmx, fetch) and any page opened in another tab restart the count
+ * too. "Stay signed in" asks the keep-alive URL, whose answer (204) renews the
+ * session at once.
  * Loaded with data-login-url and data-keepalive-url on its <script> tag.
  */
 (function () {
@@ -17,6 +20,8 @@
 
   var script = document.currentScript;
   var idleSeconds = parseInt(document.body.getAttribute("data-idle-seconds") || "", 10);
+  var slackSeconds =
+    parseInt(document.body.getAttribute("data-idle-slack-seconds") || "0", 10) || 0;
   if (!script || !(idleSeconds > 0)) {
     return; // not signed in
   }
@@ -54,8 +59,9 @@
     expireTimer = window.setTimeout(expire, (idleSeconds + GRACE_SECONDS) * 1000 - elapsed);
   }
 
-  function activity() {
-    lastActivity = Date.now();
+  // A request renewed the session now (`renewedNow`), or at most the slack ago.
+  function activity(renewedNow) {
+    lastActivity = Date.now() - (renewedNow ? 0 : slackSeconds * 1000);
     shareActivity();
     closeDialog();
     schedule();
@@ -146,7 +152,7 @@
       })
       .then(function (response) {
         if (response.status === 204) {
-          activity();
+          activity(true);
         } else {
           goToSignIn(); // the session had already ended
         }

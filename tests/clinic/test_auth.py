@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,6 +69,22 @@ def test_every_request_renews_the_fifteen_minute_idle_window(client, frontdesk_u
     assert timedelta(minutes=14) < expires - timezone.now() <= timedelta(minutes=15)
     Session.objects.filter(pk=stored_session(client).pk).update(
         expire_date=expires - timedelta(minutes=5)
+    )
+    client.get(reverse("home"))
+    assert stored_session(client).expire_date > expires - timedelta(seconds=1)
+
+
+def test_requests_within_a_minute_of_the_last_renewal_write_nothing(client, frontdesk_user):
+    sign_in(client, "desk", TEST_PASSWORD)
+    expires = stored_session(client).expire_date
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("home")).status_code == 200
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+    assert writes == []
+    assert stored_session(client).expire_date == expires
+    # Once the expiry is more than a minute old, the next request renews it.
+    Session.objects.filter(pk=stored_session(client).pk).update(
+        expire_date=expires - timedelta(seconds=61)
     )
     client.get(reverse("home"))
     assert stored_session(client).expire_date > expires - timedelta(seconds=1)

@@ -1,4 +1,5 @@
 import importlib
+import json
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -6,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent, Role, RoomKind, WorkingHours
 from consultations.booking import services as booking
 from consultations.booking.services import SlotUnavailable, book_appointment, next_free_slots
-from consultations.models import Appointment, AppointmentStatus
+from consultations.models import LONGEST_BLOCK, Appointment, AppointmentStatus
 from tests.clock import arrive_for, next_clock_change
 from tests.factories import (
     AppointmentTypeFactory,
@@ -295,6 +296,21 @@ def test_next_free_slots_skip_bookings_buffers_and_time_off(clinic):
     )
     starts = [slot.local_start(clinic["location"]).time() for slot in slots]
     assert starts == [time(10, 45), time(12), time(12, 15), time(12, 30)]
+
+
+def test_a_long_time_off_keeps_blocking_past_shorter_ones_inside_it(clinic):
+    day = next_weekday(3)
+    TimeOffFactory(staff=clinic["doctor"], starts_at=at(day, 9), ends_at=at(day, 13))
+    TimeOffFactory(staff=clinic["doctor"], starts_at=at(day, 10), ends_at=at(day, 10, 30))
+    TimeOffFactory(staff=clinic["doctor"], starts_at=at(day, 11), ends_at=at(day, 11, 15))
+    slots = next_free_slots(
+        appointment_type=clinic["consultation"],
+        location=clinic["location"],
+        after=at(day, 8).astimezone(UTC),
+        limit=2,
+    )
+    starts = [slot.local_start(clinic["location"]).time() for slot in slots]
+    assert starts == [time(13), time(13, 15)]
 
 
 def test_next_free_slots_take_a_fixed_number_of_queries(clinic, django_assert_max_num_queries):
@@ -717,3 +733,75 @@ def test_simultaneous_bookings_fill_every_free_procedure_room_then_refuse_cleanl
         assert (kind, message) == ("taken", "No procedure room is free at that time.")
         assert slots > 0
     assert Appointment.objects.filter(starts_at=start).count() == procedure_rooms
+
+
+# -- range queries read only the span asked about -------------------------------------------
+
+
+def earlier_history(clinic, *, days: int) -> None:
+    """A practitioner's past: one consultation a day for `days` days, in one insert."""
+    patient = PatientFactory()
+    first = at(timezone.localdate(timezone=LONDON) - timedelta(days=days), 10)
+    Appointment.objects.bulk_create(
+        Appointment(
+            patient=patient,
+            practitioner=clinic["doctor"],
+            location=clinic["location"],
+            room=clinic["room"],
+            appointment_type=clinic["consultation"],
+            starts_at=first + timedelta(days=n),
+            ends_at=first + timedelta(days=n, minutes=30),
+            blocked_until=first + timedelta(days=n, minutes=30),
+        )
+        for n in range(days)
+    )
+
+
+def test_no_booking_may_block_longer_than_the_longest_type_with_its_buffer(clinic):
+    appointment = book(clinic, at(next_weekday(1), 10))
+    stretched = Appointment.objects.filter(pk=appointment.pk)
+    stretched.update(blocked_until=appointment.starts_at + LONGEST_BLOCK)  # the longest allowed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        stretched.update(blocked_until=appointment.starts_at + LONGEST_BLOCK + timedelta(minutes=1))
+
+
+def test_booking_takes_as_many_queries_after_years_of_history_as_on_the_first_day(
+    clinic, django_assert_max_num_queries
+):
+    day = next_weekday(1)
+    book(clinic, at(day, 9), type_key="treatment")  # caches warm, as in a running clinic
+    with CaptureQueriesContext(connection) as first_day:
+        book(clinic, at(day, 11), type_key="treatment")
+    earlier_history(clinic, days=400)
+    with django_assert_max_num_queries(len(first_day.captured_queries)):
+        book(clinic, at(day, 13), type_key="treatment")
+
+
+def index_reads(plan: dict) -> list[tuple[str, int]]:
+    """(index name, rows read through it) for every index scan in an EXPLAIN (ANALYZE, FORMAT
+    JSON) plan: what the index handed over, including rows the scan then filtered out."""
+    found = []
+    if "Index Name" in plan:
+        rows = plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)
+        found.append((plan["Index Name"], rows * plan["Actual Loops"]))
+    for child in plan.get("Plans", []):
+        found += index_reads(child)
+    return found
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plans")
+def test_the_conflict_check_reads_the_span_from_an_index_not_the_earlier_history(clinic):
+    earlier_history(clinic, days=400)
+    start = at(next_weekday(1), 10).astimezone(UTC)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE consultations_appointment")  # as autovacuum would have
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be read whole
+    for who in ({"practitioner": clinic["doctor"]}, {"room": clinic["room"]}):
+        taken = booking.overlapping(
+            booking.active(Appointment.objects.filter(**who)), start, start + timedelta(hours=1)
+        )
+        plan = json.loads(taken.explain(format="json", analyze=True))[0]["Plan"]
+        reads = index_reads(plan)
+        assert reads, plan
+        # 400 earlier bookings exist; the index hands over none of them.
+        assert all(rows == 0 for _, rows in reads), reads

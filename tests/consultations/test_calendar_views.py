@@ -259,6 +259,18 @@ def test_patient_names_on_the_calendar_are_escaped(desk, clinic):
     assert "<script>x</script>" not in page
 
 
+@pytest.mark.parametrize("by", ["", "room"])
+def test_room_and_type_names_on_the_grid_are_escaped(desk, clinic, patient, by):
+    room = RoomFactory(location=clinic["location"], name="<i>Blue</i> room")
+    kind = appointment_type(name="<u>Check</u>-up")
+    book_directly(clinic, patient, 9, kind=kind, room=room)
+    page = desk.get(reverse(DAY), {"date": clinic["day"].isoformat(), "by": by}).content.decode()
+    assert "&lt;u&gt;Check&lt;/u&gt;-up" in page
+    assert "&lt;i&gt;Blue&lt;/i&gt; room" in page
+    assert "<u>" not in page
+    assert "<i>Blue" not in page
+
+
 # -- the week --------------------------------------------------------------------------------
 
 

@@ -402,6 +402,18 @@ def test_the_search_page_takes_as_many_queries_for_thirty_matches_as_for_one(
     assert queries_for_mueller(1) == queries_for_mueller(30)
 
 
+def test_a_search_reads_the_users_locations_once_and_writes_nothing(client, frontdesk_user):
+    PatientFactory(last_name="Müller")
+    client.force_login(frontdesk_user)
+    url = reverse("consultations:patient_list")
+    client.get(url, {"q": "mueller"})  # the session and location settled first
+    with CaptureQueriesContext(connection) as queries:
+        assert "Müller" in client.get(url, {"q": "mueller"}).content.decode()
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len([sql for sql in statements if 'FROM "clinic_location"' in sql]) == 1
+    assert not [sql for sql in statements if not sql.startswith("SELECT")], statements
+
+
 @pytest.mark.parametrize(
     "typed",
     [

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from consultations.models import Patient
 from consultations.name_folding import patient_search_key
-from consultations.selectors import find_possible_duplicates, search_patients
+from consultations.selectors import SEARCH_LIMIT, find_possible_duplicates, search_patients
 from tests.factories import LocationFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,11 +166,8 @@ def test_the_migration_refills_the_search_key_of_existing_patients():
     assert search_patients(query="sean obrien") == [obrien]
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
-@pytest.mark.django_db(transaction=True)  # VACUUM, which fills in the index's statistics, needs it
-@pytest.mark.parametrize("typed", ["lukas", "müller", "o'connor zoe"])
-def test_on_postgresql_a_name_search_uses_the_trigram_index(typed):
+def many_patients() -> None:
+    """3,000 patients: a few rare names among four common ones, statistics up to date."""
     rare = [("Zoë", "Łukasiewicz"), ("Zoë", "Müller"), ("Zoë", "O'Connor")]
     common = [("Anne", "Smith"), ("Mark", "Jones"), ("Ravi", "Patel"), ("Lin", "Chen")]
     people = [rare[n % 3] if n % 100 == 0 else common[n % 4] for n in range(3000)]
@@ -187,14 +184,39 @@ def test_on_postgresql_a_name_search_uses_the_trigram_index(typed):
     )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE consultations_patient")
+
+
+def search_plan(typed: str) -> tuple[list[Patient], str]:
+    """What a search finds, and the plan PostgreSQL runs it with (EXPLAIN ANALYZE)."""
     with CaptureQueriesContext(connection) as captured:
         found = search_patients(query=typed)
     (search,) = captured.captured_queries
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + search["sql"])
+        cursor.execute("EXPLAIN ANALYZE " + search["sql"])
         plan = "\n".join(row for (row,) in cursor.fetchall())
+    return found, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)  # VACUUM, which fills in the index's statistics, needs it
+@pytest.mark.parametrize("typed", ["lukas", "müller", "o'connor zoe"])
+def test_on_postgresql_a_name_search_uses_the_trigram_index(typed):
+    many_patients()
+    found, plan = search_plan(typed)
     assert found, typed
     assert "patient_name_trgm" in plan, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plans")
+@pytest.mark.django_db(transaction=True)  # VACUUM, which fills in the index's statistics, needs it
+def test_on_postgresql_a_common_name_fills_its_page_without_sorting_every_match():
+    many_patients()
+    found, plan = search_plan("smith")  # 742 of the 3,000
+    assert len(found) == SEARCH_LIMIT
+    assert "patient_recent_first" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_possible_duplicates_match_name_and_birth_date_or_phone_or_email(zoe):
