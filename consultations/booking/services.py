@@ -672,6 +672,25 @@ UNDOABLE_STATUSES = {
 }
 
 
+def change_to_undo(appointment: Appointment) -> AppointmentStatusChange | None:
+    """The check-in, no-show or cancellation the desk may still take back: the change that
+    gave the appointment its status, if it was made today on the location's clock (one
+    query; None when there is nothing to undo)."""
+    if appointment.status not in UNDOABLE_STATUSES:
+        return None
+    last = (
+        appointment.status_changes.filter(to_status=appointment.status)
+        .order_by("-changed_at", "-pk")
+        .first()
+    )
+    zone = appointment.location.zone
+    if last is None or timezone.localdate(last.changed_at, zone) != timezone.localdate(
+        timezone=zone
+    ):
+        return None
+    return last
+
+
 @transaction.atomic
 def undo_appointment_status(*, appointment: Appointment, reason: str, actor: Actor) -> Appointment:
     """Take back the last check-in, no-show or cancellation, made today at the location.
@@ -699,11 +718,8 @@ def undo_appointment_status(*, appointment: Appointment, reason: str, actor: Act
         raise ValidationError({"reason": ["Say why the change is undone."]})
     if len(reason) > 190 or "\x00" in reason:
         raise ValidationError({"reason": ["Write the reason as text of at most 190 characters."]})
-    last = locked.status_changes.filter(to_status=current).order_by("-changed_at", "-pk").first()
-    zone = locked.location.zone
-    if last is None or timezone.localdate(last.changed_at, zone) != timezone.localdate(
-        timezone=zone
-    ):
+    last = change_to_undo(locked)
+    if last is None:
         raise ValidationError(
             f"Only a change made today can be undone: this appointment was "
             f"{current.label.lower()} on an earlier day."

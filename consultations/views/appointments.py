@@ -34,7 +34,7 @@ from clinic.roles import Role
 from clinic.signed_in import SignedInRequest
 from consultations.booking import calendar_files
 from consultations.booking import services as booking
-from consultations.booking.history import AppointmentHistoryEntry, appointment_history
+from consultations.booking.history import appointment_history
 from consultations.models import (
     FREEING_STATUSES,
     Appointment,
@@ -116,16 +116,11 @@ UNDO_LABELS = {
 }
 
 
-def _undo_label(appointment: Appointment, history: list[AppointmentHistoryEntry]) -> str:
-    """The undo button's words if the status is one the desk may take back today, else ""."""
-    label = UNDO_LABELS.get(AppointmentStatus(appointment.status), "")
-    zone = appointment.location.zone
-    changes = [entry for entry in history if entry.what != "Moved"]
-    if not label or not changes:
+def _undo_label(appointment: Appointment) -> str:
+    """The undo button's words if the desk may take back today's status change, else ""."""
+    if booking.change_to_undo(appointment) is None:
         return ""
-    if timezone.localdate(changes[-1].at, zone) != timezone.localdate(timezone=zone):
-        return ""
-    return label
+    return UNDO_LABELS[AppointmentStatus(appointment.status)]
 
 
 def _safe_next(request: HttpRequest) -> str | None:
@@ -212,7 +207,7 @@ def _render_detail(
     context = {
         "appointment": appointment,
         "history": history,
-        "undo_label": _undo_label(appointment, history),
+        "undo_label": _undo_label(appointment),
         "undo_error": undo_error,
         "undo_reason": request.POST.get("undo_reason", ""),
         "actions": _actions_for(request, appointment),
