@@ -394,6 +394,10 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 # How long before an appointment its email reminder goes out.
 REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
+# How long a link sent to a patient (a form, the consent to read) keeps working.
+PATIENT_LINK_DAYS = env.int("PATIENT_LINK_DAYS", default=7)
+if not 1 <= PATIENT_LINK_DAYS <= 90:
+    raise ImproperlyConfigured("PATIENT_LINK_DAYS must be between 1 and 90.")
 
 # Security headers ----------------------------------------------------------
 

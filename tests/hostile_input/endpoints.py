@@ -469,6 +469,11 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: [Field("revoke", PRESENCE)],
     ),
     post_only(
+        "consultations:patient_link_revoke",
+        "frontdesk",
+        lambda w: reverse("consultations:patient_link_revoke", args=[w.patient_link.link.pk]),
+    ),
+    post_only(
         "consultations:consultation_start",
         "practitioner",
         lambda w: reverse("consultations:consultation_start", args=[w.patient.pk]),
@@ -1032,6 +1037,7 @@ READ_ONLY_URLS = {
     "consultations:appointment_detail",
     "consultations:appointment_ics",
     "consultations:calendar_feed",  # test_a_calendar_feed_token_of_any_shape_is_not_found
+    "consultations:patient_link",  # test_a_patient_link_token_of_any_shape_opens_nothing
     "consultations:screening_detail",
     "consultations:screening_pdf",  # test_printed_documents_show_hostile_text_as_text...
     "treatments:planner",
