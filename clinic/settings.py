@@ -392,7 +392,7 @@ TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate" if DEBUG else "data
 if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
-# How long before an appointment its email reminder goes out.
+# How long before an appointment its reminder (email, text) goes out.
 REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
 # How long a link sent to a patient (a form, the consent to read) keeps working.
 PATIENT_LINK_DAYS = env.int("PATIENT_LINK_DAYS", default=7)

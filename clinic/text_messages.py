@@ -82,6 +82,11 @@ def send_text_message(*, to: str, body: str) -> TextMessage:
     return message
 
 
+def text_messages_enabled() -> bool:
+    """Whether texts can go out at all (the "disabled" backend refuses every one)."""
+    return bool(settings.TEXT_MESSAGE_BACKEND != "disabled")
+
+
 def masked(number: str) -> str:
     """A number as logs show it: enough to tell two apart, not enough to dial."""
     return f"{number[:3]}…{number[-3:]}"
