@@ -32,6 +32,7 @@ from clinic.audit import record_event
 from clinic.models import AuditAction, Location
 from clinic.text_messages import TextMessageNotSent, send_text_message
 from consultations.models import Appointment, LinkPurpose, Patient, PatientLink
+from consultations.patient_contact import EMAIL, TEXT, usable_channels
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -248,16 +249,6 @@ def link_message(issued: IssuedLink, invitation: str) -> tuple[str, str]:
     return subject, body
 
 
-def channels_for(patient: Patient) -> list[str]:
-    """How the patient chose to hear from the clinic, where we have the address."""
-    channels = []
-    if patient.contact_by_email and patient.email:
-        channels.append("email")
-    if patient.contact_by_sms and patient.phone:
-        channels.append("text")
-    return channels
-
-
 def send_link(*, issued: IssuedLink, invitation: str, actor: Actor) -> list[str]:
     """Send the link the ways the patient chose; the channels used, recorded on the link.
 
@@ -265,7 +256,7 @@ def send_link(*, issued: IssuedLink, invitation: str, actor: Actor) -> list[str]
     """
     link = issued.link
     patient = link.patient
-    channels = channels_for(patient)
+    channels = usable_channels(patient)
     if not channels:
         raise LinkNotSent(
             f"{patient.full_name} has not chosen email or text messages, or has no address "
@@ -274,16 +265,16 @@ def send_link(*, issued: IssuedLink, invitation: str, actor: Actor) -> list[str]
     subject, body = link_message(issued, invitation)
     sent = []
     failures = []
-    if "email" in channels:
+    if EMAIL in channels:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [patient.email])
-        sent.append("email")
-    if "text" in channels:
+        sent.append(EMAIL)
+    if TEXT in channels:
         try:
             send_text_message(to=str(patient.phone), body=body)
         except TextMessageNotSent as error:
             failures.append(str(error))
         else:
-            sent.append("text")
+            sent.append(TEXT)
     if not sent:
         raise LinkNotSent("The message could not be sent: " + "; ".join(failures))
     with transaction.atomic():

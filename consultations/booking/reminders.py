@@ -45,33 +45,17 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django_tasks import task
 
-from clinic.text_messages import TextMessageNotSent, send_text_message, text_messages_enabled
+from clinic.text_messages import TextMessageNotSent, send_text_message
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus, Patient
+from consultations.patient_contact import EMAIL, TEXT, chosen_channels, usable_channels
 
 logger = logging.getLogger(__name__)
 
 
-EMAIL = "email"
-TEXT = "text"
-
-
-def chosen_channels(patient: Patient) -> list[str]:
-    """The ways the patient asked to be reminded and can be reached by."""
-    channels = []
-    if patient.contact_by_email and patient.email:
-        channels.append(EMAIL)
-    if patient.contact_by_sms and patient.phone:
-        channels.append(TEXT)
-    return channels
-
-
 def reminder_channels(patient: Patient) -> list[str]:
-    """How the patient's reminders go out: [], ["email"], ["text"] or ["email", "text"].
-
-    What they chose and can be reached by, less texts while Threadline cannot send
-    them. The one rule for whether a reminder is sent and whether the desk calls.
-    """
-    return [c for c in chosen_channels(patient) if c != TEXT or text_messages_enabled()]
+    """How the patient's reminders go out (consultations.patient_contact). The one rule
+    for whether a reminder is sent and whether the desk calls instead."""
+    return usable_channels(patient)
 
 
 def reminder_due_at(starts_at: datetime) -> datetime:
