@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -33,9 +33,6 @@ from clinic.models import AuditAction, Location
 from clinic.text_messages import TextMessageNotSent, send_text_message
 from consultations.models import Appointment, LinkPurpose, Patient, PatientLink
 from consultations.patient_contact import EMAIL, TEXT, usable_channels
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
 
 TOKEN_BYTES = 32  # 256 bits
 # secrets.token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
@@ -290,13 +287,14 @@ def send_link(*, issued: IssuedLink, invitation: str, actor: Actor) -> list[str]
     return sent
 
 
-# The page of each purpose: a view taking (request, link, actor) once the link is open.
-PageView = Callable[["HttpRequest", PatientLink, Actor], "HttpResponse"]
+# The page of each purpose: a view taking (request, link, actor) once the link is open
+# and answering an HttpResponse (this module stays clear of HTTP, so typed loosely).
+PageView = Callable[..., Any]
 _pages: dict[str, PageView] = {}
 
 
-def register_page(purpose: LinkPurpose, view: PageView) -> None:
-    """Make `view` the page of `purpose` (apps call this from AppConfig.ready)."""
+def register_page(purpose: str, view: PageView) -> None:
+    """Make `view` the page of `purpose` (each app calls this from AppConfig.ready)."""
     _pages[purpose] = view
 
 
