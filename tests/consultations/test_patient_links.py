@@ -285,3 +285,18 @@ def test_a_patient_who_chose_neither_is_not_sent_anything(location, desk, text_o
         patient_links.send_link(issued=issued, invitation="Please fill in.", actor=desk)
 
     assert not mail.outbox and not text_outbox
+
+
+def test_behind_a_proxy_each_patients_own_address_is_counted(monkeypatch, settings):
+    settings.PROXY_COUNT = 1
+    monkeypatch.setattr(link_views, "REQUESTS_PER_ADDRESS", 2)
+    client = Client(REMOTE_ADDR="10.0.0.1")
+
+    first = [
+        client.get(f"/p/{'A' * 43}/", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code
+        for _ in range(3)
+    ]
+    other = client.get(f"/p/{'A' * 43}/", HTTP_X_FORWARDED_FOR="198.51.100.4").status_code
+
+    assert first == [404, 404, 429]
+    assert other == 404
