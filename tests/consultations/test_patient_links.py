@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
-from consultations import patient_links
+from consultations import patient_links, services
 from consultations.models import LinkPurpose, PatientLink
 from consultations.views import patient_links as link_views
 from tests.clock import travel_to
@@ -300,3 +300,13 @@ def test_behind_a_proxy_each_patients_own_address_is_counted(monkeypatch, settin
 
     assert first == [404, 404, 429]
     assert other == 404
+
+
+def test_archiving_a_patient_stops_every_link_they_were_sent(patient, location, desk):
+    history = issue(patient, location, desk)
+    reading = issue(patient, location, desk, purpose=LinkPurpose.CONSENT_READING)
+
+    services.archive_patient(patient=patient, reason="Moved abroad", actor=desk)
+
+    assert open_page(history).status_code == 410
+    assert open_page(reading).status_code == 410
