@@ -270,7 +270,7 @@ def screening_new(request: SignedInRequest, pk: int) -> HttpResponse:
     from_home = patient_forms.body_image_answers_for_screening(patient=consultation.patient)
     form = BodyImageForm(
         request.POST if request.method == "POST" else None,
-        initial=from_home.answers if from_home else None,
+        initial=BodyImageForm.initial_from(from_home.answers) if from_home else None,
     )
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
