@@ -202,7 +202,7 @@ def send_visit_forms(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = None
     chosen = request.POST.get("appointment", "")
     if chosen:
-        if not chosen.isdigit() or len(chosen) > 10:
+        if not chosen.isdigit() or len(chosen) > 9:
             messages.error(request, "That is not one of the patient's appointments.")
             return redirect("consultations:patient_chart", pk=patient.pk)
         appointment = get_for_user_or_404(
