@@ -154,6 +154,11 @@ class Smoking(models.TextChoices):
     CURRENT = "current", "Yes, currently"
 
 
+class HistorySource(models.TextChoices):
+    CLINIC = "clinic", "At the clinic"
+    PATIENT_LINK = "patient_link", "By the patient from a link"
+
+
 class MedicalHistory(models.Model):
     """One submission of the intake questionnaire. Never edited: a new one is a new version.
 
@@ -169,6 +174,15 @@ class MedicalHistory(models.Model):
     )
     completed_by_patient = models.BooleanField(
         default=False, help_text="Filled in by the patient on the clinic's tablet."
+    )
+    # Where the answers came from: the clinic (desk, tablet, chair) or the patient at home
+    # from a link, with no one at the clinic having seen them yet (see reviewed_at).
+    source = models.CharField(
+        max_length=20, choices=HistorySource.choices, default=HistorySource.CLINIC
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     pregnant = models.BooleanField("pregnant or trying to conceive", default=False)
@@ -242,6 +256,15 @@ class MedicalHistory(models.Model):
 
     def __str__(self) -> str:
         return f"Medical history v{self.version} of {self.patient}"
+
+    @property
+    def from_patient_link(self) -> bool:
+        return self.source == HistorySource.PATIENT_LINK
+
+    @property
+    def awaiting_review(self) -> bool:
+        """Sent by the patient from home and not yet read by a clinician."""
+        return self.from_patient_link and self.reviewed_at is None
 
     @classmethod
     def answer_fields(cls) -> list[models.Field[Any, Any]]:
@@ -986,3 +1009,28 @@ class PatientLink(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "open"
+
+
+class BodyImageAnswers(models.Model):
+    """The body-image questions as the patient answered them at home, from a link.
+
+    Not a screening: the practitioner's screening form starts from the latest answers
+    sent since the patient's last screening, and the screening stores what it ran on
+    (Screening.body_image_answers), as it always has.
+    """
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="body_image_answers"
+    )
+    answers = models.JSONField()
+    submitted_at = models.DateTimeField(default=timezone.now, editable=False)
+    link = models.ForeignKey(PatientLink, on_delete=models.PROTECT, related_name="+")
+
+    objects = PatientRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        verbose_name_plural = "body-image answers"
+
+    def __str__(self) -> str:
+        return f"Body-image answers of {self.patient} sent {self.submitted_at:%Y-%m-%d}"

@@ -30,6 +30,7 @@ from consultations.models import (
     Consultation,
     ConsultationArea,
     ErasureRequest,
+    HistorySource,
     MedicalHistory,
     Patient,
     PatientLink,
@@ -166,9 +167,13 @@ def submit_medical_history(
     answers: dict[str, Any],
     previous_treatments: Iterable[dict[str, Any]] = (),
     completed_by_patient: bool = False,
+    source: str = HistorySource.CLINIC,
     actor: Actor,
 ) -> MedicalHistory:
-    """Store a new version of the patient's medical history; earlier versions stay as they were."""
+    """Store a new version of the patient's medical history; earlier versions stay as they were.
+
+    `source` PATIENT_LINK: the patient sent it from home; it waits for a clinician's review.
+    """
     # Lock the patient row so two submissions at once get distinct versions.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     latest = patient.medical_histories.aggregate(latest=Max("version"))["latest"] or 0
@@ -177,6 +182,7 @@ def submit_medical_history(
         version=latest + 1,
         submitted_by=actor.user,
         completed_by_patient=completed_by_patient,
+        source=source,
         **answers,
     )
     history.full_clean()
@@ -191,7 +197,13 @@ def submit_medical_history(
         obj=history,
         patient_id=patient.pk,
         summary=f"Medical history version {history.version}"
-        + (" (completed by the patient)" if completed_by_patient else ""),
+        + (
+            " (sent by the patient from a link)"
+            if source == HistorySource.PATIENT_LINK
+            else " (completed by the patient)"
+            if completed_by_patient
+            else ""
+        ),
     )
     return history
 

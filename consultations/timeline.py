@@ -178,7 +178,9 @@ def consultation_entries(patient: Patient, viewer: TimelineViewer) -> list[Timel
     if viewer.clinical:
         for history in patient.medical_histories.select_related("submitted_by"):
             by = (
-                "the patient"
+                "the patient from a link" + (", to review" if history.awaiting_review else "")
+                if history.from_patient_link
+                else "the patient"
                 if history.completed_by_patient
                 else (history.submitted_by.get_full_name() if history.submitted_by else "unknown")
             )

@@ -5,6 +5,7 @@ from consultations.views import (
     calendar,
     consultations,
     medical_history,
+    patient_forms,
     patient_links,
     patients,
     photos,
@@ -24,6 +25,11 @@ urlpatterns = [
         patient_links.patient_link_revoke,
         name="patient_link_revoke",
     ),
+    path(
+        "patients/<int:pk>/send-visit-forms/",
+        patient_forms.send_visit_forms,
+        name="send_visit_forms",
+    ),
     path("patients/<int:pk>/edit/", patients.patient_edit, name="patient_edit"),
     path("patients/<int:pk>/archive/", patients.patient_archive, name="patient_archive"),
     path("patients/<int:pk>/restore/", patients.patient_restore, name="patient_restore"),
@@ -37,6 +43,7 @@ urlpatterns = [
     path(
         "medical-history/<int:pk>/", medical_history.history_detail, name="medical_history_detail"
     ),
+    path("medical-history/<int:pk>/review/", patient_forms.history_review, name="history_review"),
     path("patients/<int:pk>/photos/", photos.photo_list, name="photo_list"),
     path("patients/<int:pk>/photos/upload/", photos.photo_upload, name="photo_upload"),
     path("patients/<int:pk>/photos/compare/", photos.photo_compare, name="photo_compare"),

@@ -4,7 +4,8 @@
   box, and what needs attention (arrivals due, bookings no reminder will confirm, intake
   forms owed). Nothing clinical: no answers, no screenings, no plans.
 - Practitioner: their day, who has arrived and waits, plans still in draft, reviews
-  with an outcome to record, booked treatments the screening will be too old for.
+  with an outcome to record, booked treatments the screening will be too old for,
+  medical histories patients sent from a link that nobody has reviewed yet.
 - Manager: lots expiring or low and open recalls at every location, adverse events
   this month, today's bookings per location.
 
@@ -26,6 +27,7 @@ from clinic.access import reachable_locations
 from clinic.locations import current_location
 from clinic.models import Location, StaffMember
 from clinic.roles import Role
+from consultations import patient_forms
 from consultations import selectors as bookings
 from consultations.models import AppointmentStatus
 from treatments import selectors as treatments
@@ -92,6 +94,7 @@ def practitioner_home(
             user=request.user, practitioner=staff, today=today, location=location
         ),
         "screening_ahead_days": bookings.SCREENING_AHEAD_DAYS,
+        "histories_to_review": patient_forms.histories_to_review(user=request.user),
     }
 
 

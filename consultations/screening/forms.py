@@ -30,6 +30,15 @@ class BodyImageForm(forms.Form):
             field.error_messages["required"] = "Answer this question."
             self.fields[key] = field
 
+    @staticmethod
+    def initial_from(answers: dict) -> dict:
+        """Stored answers (booleans and scores, as `answers()` gives them) as the form's
+        initial values: yes/no questions are asked as "yes" or "no"."""
+        return {
+            key: ("yes" if value else "no") if isinstance(value, bool) else value
+            for key, value in answers.items()
+        }
+
     def answers(self) -> dict:
         return {key: self.cleaned_data[key] for key, _question, _kind in BODY_IMAGE_QUESTIONS}
 

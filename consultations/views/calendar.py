@@ -41,7 +41,7 @@ from consultations.booking.forms import (
     make_local,
     parse_move,
 )
-from consultations.models import Appointment, AppointmentType, Patient
+from consultations.models import Appointment, AppointmentKind, AppointmentType, Patient
 
 # How far from today the calendar goes (further dates are refused as typos).
 CALENDAR_REACH = timedelta(days=10 * 366)
@@ -321,7 +321,12 @@ def appointment_book(request: SignedInRequest) -> HttpResponse:
                     request,
                     f"Booked {appointment.appointment_type} for {patient.full_name} with "
                     f"{appointment.practitioner} on {start:%a} {start.day} {start:%b} at "
-                    f"{start:%H:%M}.",
+                    f"{start:%H:%M}."
+                    + (
+                        " Send the forms before the visit from its appointment page."
+                        if appointment.appointment_type.kind == AppointmentKind.CONSULTATION
+                        else ""
+                    ),
                 )
                 return redirect(
                     _calendar_url("consultations:calendar_day", date=start.date().isoformat())

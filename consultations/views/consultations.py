@@ -25,7 +25,7 @@ from clinic.pdf_response import pdf_response
 from clinic.people import person_name
 from clinic.permissions import deny, require_permission
 from clinic.signed_in import SignedInRequest
-from consultations import selectors, services
+from consultations import patient_forms, selectors, services
 from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.models import (
     CONSULTATION_AREAS,
@@ -265,7 +265,13 @@ def screening_new(request: SignedInRequest, pk: int) -> HttpResponse:
     """The body-image questions, then the screening against the current rules."""
     consultation = _consultation(request, pk)
     actor = Actor.from_request(request)
-    form = BodyImageForm(request.POST if request.method == "POST" else None)
+    # The patient's own answers from home, if they sent some since their last screening:
+    # the form starts from them, to check with the patient, and screens as ever.
+    from_home = patient_forms.body_image_answers_for_screening(patient=consultation.patient)
+    form = BodyImageForm(
+        request.POST if request.method == "POST" else None,
+        initial=BodyImageForm.initial_from(from_home.answers) if from_home else None,
+    )
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -292,6 +298,12 @@ def screening_new(request: SignedInRequest, pk: int) -> HttpResponse:
         "form": form,
         "errors": errors,
         "problems": [] if errors else _screening_problems(consultation),
+        "answers_from_home": from_home,
+        "histories_to_review": [
+            history
+            for history in consultation.patient.medical_histories.order_by("-version")
+            if history.awaiting_review
+        ],
         "missing": sum(1 for name in form.fields if name in form.errors),
     }
     status = 400 if request.method == "POST" else 200

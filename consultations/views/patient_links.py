@@ -30,9 +30,13 @@ LIMIT_WINDOW = timedelta(minutes=10)
 
 
 def keep_private(response: HttpResponse) -> HttpResponse:
-    """A patient's page is never cached or indexed, and its address is never passed on."""
+    """A patient's page is never cached or indexed, and its address never leaves the site.
+
+    "same-origin", not "no-referrer": with no referrer at all, browsers send a form's
+    POST with `Origin: null`, which Django's CSRF check rightly refuses.
+    """
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.actors import Actor
+from consultations import patient_forms, patient_links
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.booking.forms import BookingForm
@@ -20,8 +21,15 @@ from consultations.forms import (
     PatientForm,
     PreviousTreatmentForm,
 )
-from consultations.models import CONSULTATION_AREAS, Patient, PhotographyConsent
+from consultations.models import (
+    CONSULTATION_AREAS,
+    LinkPurpose,
+    MedicalHistory,
+    Patient,
+    PhotographyConsent,
+)
 from consultations.screening.forms import BodyImageForm, DecisionForm
+from consultations.screening.rules import BODY_IMAGE_QUESTIONS
 from consultations.views.photos import PhotographyConsentForm
 from tests.factories import TEST_PASSWORD
 from tests.hostile_input.harness import (
@@ -146,6 +154,28 @@ def patient_valid(w: World, **extra) -> dict:
         "contact_by_email": "on",
         **extra,
     }
+
+
+def form_sent(response) -> bool:
+    """A patient's form, sent: the thank-you page (the link is used up, so no redirect)."""
+    return response.status_code == 200 and b'data-testid="form-sent"' in response.content
+
+
+def reachable_by_email(w: World) -> Patient:
+    """The world's patient, having chosen email (so the forms can be sent)."""
+    Patient.objects.filter(pk=w.patient.pk).update(contact_by_email=True)
+    return w.patient
+
+
+def history_from_link(w: World) -> MedicalHistory:
+    """A history the world's patient sent from a link, waiting for review."""
+    desk = Actor(user=w.frontdesk)
+    issued = patient_links.issue_link(
+        patient=w.patient, purpose=LinkPurpose.MEDICAL_HISTORY, location=w.location, actor=desk
+    )
+    return patient_forms.submit_history_from_link(
+        link=issued.link, answers={"notes": "From home"}, actor=Actor(user=None)
+    )
 
 
 def intake_valid(w: World) -> dict:
@@ -374,6 +404,48 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: reverse("consultations:intake_form", args=[w.patient.pk]),
         intake_valid,
         intake_fields,
+    ),
+    # The patient's forms, posted to the one public address their link opens.
+    Endpoint(
+        "consultations:patient_link medical-history",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:patient_link", args=[w.patient_link.token]),
+        intake_valid,
+        intake_fields,
+        success=form_sent,
+    ),
+    Endpoint(
+        "consultations:patient_link body-image",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: reverse("consultations:patient_link", args=[w.body_image_link.token]),
+        lambda w: {
+            key: ("no" if kind == "yesno" else "1") for key, _q, kind in BODY_IMAGE_QUESTIONS
+        },
+        lambda w: form_fields(BodyImageForm()),
+        success=form_sent,
+    ),
+    post_only(
+        "consultations:send_visit_forms",
+        "frontdesk",
+        lambda w: reverse("consultations:send_visit_forms", args=[reachable_by_email(w).pk]),
+        lambda w: {"appointment": str(w.consultation_appointment.pk), "next": ""},
+        fields=lambda w: [
+            Field("appointment", ID, required=False),
+            Field("next", IGNORED, required=False),
+        ],
+    ),
+    post_only(
+        "consultations:history_review",
+        "practitioner",
+        lambda w: reverse("consultations:history_review", args=[history_from_link(w).pk]),
+        lambda w: {"next": ""},
+        fields=lambda w: [Field("next", IGNORED, required=False)],
     ),
     Endpoint(
         "consultations:photo_upload",
@@ -1037,7 +1109,9 @@ READ_ONLY_URLS = {
     "consultations:appointment_detail",
     "consultations:appointment_ics",
     "consultations:calendar_feed",  # test_a_calendar_feed_token_of_any_shape_is_not_found
-    "consultations:patient_link",  # test_a_patient_link_token_of_any_shape_opens_nothing
+    # The token's shape: test_a_patient_link_token_of_any_shape_opens_nothing; its forms
+    # are in ENDPOINTS.
+    "consultations:patient_link",
     "consultations:screening_detail",
     "consultations:screening_pdf",  # test_printed_documents_show_hostile_text_as_text...
     "treatments:planner",

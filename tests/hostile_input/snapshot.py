@@ -49,6 +49,16 @@ def watched_models() -> list:
 COUNTED_ONLY = {"auth_permission", "django_content_type", "auth_group_permissions"}
 
 
+# Columns stamped by any request, like the audit trail: when a patient last opened their
+# link (every request to /p/<token>/ opens it). The rest of the row (used, draft) is read.
+STAMPED_COLUMNS = {"consultations_patientlink": {"first_opened_at", "last_opened_at"}}
+
+
+def _read_columns(model) -> list[str]:
+    stamped = STAMPED_COLUMNS.get(model._meta.db_table, set())
+    return [f.attname for f in model._meta.concrete_fields if f.column not in stamped]
+
+
 def snapshot(*, tables: set[str] | None = None) -> dict[str, tuple[int, str]]:
     """Per table: (row count, digest of every row in primary-key order).
 
@@ -71,7 +81,7 @@ def snapshot(*, tables: set[str] | None = None) -> dict[str, tuple[int, str]]:
         table = model._meta.db_table
         digest = ""
         if count and table not in COUNTED_ONLY:
-            rows = list(model._base_manager.order_by("pk").values_list())
+            rows = list(model._base_manager.order_by("pk").values_list(*_read_columns(model)))
             digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
         state[table] = (count, digest)
     return state

@@ -81,6 +81,7 @@ class World:
     enroller: Any  # front desk, setting up two-factor sign-in (an unconfirmed app)
     verifier: Any  # front desk with an authenticator app, at the code step
     patient_link: IssuedLink  # a medical-history link sent to the patient, still open
+    body_image_link: IssuedLink  # a body-image link sent to the patient, still open
 
     def day(self, days: int) -> datetime:
         local = timezone.localdate(timezone=self.location.zone) + timedelta(days=days)
@@ -201,6 +202,9 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         verifier=two_factor_user(location),
         patient_link=patient_links.issue_link(
             patient=patient, purpose=LinkPurpose.MEDICAL_HISTORY, location=location, actor=actor
+        ),
+        body_image_link=patient_links.issue_link(
+            patient=patient, purpose=LinkPurpose.BODY_IMAGE, location=location, actor=actor
         ),
     )
 
