@@ -15,6 +15,7 @@ same page the patient already has, and the desk's revocation stays for mistakes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -173,9 +174,10 @@ class ReadingNote:
 def reading_before(consent: SignedConsent) -> ReadingNote | None:
     """The consent text last sent to read for the signed plan version before signing,
     and whether the text signed is the text sent."""
-    signed_at = consent.signed_at or timezone.now()
+    # Signing keeps whole seconds (sign_consent): a text sent within that second came first.
+    signed_by = (consent.signed_at or timezone.now()) + timedelta(seconds=1)
     reading = (
-        ConsentReading.objects.filter(plan_id=consent.plan_id, sent_at__lte=signed_at)
+        ConsentReading.objects.filter(plan_id=consent.plan_id, sent_at__lt=signed_by)
         .order_by("-sent_at", "-pk")
         .first()
     )
