@@ -31,7 +31,10 @@ LIMIT_WINDOW = timedelta(minutes=10)
 def keep_private(response: HttpResponse) -> HttpResponse:
     """A patient's page is never cached or indexed, and its address is never passed on."""
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # "same-origin", not "no-referrer": no other site ever sees the address, and the
+    # page's own forms still carry their origin. Under "no-referrer" browsers send
+    # `Origin: null` with a form's POST, which Django's CSRF check refuses (403).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -88,7 +88,8 @@ def test_the_patient_opens_the_page_with_nothing_of_theirs_in_the_address(patien
     assert response.content == b"Hello Maren"
     assert patient.record_number not in issued.url and "Maren" not in issued.url
     assert response["Cache-Control"] == "no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    # Never passed to another site (the page's own forms keep their origin for CSRF).
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_every_open_is_on_the_patients_audit_trail_and_stamped_on_the_link(patient, location, desk):
