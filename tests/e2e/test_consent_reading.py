@@ -5,6 +5,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from clinic.actors import Actor
+from tests.e2e.test_pages_fit_and_are_accessible import axe_violations
 from tests.factories import TEST_PASSWORD
 from tests.recipes import build_clinic, sign_in_page
 from treatments.models import ConsentReading
@@ -56,6 +57,7 @@ def test_the_patient_reads_the_consent_on_a_phone_and_the_practitioner_sees_it(
         # Readable on the phone: nothing wider than the screen.
         width = patient.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"]
+        assert not axe_violations(patient)
 
         button = patient.get_by_role("button", name="I have read this to the end")
         button.scroll_into_view_if_needed()
