@@ -179,6 +179,7 @@ EXPECTED = {
     "treatments:consent_detail": row(LOGIN, 403, 200, 200),
     "treatments:consent_pdf": row(LOGIN, 403, 200, 200),
     "treatments:consent_sign": row(LOGIN, 403, 200, 403),
+    "treatments:consent_reading_send": row(LOGIN, 403, 405, 403),
     "treatments:consent_verify": row(LOGIN, 403, 200, 200),
     "treatments:consent_verify_form": row(LOGIN, 403, 200, 200),
     "treatments:consent_withdraw": row(LOGIN, 403, 405, 403),
@@ -306,6 +307,7 @@ URL_KWARGS = {
     "treatments:consent_detail": _pk("consent"),
     "treatments:consent_pdf": _pk("consent"),
     "treatments:consent_sign": _pk("plan"),
+    "treatments:consent_reading_send": _pk("plan"),
     "treatments:consent_verify": lambda world: {"fingerprint": world.consent.fingerprint},
     "treatments:consent_withdraw": _pk("consent"),
     "treatments:outcome_new": _pk("session"),
@@ -783,6 +785,7 @@ def other_location_cases(sites: Journey) -> list[tuple[str, str, str, dict | Non
         ("plan status", "post", url("treatments:plan_status", plan), {"status": "draft"}),
         ("plan revise", "post", url("treatments:plan_revise", plan), {}),
         ("consent sign", "post", url("treatments:consent_sign", plan), {"risks": []}),
+        ("consent sent to read", "post", url("treatments:consent_reading_send", plan), {}),
         (
             "consent withdraw",
             "post",

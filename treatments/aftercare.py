@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from consultations.models import Appointment, AppointmentKind, AppointmentStatus
-from treatments.models import AftercarePeriod, AftercareTemplate, PlacedThreads, TreatmentSession
+from treatments.models import (
+    AftercarePeriod,
+    AftercareTemplate,
+    PlacedThreads,
+    ThreadVector,
+    TreatmentPlan,
+    TreatmentSession,
+)
 
 # The periods in the order they happen (their codes sort differently).
 PERIOD_ORDER = {value: index for index, value in enumerate(AftercarePeriod.values)}
@@ -76,7 +83,7 @@ def active_templates() -> list[AftercareTemplate]:
 
 
 def instructions_for(
-    templates: Iterable[AftercareTemplate], placed: Iterable[PlacedThreads]
+    templates: Iterable[AftercareTemplate], placed: Iterable[PlacedThreads | ThreadVector]
 ) -> list[tuple[str, list[str]]]:
     """(period label, [instruction texts]) for the materials and areas placed, periods in order.
 
@@ -112,6 +119,13 @@ def aftercare_instructions(
         Q(material="") | Q(material__in=materials), Q(area="") | Q(area__in=areas)
     )
     return instructions_for(templates, placed)
+
+
+def planned_aftercare(plan: TreatmentPlan) -> list[tuple[str, list[str]]]:
+    """The instructions that will apply if the plan is carried out as planned: its vectors'
+    materials and areas stand in for the threads placed (what a patient reads before)."""
+    vectors = list(plan.vectors.select_related("product"))
+    return instructions_for(active_templates(), vectors)
 
 
 def review_appointments(session: TreatmentSession) -> list[Appointment]:

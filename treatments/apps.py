@@ -11,3 +11,10 @@ class TreatmentsConfig(AppConfig):
         from treatments.timeline import treatment_entries
 
         register_timeline_source(treatment_entries)
+
+        # The consent sent to read at home is a page behind the one public patient link.
+        from consultations.models import LinkPurpose
+        from consultations.patient_links import register_page
+        from treatments.views.consent_reading import consent_reading_page
+
+        register_page(LinkPurpose.CONSENT_READING, consent_reading_page)

@@ -51,6 +51,7 @@ from treatments.models import (
     TreatmentSession,
 )
 from treatments.services.consent import verify_consent
+from treatments.services.consent_reading import reading_before
 from treatments.services.plans import PlanSummary, summarise_plan, vector_warnings
 from treatments.signatures import signature_data_url
 
@@ -481,6 +482,27 @@ class ConsentCopy(PdfDocument):
         except ConsentWithdrawal.DoesNotExist:
             return None
 
+    def read_beforehand(self) -> str:
+        """How the consent text was sent and read at home before signing, if it was."""
+        note = reading_before(self.consent)
+        if note is None:
+            return ""
+        reading, location = note.reading, self.location
+        opened = reading.first_opened_at
+        read = reading.read_to_end_at
+        parts = [
+            f"Sent to read at home on {format_day(reading.sent_at, location)}",
+            f"opened {format_day(opened, location)}" if opened else "not opened",
+            f"read to the end {format_day(read, location)}" if read else "not read to the end",
+        ]
+        same = (
+            "The text read was the same as the text signed."
+            if note.same_text
+            else "The text signed differs from the text sent to read: the plan or the consent "
+            "form changed after it was sent."
+        )
+        return "; ".join(parts) + ". " + same
+
     def get_context(self) -> dict[str, Any]:
         consent = self.consent
         plan = self.plan
@@ -515,6 +537,7 @@ class ConsentCopy(PdfDocument):
             "ip_address": consent.ip_address or "not recorded",
             "device": consent.user_agent or "not recorded",
             "recorded_by": person_name(consent.recorded_by),
+            "read_beforehand": self.read_beforehand(),
             "fingerprint": consent.fingerprint,
             "stored_copy": self.at_signing,
             "verify_url": self.verify_url(),

@@ -535,6 +535,44 @@ class ConsentWithdrawal(models.Model):
         return f"Withdrawal of consent {self.consent_id}"
 
 
+class ConsentReadingQuerySet(LocationHeldQuerySet["ConsentReading"]):
+    """Reachable where the plan read is held."""
+
+    location_path = "plan__location"
+
+
+class ConsentReading(models.Model):
+    """The consent text of one plan version, sent to the patient to read at home.
+
+    Reading is not signing: signing stays in the clinic. The digest is of the wording
+    sent (treatments.services.consent.ConsentWording), so the signed consent can say
+    whether the text signed is the text read; SignedConsent itself is never touched.
+    """
+
+    link = models.OneToOneField(
+        "consultations.PatientLink", on_delete=models.PROTECT, related_name="consent_reading"
+    )
+    plan = models.ForeignKey(
+        TreatmentPlan, on_delete=models.PROTECT, related_name="consent_readings"
+    )
+    template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="+")
+    text_digest = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    read_to_end_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ConsentReadingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Consent to plan v{self.plan.version} sent to read at home"
+
+
 class TreatmentSession(models.Model):
     """What was done at a treatment appointment. Completed sessions are locked; addenda follow."""
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from treatments.views import (
     consent,
+    consent_reading,
     documents,
     outcomes,
     plans,
@@ -35,6 +36,11 @@ urlpatterns = [
     path("recalls/<int:pk>/close/", recalls.recall_close, name="recall_close"),
     path("recalls/<int:pk>/patients.csv", recalls.recall_csv, name="recall_csv"),
     path("plans/<int:pk>/consent/", consent.consent_sign, name="consent_sign"),
+    path(
+        "plans/<int:pk>/consent/send/",
+        consent_reading.consent_reading_send,
+        name="consent_reading_send",
+    ),
     path("consents/<int:pk>/", consent.consent_detail, name="consent_detail"),
     path("consents/<int:pk>/withdraw/", consent.consent_withdraw, name="consent_withdraw"),
     path("consents/verify/", verification.consent_verify_form, name="consent_verify_form"),

@@ -127,6 +127,14 @@ def teaching_consented(world: World) -> World:
     return world
 
 
+def reachable(world: World) -> World:
+    """The world, its patient having chosen email (so a link can be sent)."""
+    if not world.patient.contact_by_email:
+        world.patient.contact_by_email = True
+        world.patient.save(update_fields=["contact_by_email"])
+    return world
+
+
 def day(world: World, days: int, hour: int = 10, minute: int = 0) -> str:
     local = timezone.localdate(timezone=world.location.zone) + timedelta(days=days)
     return f"{local.isoformat()}T{hour:02d}:{minute:02d}"
@@ -617,6 +625,20 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: reverse("treatments:plan_status", args=[w.draft_plan.pk]),
         lambda w: {"status": "proposed"},
         fields=lambda w: [Field("status", CHOICE)],
+    ),
+    post_only(
+        "treatments:consent_reading_send",
+        "practitioner",
+        lambda w: reverse("treatments:consent_reading_send", args=[reachable(w).accepted_plan.pk]),
+    ),
+    # The patient's "I have read this to the end": the button is the whole answer, so
+    # whatever else comes with the POST records the reading and nothing more.
+    post_only(
+        "consultations:patient_link (consent reading: read to the end)",
+        "anonymous",
+        lambda w: reverse("consultations:patient_link", args=[w.reading_link.token]),
+        lambda w: {"read_to_end": "yes"},
+        fields=lambda w: [Field("read_to_end", PRESENCE, required=False)],
     ),
     post_only(
         "treatments:plan_revise",

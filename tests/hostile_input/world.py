@@ -47,9 +47,16 @@ from tests.recipes import (
     sign,
     start,
 )
-from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
+from treatments.models import (
+    ConsentReading,
+    SignedConsent,
+    StockLot,
+    TreatmentPlan,
+    TreatmentSession,
+)
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
+from treatments.services.consent import consent_wording
 
 # -- the clinic ------------------------------------------------------------------------------
 
@@ -82,6 +89,7 @@ class World:
     verifier: Any  # front desk with an authenticator app, at the code step
     patient_link: IssuedLink  # a medical-history link sent to the patient, still open
     body_image_link: IssuedLink  # a body-image link sent to the patient, still open
+    reading_link: IssuedLink  # the accepted plan's consent, sent to read at home, still open
 
     def day(self, days: int) -> datetime:
         local = timezone.localdate(timezone=self.location.zone) + timedelta(days=days)
@@ -171,6 +179,18 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         taken_on=timezone.localdate(),
         actor=actor,
     )[0]
+    # The accepted plan's consent text, sent to read at home (as send_consent_to_read
+    # does, keeping the token that the email would carry).
+    reading_link = patient_links.issue_link(
+        patient=patient, purpose=LinkPurpose.CONSENT_READING, location=location, actor=actor
+    )
+    ConsentReading.objects.create(
+        link=reading_link.link,
+        plan=accepted,
+        template=clinic["template"],
+        text_digest=consent_wording(clinic["template"], accepted).digest(),
+        sent_by=user,
+    )
     # The treatment appointment's time has come: its session can be started (the check).
     arrive_for(treatment_appointment)
     return World(
@@ -206,6 +226,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         body_image_link=patient_links.issue_link(
             patient=patient, purpose=LinkPurpose.BODY_IMAGE, location=location, actor=actor
         ),
+        reading_link=reading_link,
     )
 
 

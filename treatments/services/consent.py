@@ -57,11 +57,17 @@ ANAESTHESIA_WORDING: dict[str, str] = {
 }
 
 
-def fill_consent_text(template: ConsentTemplate, plan: TreatmentPlan) -> str:
-    """The template body with its placeholders filled in for this plan (plain text)."""
+def fill_consent_text(
+    template: ConsentTemplate, plan: TreatmentPlan, *, patient_name: str | None = None
+) -> str:
+    """The template body with its placeholders filled in for this plan (plain text).
+
+    `patient_name` replaces the full name where a page may show only the first name
+    (the copy a patient reads at home); what is signed always names the patient in full.
+    """
     vectors = list(plan.vectors.select_related("product"))
     values = {
-        "patient": plan.patient.full_name,
+        "patient": plan.patient.full_name if patient_name is None else patient_name,
         "practitioner": str(plan.practitioner),
         "procedure": "Thread lift with absorbable threads",
         "areas": ", ".join(sorted({v.get_area_display() for v in vectors})) or "none",
@@ -72,6 +78,64 @@ def fill_consent_text(template: ConsentTemplate, plan: TreatmentPlan) -> str:
     for name in PLACEHOLDERS:
         text = text.replace("{" + name + "}", values[name])
     return text
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentWording:
+    """Everything a patient reads and signs for one plan version: the form's title, its text
+    filled in for the plan, the risks to initial, the alternatives and the threads planned.
+
+    Its digest tells whether the text a patient read at home is the text they signed.
+    """
+
+    title: str
+    text: str
+    risks: list[str]
+    alternatives: str
+    # (area, side, product, count, depth) per vector, in the plan's order.
+    threads: list[tuple[str, str, str, int, str]]
+
+    def digest(self) -> str:
+        fields = {
+            "title": self.title,
+            "text": self.text,
+            "risks": self.risks,
+            "alternatives": self.alternatives,
+            "threads": [list(row) for row in self.threads],
+        }
+        return hashlib.sha256(
+            json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+
+
+def _threads(plan: TreatmentPlan) -> list[tuple[str, str, str, int, str]]:
+    return [
+        (v.area, v.side, v.product.name, v.count, v.depth)
+        for v in plan.vectors.select_related("product").order_by("position", "pk")
+    ]
+
+
+def consent_wording(template: ConsentTemplate, plan: TreatmentPlan) -> ConsentWording:
+    """What signing `plan` on `template` would put before the patient now."""
+    return ConsentWording(
+        title=template.title,
+        text=fill_consent_text(template, plan),
+        risks=list(template.risks),
+        alternatives=template.alternatives,
+        threads=_threads(plan),
+    )
+
+
+def signed_wording(consent: SignedConsent) -> ConsentWording:
+    """What the patient signed: the stored text and risks, the form's wording, the plan's
+    threads (a signed plan is accepted, hence frozen)."""
+    return ConsentWording(
+        title=consent.template.title,
+        text=consent.rendered_text,
+        risks=list(consent.risks_initialled),
+        alternatives=consent.template.alternatives,
+        threads=_threads(consent.plan),
+    )
 
 
 # The seal ---------------------------------------------------------------------------------

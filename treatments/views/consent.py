@@ -39,6 +39,7 @@ from treatments.models import (
     TreatmentPlan,
 )
 from treatments.services import consent as consent_services
+from treatments.services.consent_reading import reading_before
 from treatments.session_forms import WithdrawalForm
 from treatments.signatures import PNG_DATA_URL_PREFIX, process_signature, signature_data_url
 
@@ -312,6 +313,8 @@ def render_detail(
         "patient_signature": signature_data_url(consent.patient_signature),
         "practitioner_signature": signature_data_url(consent.practitioner_signature),
         "verified": fingerprint_holds(consent),
+        # The consent text sent to read at home before signing, looked up by plan version.
+        "reading_note": reading_before(consent),
         "can_record": can_record,
         "withdraw_form": withdraw_form or (WithdrawalForm() if can_record else None),
         "sessions": list(consent.sessions.select_related("appointment").order_by("started_at")),

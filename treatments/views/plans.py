@@ -383,6 +383,8 @@ def planner(request: HttpRequest, pk: int) -> HttpResponse:
                 if plan.status == PlanStatus.ACCEPTED
                 else None
             ),
+            # The consent text last sent to read at home, and what the patient did with it.
+            "reading": plan.consent_readings.order_by("-sent_at", "-pk").first(),
             "editable": editable,
             "can_change": can_change,
             "vectors": [(vector, products_by_id[vector.product_id]) for vector in vectors],
