@@ -169,6 +169,8 @@ EXPECTED = {
     "consultations:screening_pdf": row(LOGIN, 403, 200, 200),
     # treatments -----------------------------------------------------------------------
     "treatments:adverse_event_new": row(LOGIN, 403, 200, 403),
+    "treatments:check_in_adverse_event": row(LOGIN, 403, 405, 403),
+    "treatments:check_in_handled": row(LOGIN, 403, 405, 403),
     "treatments:adverse_event_pdf": row(LOGIN, 403, 200, 200),
     "treatments:adverse_event_report": row(LOGIN, 403, 403, 200),
     "treatments:aftercare_day_pdf": row(LOGIN, 200, 200, 200),
@@ -296,6 +298,8 @@ URL_KWARGS = {
     "consultations:screening_new": _pk("consultation"),
     "consultations:screening_pdf": _pk("screening"),
     "treatments:adverse_event_new": _pk("session"),
+    "treatments:check_in_adverse_event": _pk("check_in_reply"),
+    "treatments:check_in_handled": _pk("check_in_reply"),
     "treatments:adverse_event_pdf": _pk("adverse_event"),
     "treatments:aftercare_pdf": _pk("session"),
     "treatments:consent_detail": _pk("consent"),

@@ -7,7 +7,12 @@ class TreatmentsConfig(AppConfig):
     def ready(self) -> None:
         # The chart (consultations) may not import treatments: treatments hands in its
         # entries instead (consultations.timeline says why).
+        from consultations.models import LinkPurpose
+        from consultations.patient_links import register_page
         from consultations.timeline import register_timeline_source
         from treatments.timeline import treatment_entries
+        from treatments.views.check_ins import check_in_page
 
         register_timeline_source(treatment_entries)
+        # The check-in link's page (consultations.patient_links serves every purpose).
+        register_page(LinkPurpose.CHECK_IN, check_in_page)

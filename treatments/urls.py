@@ -1,6 +1,7 @@
 from django.urls import path
 
 from treatments.views import (
+    check_ins,
     consent,
     documents,
     outcomes,
@@ -63,4 +64,10 @@ urlpatterns = [
         name="adverse_event_pdf",
     ),
     path("recall/", recall.retreatment_recall_list, name="retreatment_recall"),
+    path(
+        "check-ins/<int:pk>/adverse-event/",
+        check_ins.check_in_adverse_event,
+        name="check_in_adverse_event",
+    ),
+    path("check-ins/<int:pk>/handled/", check_ins.check_in_handled, name="check_in_handled"),
 ]

@@ -3,8 +3,9 @@
 - Front desk: today's list at the current location with check-in, the patient search
   box, and what needs attention (arrivals due, bookings no reminder will confirm, intake
   forms owed). Nothing clinical: no answers, no screenings, no plans.
-- Practitioner: their day, who has arrived and waits, plans still in draft, reviews
-  with an outcome to record, booked treatments the screening will be too old for.
+- Practitioner: patients who said something is wrong at a check-in after their session,
+  their day, who has arrived and waits, plans still in draft, reviews with an outcome to
+  record, booked treatments the screening will be too old for.
 - Manager: lots expiring or low and open recalls at every location, adverse events
   this month, today's bookings per location.
 
@@ -92,6 +93,7 @@ def practitioner_home(
             user=request.user, practitioner=staff, today=today, location=location
         ),
         "screening_ahead_days": bookings.SCREENING_AHEAD_DAYS,
+        "check_ins": treatments.check_ins_to_answer(user=request.user, practitioner=staff),
     }
 
 

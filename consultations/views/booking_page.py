@@ -54,7 +54,7 @@ class CancelForm(forms.Form):
         return " ".join(reason.split())
 
 
-def _offered_slots(appointment: Appointment) -> list[booking.Slot]:
+def offered_slots(appointment: Appointment) -> list[booking.Slot]:
     """Free times with the same practitioner for the same type, from the end of the notice
     period on (a time the patient picks here is one they could still change here)."""
     notice = timedelta(hours=settings.PATIENT_CANCEL_NOTICE_HOURS)
@@ -86,7 +86,7 @@ def _render(
     location = appointment.location
     open_for_answers = appointment.status == AppointmentStatus.BOOKED
     refusal = booking.patient_notice_problem(appointment) if open_for_answers else None
-    slots = _offered_slots(appointment) if choosing and open_for_answers and not refusal else []
+    slots = offered_slots(appointment) if choosing and open_for_answers and not refusal else []
     local = timezone.localtime(appointment.starts_at, location.zone)
     context = {
         "location": location,
@@ -116,7 +116,7 @@ def booking_page(request: HttpRequest, link: PatientLink, actor: Actor) -> HttpR
     confirm, cancel (with `reason`) or move (with `starts_at`, one of the offered times)."""
     appointment = (
         Appointment.objects.select_related("location", "appointment_type", "practitioner")
-        .filter(pk=link.appointment_id, patient_id=link.patient_id)
+        .filter(pk=link.appointment_id or 0, patient_id=link.patient_id)
         .first()
     )
     if appointment is None:
@@ -159,7 +159,7 @@ def _move(appointment: Appointment, value: str | None, actor: Actor) -> None:
     """Move to `value`, which must be one of the times the page offers now."""
     if problem := booking.patient_notice_problem(appointment):
         raise ValidationError(problem)
-    offered = {_slot_value(slot): slot for slot in _offered_slots(appointment)}
+    offered = {_slot_value(slot): slot for slot in offered_slots(appointment)}
     slot = offered.get(value or "")
     if slot is None:
         raise ValidationError("That time is not free any more; choose one of the times below.")
