@@ -47,7 +47,14 @@ from tests.recipes import (
     sign,
     start,
 )
-from treatments.models import SignedConsent, StockLot, TreatmentPlan, TreatmentSession
+from treatments.models import (
+    CheckInReply,
+    SignedConsent,
+    StockLot,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from treatments.services import check_ins as check_in_services
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
 
@@ -81,6 +88,9 @@ class World:
     enroller: Any  # front desk, setting up two-factor sign-in (an unconfirmed app)
     verifier: Any  # front desk with an authenticator app, at the code step
     patient_link: IssuedLink  # a medical-history link sent to the patient, still open
+    booking_link: IssuedLink  # the consultation's booking link, from its reminder
+    check_in_link: IssuedLink  # the done session's day-3 check-in, not yet answered
+    check_in_reply: CheckInReply  # the done session's day-1 check-in: something is wrong
 
     def day(self, days: int) -> datetime:
         local = timezone.localdate(timezone=self.location.zone) + timedelta(days=days)
@@ -172,6 +182,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
     )[0]
     # The treatment appointment's time has come: its session can be started (the check).
     arrive_for(treatment_appointment)
+    check_in_reply, check_in_link = check_ins_of(done_session, actor)
     return World(
         location=location,
         frontdesk=frontdesk_user,
@@ -202,7 +213,40 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
         patient_link=patient_links.issue_link(
             patient=patient, purpose=LinkPurpose.MEDICAL_HISTORY, location=location, actor=actor
         ),
+        booking_link=patient_links.issue_link(
+            patient=patient,
+            purpose=LinkPurpose.BOOKING,
+            location=location,
+            appointment=consultation_appointment,
+            actor=actor,
+        ),
+        check_in_link=check_in_link,
+        check_in_reply=check_in_reply,
     )
+
+
+def check_ins_of(session: TreatmentSession, actor: Actor) -> tuple[CheckInReply, IssuedLink]:
+    """The session's day-1 check-in, answered "something is wrong", and its day-3 one, open."""
+    links = []
+    for day in (1, 3):
+        issued = patient_links.issue_link(
+            patient=session.patient,
+            purpose=LinkPurpose.CHECK_IN,
+            location=session.location,
+            appointment=session.appointment,
+            actor=actor,
+        )
+        CheckInReply.objects.create(link=issued.link, session=session, day=day)
+        links.append(issued)
+        if day == 1:
+            reply = check_in_services.answer_check_in(
+                link=issued.link,
+                answer="something_wrong",
+                signs=[],
+                details="A hot cheek since this morning",
+                actor=Actor.system(),
+            )
+    return reply, links[-1]
 
 
 def two_factor_user(location):
