@@ -169,6 +169,7 @@ EXPECTED = {
     "consultations:screening_pdf": row(LOGIN, 403, 200, 200),
     # treatments -----------------------------------------------------------------------
     "treatments:adverse_event_new": row(LOGIN, 403, 200, 403),
+    "treatments:adverse_event_edit": row(LOGIN, 403, 200, 403),
     "treatments:check_in_adverse_event": row(LOGIN, 403, 405, 403),
     "treatments:check_in_handled": row(LOGIN, 403, 405, 403),
     "treatments:adverse_event_pdf": row(LOGIN, 403, 200, 200),
@@ -298,6 +299,7 @@ URL_KWARGS = {
     "consultations:screening_new": _pk("consultation"),
     "consultations:screening_pdf": _pk("screening"),
     "treatments:adverse_event_new": _pk("session"),
+    "treatments:adverse_event_edit": _pk("adverse_event"),
     "treatments:check_in_adverse_event": _pk("check_in_reply"),
     "treatments:check_in_handled": _pk("check_in_reply"),
     "treatments:adverse_event_pdf": _pk("adverse_event"),

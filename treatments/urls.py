@@ -57,6 +57,7 @@ urlpatterns = [
         outcomes.adverse_event_new,
         name="adverse_event_new",
     ),
+    path("adverse-events/<int:pk>/", outcomes.adverse_event_edit, name="adverse_event_edit"),
     path("reports/adverse-events/", outcomes.adverse_event_report, name="adverse_event_report"),
     path(
         "adverse-events/<int:pk>/report.pdf",

@@ -55,6 +55,7 @@ from tests.hostile_input.world import (
 from tests.recipes import LOCAL_LIDOCAINE_FORM, consent_form, photography_consent
 from treatments.models import LotRecall, TreatmentPlan
 from treatments.outcome_forms import AdverseEventForm, OutcomeForm
+from treatments.services import check_ins as check_in_services
 from treatments.services import recalls as recall_services
 from treatments.services.check_ins import CHECK_IN_SIGNS
 from treatments.session_forms import (
@@ -73,6 +74,17 @@ from treatments.stock_forms import (
     ReceiveLotForm,
 )
 from treatments.views.check_ins import CheckInForm, HandledForm
+
+
+def world_adverse_event(world: World):
+    """The adverse event the world's check-in became (one click), to be completed."""
+    reply = world.check_in_reply
+    reply.refresh_from_db()
+    if reply.adverse_event_id is None:
+        return check_in_services.report_from_check_in(
+            reply=reply, actor=Actor.system(user=world.doctor_user)
+        )
+    return reply.adverse_event
 
 
 def link_path(issued) -> str:
@@ -770,6 +782,24 @@ ENDPOINTS: list[Endpoint] = [
             "management": "Cold compress",
             "resolved_on": "",
             "description": "A small bruise at the left entry point",
+        },
+        lambda w: form_fields(AdverseEventForm(session=w.done_session)),
+    ),
+    Endpoint(
+        "treatments:adverse_event_edit",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:adverse_event_edit", args=[world_adverse_event(w).pk]),
+        lambda w: {
+            "event_type": "infection",
+            "severity": "moderate",
+            "onset_on": today(w),
+            "lots": [str(w.lot.pk)],
+            "management": "Oral antibiotics",
+            "resolved_on": "",
+            "description": "A hot cheek since this morning",
         },
         lambda w: form_fields(AdverseEventForm(session=w.done_session)),
     ),

@@ -188,8 +188,8 @@ def test_something_wrong_shows_on_the_practitioners_home_and_becomes_an_adverse_
     reply = CheckInReply.objects.get(day=1)
     response = client.post(reverse("treatments:check_in_adverse_event", args=[reply.pk]))
 
-    assert response.status_code == 302
     event = AdverseEvent.objects.get()
+    assert response["Location"] == reverse("treatments:adverse_event_edit", args=[event.pk])
     assert event.session == session
     assert list(event.lots.all()) == [clinic["lot"]]
     assert event.onset_on == timezone.localdate(timezone=clinic["location"].zone)
@@ -249,3 +249,55 @@ def test_another_practitioner_does_not_see_the_alert(day_one, location):
     assert (
         "Patients who said something is wrong" not in client.get(reverse("home")).content.decode()
     )
+
+
+def test_the_practitioner_completes_the_adverse_event_the_click_opened(day_one, client, clinic):
+    something_wrong(day_one)
+    client.force_login(clinic["user"])
+    reply = CheckInReply.objects.get(day=1)
+    opened = client.post(reverse("treatments:check_in_adverse_event", args=[reply.pk]), follow=True)
+    event = AdverseEvent.objects.get()
+    assert "Hot cheek and a sharp end by my ear" in opened.content.decode()
+
+    response = client.post(
+        reverse("treatments:adverse_event_edit", args=[event.pk]),
+        {
+            "event_type": "infection",
+            "severity": "moderate",
+            "onset_on": event.onset_on.isoformat(),
+            "lots": [str(clinic["lot"].pk)],
+            "management": "Oral antibiotics",
+            "description": event.description,
+            "resolved_on": "",
+        },
+    )
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert (event.event_type, event.severity) == ("infection", "moderate")
+    assert event.management == "Oral antibiotics"
+    assert list(event.lots.all()) == [clinic["lot"]]
+    first = event.history.order_by("history_date", "history_id").first()
+    assert (first.event_type, first.severity) == ("other", "mild"), "the first version is kept"
+
+
+def test_an_adverse_event_cannot_be_completed_with_an_onset_in_the_future(day_one, client, clinic):
+    something_wrong(day_one)
+    client.force_login(clinic["user"])
+    client.post(
+        reverse("treatments:check_in_adverse_event", args=[CheckInReply.objects.get(day=1).pk])
+    )
+    event = AdverseEvent.objects.get()
+
+    response = client.post(
+        reverse("treatments:adverse_event_edit", args=[event.pk]),
+        {
+            "event_type": "infection",
+            "severity": "moderate",
+            "onset_on": (event.onset_on + timedelta(days=3)).isoformat(),
+        },
+    )
+
+    assert response.status_code == 400
+    event.refresh_from_db()
+    assert (event.event_type, event.severity) == ("other", "mild")

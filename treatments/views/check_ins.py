@@ -111,9 +111,9 @@ def check_in_adverse_event(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         f"Recorded as an adverse event ({event.get_event_type_display().lower()}, "
         f"{event.get_severity_display().lower()}) with the patient's words and the session's "
-        "lots: check the type and severity when you have seen the patient.",
+        "lots: complete it below (the type and severity) once you have seen the patient.",
     )
-    return redirect("treatments:session_detail", pk=reply.session_id)
+    return redirect("treatments:adverse_event_edit", pk=event.pk)
 
 
 class HandledForm(forms.Form):
