@@ -148,7 +148,14 @@ def booking_page(request: HttpRequest, link: PatientLink, actor: Actor) -> HttpR
         else:
             return _render(request, link, appointment, status=400, error="Choose an answer.")
     except ValidationError as error:
-        return _render(request, link, appointment, status=400, error=" ".join(error.messages))
+        return _render(
+            request,
+            link,
+            appointment,
+            status=400,
+            error=" ".join(error.messages),
+            choosing=answer == "move",  # the times to choose from instead
+        )
     except booking.SlotUnavailable as error:
         return _render(request, link, appointment, status=409, error=error.message, choosing=True)
     url = request.path + f"?done={message}"

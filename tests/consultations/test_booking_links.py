@@ -284,6 +284,7 @@ def test_a_time_the_page_did_not_offer_is_refused_and_nothing_moves(book, locati
 
     assert response.status_code == 400
     assert "not free" in response.content.decode()
+    assert 'name="starts_at"' in response.content.decode(), "the free times to choose instead"
     appointment.refresh_from_db()
     assert appointment.starts_at == starts_at
 
