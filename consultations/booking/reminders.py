@@ -25,7 +25,8 @@ confirm" (consultations.selectors.unconfirmed_bookings) asks it too.
 A refused text (TextMessageNotSent: a bad number, the provider down) does not
 stop the email or fail the task: it is logged and kept in the task's result, as
 every other outcome of a reminder is (reminders write to the log and the task
-result, not to the audit trail).
+result, not to the audit trail; the booking link a reminder carries is on the patient's
+audit trail, as every patient link is).
 
 Each reminder carries the patient's booking link (consultations.patient_links, purpose
 BOOKING, valid until the appointment starts): "I'll be there", cancel, or move to
