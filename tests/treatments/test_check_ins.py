@@ -273,6 +273,8 @@ def test_the_practitioner_completes_the_adverse_event_the_click_opened(day_one, 
     )
 
     assert response.status_code == 302
+    session_page = client.get(response["Location"]).content.decode()
+    assert reverse("treatments:adverse_event_edit", args=[event.pk]) in session_page
     event.refresh_from_db()
     assert (event.event_type, event.severity) == ("infection", "moderate")
     assert event.management == "Oral antibiotics"
