@@ -396,6 +396,11 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 # How long before an appointment its reminder (email, text) goes out.
 REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
+# Inside this many hours of the start a patient may no longer cancel or move from their
+# booking link: the page asks them to call, so the desk can offer the slot to someone else.
+PATIENT_CANCEL_NOTICE_HOURS = env.int("PATIENT_CANCEL_NOTICE_HOURS", default=24)
+if not 0 <= PATIENT_CANCEL_NOTICE_HOURS <= 14 * 24:
+    raise ImproperlyConfigured("PATIENT_CANCEL_NOTICE_HOURS must be between 0 and 336.")
 # How long a link sent to a patient (a form, the consent to read) keeps working.
 PATIENT_LINK_DAYS = env.int("PATIENT_LINK_DAYS", default=7)
 if not 1 <= PATIENT_LINK_DAYS <= 90:

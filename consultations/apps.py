@@ -8,7 +8,8 @@ class ConsultationsConfig(AppConfig):
         # The pages a patient opens from a link: the public URL dispatches by purpose.
         from consultations import patient_links
         from consultations.models import LinkPurpose
-        from consultations.views import patient_forms
+        from consultations.views import booking_page, patient_forms
 
         patient_links.register_page(LinkPurpose.MEDICAL_HISTORY, patient_forms.medical_history_page)
         patient_links.register_page(LinkPurpose.BODY_IMAGE, patient_forms.body_image_page)
+        patient_links.register_page(LinkPurpose.BOOKING, booking_page.booking_page)

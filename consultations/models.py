@@ -627,6 +627,15 @@ class Appointment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     booked_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The patient's answer to a reminder (consultations.booking.confirm_attendance): when
+    # the attendance was confirmed and by which member of staff, None being the patient
+    # through their booking link. A move clears it: the answer was for the old time.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Cancelled by the patient from their booking link rather than by the clinic.
+    cancelled_by_patient = models.BooleanField(default=False)
 
     objects = LocationHeldQuerySet.as_manager()
 
@@ -673,6 +682,10 @@ class Appointment(models.Model):
     @property
     def local_ends_at(self) -> datetime:
         return timezone.localtime(self.ends_at, self.location.zone)
+
+    @property
+    def confirmed_by_patient(self) -> bool:
+        return self.confirmed_at is not None and self.confirmed_by_id is None
 
 
 class AppointmentStatusChange(models.Model):

@@ -277,9 +277,10 @@ def arrivals_due(appointments: list[Appointment], *, now: datetime) -> list[Appo
 def unconfirmed_bookings(*, user: AnyUser, location: Location, today: date) -> list[Appointment]:
     """Tomorrow's bookings at the location that no reminder will confirm: the desk calls them.
 
-    Appointments carry no confirmation of their own; the one automatic confirmation is the
-    reminder the day before (consultations.booking.reminders), by email or text as the
-    patient chose: `reminder_channels` decides, here as when the reminder is sent. One query.
+    A booking whose attendance is confirmed (Appointment.confirmed_at) is not listed;
+    otherwise the one automatic confirmation is the reminder the day before
+    (consultations.booking.reminders), by email or text as the patient chose:
+    `reminder_channels` decides, here as when the reminder is sent. One query.
     """
     start, end = day_bounds(today + timedelta(days=1), location)
     bookings = Appointment.objects.for_user(user).filter(
@@ -287,6 +288,8 @@ def unconfirmed_bookings(*, user: AnyUser, location: Location, today: date) -> l
         starts_at__gte=start,
         starts_at__lt=end,
         status=AppointmentStatus.BOOKED,
+        # The patient has answered a booking link (an earlier reminder, an online booking).
+        confirmed_at__isnull=True,
     )
     return [a for a in with_details(bookings) if not reminder_channels(a.patient)]
 

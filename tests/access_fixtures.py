@@ -55,6 +55,7 @@ from tests.recipes import CALM, LOCAL_LIDOCAINE, photography_consent, receive, s
 from treatments.models import (
     DEFAULT_RISKS,
     AdverseEvent,
+    CheckInReply,
     ConsentTemplate,
     SignedConsent,
     StockLot,
@@ -62,6 +63,7 @@ from treatments.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services import check_ins as check_in_services
 from treatments.services import consent as consent_services
 from treatments.services import outcomes as outcome_services
 from treatments.services import plans as plan_services
@@ -102,6 +104,8 @@ class World:
     feed: CalendarFeed
     # A link sent to the patient (its token: the database keeps only a digest).
     patient_link: IssuedLink
+    # The patient's answer to a check-in after the session: something is wrong.
+    check_in_reply: CheckInReply
     # Another staff member's authenticator app (not the practitioner's: an enrolled
     # user owes a second factor on every page).
     authenticator: TOTPDevice
@@ -339,6 +343,21 @@ def build_world(
     patient_link = patient_links.issue_link(
         patient=patient, purpose=LinkPurpose.MEDICAL_HISTORY, location=location, actor=actor
     )
+    check_in = patient_links.issue_link(
+        patient=patient,
+        purpose=LinkPurpose.CHECK_IN,
+        location=location,
+        appointment=appointment,
+        actor=actor,
+    )
+    CheckInReply.objects.create(link=check_in.link, session=session, day=1)
+    check_in_reply = check_in_services.answer_check_in(
+        link=check_in.link,
+        answer="something_wrong",
+        signs=[],
+        details=f"A hot cheek ({tag})",
+        actor=Actor.system(),
+    )
     enrolled = StaffMemberFactory(
         user=UserFactory(username=f"enrolled-{tag}".lower()),
         role=Role.FRONT_DESK,
@@ -371,6 +390,7 @@ def build_world(
         adverse_event=adverse_event,
         feed=feed,
         patient_link=patient_link,
+        check_in_reply=check_in_reply,
         authenticator=authenticator,
         clinical_texts=(
             f"Apixaban-XYZ-{tag}",

@@ -854,3 +854,54 @@ class AdverseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_type_display()} ({self.severity}) after session {self.session_id}"
+
+
+class CheckInAnswer(models.TextChoices):
+    AS_EXPECTED = "as_expected", "All as expected"
+    SOMETHING_WRONG = "something_wrong", "Something is wrong"
+
+
+class CheckInReplyQuerySet(LocationHeldQuerySet["CheckInReply"]):
+    """Reachable where the session was held."""
+
+    location_path = "session__location"
+
+
+class CheckInReply(models.Model):
+    """A check-in sent to the patient a day or a few after their session, and their answer.
+
+    Made when the message goes out (treatments.check_ins), answered once from the link;
+    a "something is wrong" stays on the practitioner's home page until it becomes an
+    adverse event or is marked handled with a note.
+    """
+
+    link = models.OneToOneField(
+        "consultations.PatientLink", on_delete=models.PROTECT, related_name="check_in_reply"
+    )
+    session = models.ForeignKey(
+        TreatmentSession, on_delete=models.PROTECT, related_name="check_in_replies"
+    )
+    day = models.PositiveSmallIntegerField(help_text="Days after the session it was sent.")
+    sent_at = models.DateTimeField(default=timezone.now)
+    answer = models.CharField(max_length=20, choices=CheckInAnswer.choices, blank=True)
+    # The warning signs the patient ticked, in the aftercare sheet's words.
+    signs = models.JSONField(default=list, blank=True)
+    details = models.TextField(max_length=2000, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_note = models.CharField(max_length=500, blank=True)
+    adverse_event = models.ForeignKey(
+        AdverseEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = CheckInReplyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-answered_at", "-pk"]
+        indexes = [models.Index(fields=["answer", "handled_at"])]
+
+    def __str__(self) -> str:
+        return f"Day-{self.day} check-in after session {self.session_id}"

@@ -27,6 +27,8 @@ from consultations.models import (
 )
 from treatments.models import (
     AdverseEvent,
+    CheckInAnswer,
+    CheckInReply,
     LotRecall,
     LotStatus,
     Outcome,
@@ -352,4 +354,19 @@ def usable_stock(location: Location, product_ids: Sequence[int]) -> dict[int, in
         )
         .values_list("product_id")
         .annotate(total=Sum("quantity_on_hand"))
+    )
+
+
+def check_ins_to_answer(*, user: AnyUser, practitioner: StaffMember) -> list[CheckInReply]:
+    """The practitioner's patients who said something is wrong at a check-in and whose answer
+    nobody has dealt with yet, newest first (one query)."""
+    return list(
+        CheckInReply.objects.for_user(user)
+        .filter(
+            session__practitioner=practitioner,
+            answer=CheckInAnswer.SOMETHING_WRONG,
+            handled_at__isnull=True,
+        )
+        .select_related("session__patient", "session__location")
+        .order_by("-answered_at", "-pk")
     )

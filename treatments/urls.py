@@ -1,6 +1,7 @@
 from django.urls import path
 
 from treatments.views import (
+    check_ins,
     consent,
     consent_reading,
     documents,
@@ -62,6 +63,7 @@ urlpatterns = [
         outcomes.adverse_event_new,
         name="adverse_event_new",
     ),
+    path("adverse-events/<int:pk>/", outcomes.adverse_event_edit, name="adverse_event_edit"),
     path("reports/adverse-events/", outcomes.adverse_event_report, name="adverse_event_report"),
     path(
         "adverse-events/<int:pk>/report.pdf",
@@ -69,4 +71,10 @@ urlpatterns = [
         name="adverse_event_pdf",
     ),
     path("recall/", recall.retreatment_recall_list, name="retreatment_recall"),
+    path(
+        "check-ins/<int:pk>/adverse-event/",
+        check_ins.check_in_adverse_event,
+        name="check_in_adverse_event",
+    ),
+    path("check-ins/<int:pk>/handled/", check_ins.check_in_handled, name="check_in_handled"),
 ]

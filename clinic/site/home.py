@@ -3,9 +3,10 @@
 - Front desk: today's list at the current location with check-in, the patient search
   box, and what needs attention (arrivals due, bookings no reminder will confirm, intake
   forms owed). Nothing clinical: no answers, no screenings, no plans.
-- Practitioner: their day, who has arrived and waits, plans still in draft, reviews
-  with an outcome to record, booked treatments the screening will be too old for,
-  medical histories patients sent from a link that nobody has reviewed yet.
+- Practitioner: patients who said something is wrong at a check-in after their session,
+  their day, who has arrived and waits, plans still in draft, reviews with an outcome to
+  record, booked treatments the screening will be too old for, medical histories
+  patients sent from a link that nobody has reviewed yet.
 - Manager: lots expiring or low and open recalls at every location, adverse events
   this month, today's bookings per location.
 
@@ -95,6 +96,7 @@ def practitioner_home(
         ),
         "screening_ahead_days": bookings.SCREENING_AHEAD_DAYS,
         "histories_to_review": patient_forms.histories_to_review(user=request.user),
+        "check_ins": treatments.check_ins_to_answer(user=request.user, practitioner=staff),
     }
 
 

@@ -25,7 +25,13 @@ confirm" (consultations.selectors.unconfirmed_bookings) asks it too.
 A refused text (TextMessageNotSent: a bad number, the provider down) does not
 stop the email or fail the task: it is logged and kept in the task's result, as
 every other outcome of a reminder is (reminders write to the log and the task
-result, not to the audit trail).
+result, not to the audit trail; the booking link a reminder carries is on the patient's
+audit trail, as every patient link is).
+
+Each reminder carries the patient's booking link (consultations.patient_links, purpose
+BOOKING, valid until the appointment starts): "I'll be there", cancel, or move to
+another free time, from their phone (consultations.views.booking_page). Issuing it
+revokes the link of an earlier reminder for the same booking.
 
 The email says where and when, and how to cancel: nothing about the treatment.
 A follow-up review is named as the review it is ("your 3-month review"), as in
@@ -45,9 +51,17 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django_tasks import task
 
+from clinic.actors import Actor
 from clinic.text_messages import TextMessageNotSent, send_text_message
-from consultations.models import Appointment, AppointmentKind, AppointmentStatus, Patient
+from consultations.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    LinkPurpose,
+    Patient,
+)
 from consultations.patient_contact import EMAIL, TEXT, chosen_channels, usable_channels
+from consultations.patient_links import IssuedLink, issue_link
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +105,8 @@ def local_when(appointment: Appointment) -> str:
     return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
 
 
-def reminder_email(appointment: Appointment) -> tuple[str, str]:
-    """Subject and plain-text body of the reminder."""
+def reminder_email(appointment: Appointment, link_url: str = "") -> tuple[str, str]:
+    """Subject and plain-text body of the reminder (with the booking link, if given)."""
     location = appointment.location
     patient = appointment.patient
     when = local_when(appointment)
@@ -109,22 +123,34 @@ def reminder_email(appointment: Appointment) -> tuple[str, str]:
         f"({zone_name}, local time at the clinic).\n\n"
         f"Where:\n{location.name}\n{address}\n\n"
         f"Phone: {location.phone}\n\n"
-        "If you cannot come, or would like another time, please call the clinic "
+        + (
+            "Please let us know you will come, or cancel or choose another time, here "
+            f"(the link is for you alone):\n{link_url}\n\n"
+            if link_url
+            else ""
+        )
+        + "If you cannot come, or would like another time, please call the clinic "
         f"on {location.phone} to cancel or rebook.\n\n"
         f"{location.name}\n"
     )
     return " ".join(subject.split()), body
 
 
-def reminder_text(appointment: Appointment) -> str:
-    """The text message: who it is for (first name), where, when, and whom to call."""
+def reminder_text(appointment: Appointment, link_url: str = "") -> str:
+    """The text message: who it is for (first name), where, when, the booking link and
+    whom to call. At most about 350 characters with the longest names the fields allow
+    (a first name of 100, a clinic's name of 120): within the 612 of four joined texts."""
     location = appointment.location
     patient = appointment.patient
+    answer = (
+        f"Confirm, cancel or move it here: {link_url} or please call {location.phone}."
+        if link_url
+        else f"To cancel or rebook, please call {location.phone}."
+    )
     return " ".join(
         (
             f"{patient.preferred_name or patient.first_name}, a reminder of your appointment "
-            f"at {location.name} on {local_when(appointment)}. "
-            f"To cancel or rebook, please call {location.phone}."
+            f"at {location.name} on {local_when(appointment)}. {answer}"
         ).split()
     )
 
@@ -173,13 +199,14 @@ def _send(appointment: Appointment) -> str:
     problems: list[str] = []
     if TEXT in chosen_channels(patient) and TEXT not in channels:
         problems.append("text messages are not configured")
+    link_url = _booking_link(appointment).url if channels else ""
     if EMAIL in channels:
-        subject, body = reminder_email(appointment)
+        subject, body = reminder_email(appointment, link_url)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [patient.email])
         sent.append(EMAIL)
     if TEXT in channels:
         try:
-            send_text_message(to=patient.phone.as_e164, body=reminder_text(appointment))
+            send_text_message(to=patient.phone.as_e164, body=reminder_text(appointment, link_url))
         except TextMessageNotSent as refusal:
             logger.warning("Text reminder for appointment %s: %s", appointment.pk, refusal)
             problems.append(f"text failed: {refusal}")
@@ -189,3 +216,15 @@ def _send(appointment: Appointment) -> str:
         return "not sent: no reminders chosen"
     outcome = f"sent by {' and '.join(sent)}" if sent else "not sent"
     return "; ".join([outcome, *problems])
+
+
+def _booking_link(appointment: Appointment) -> IssuedLink:
+    """A new booking link for the reminder, working until the appointment starts."""
+    return issue_link(
+        patient=appointment.patient,
+        purpose=LinkPurpose.BOOKING,
+        location=appointment.location,
+        appointment=appointment,
+        valid_for=appointment.starts_at - timezone.now(),
+        actor=Actor.system(),
+    )

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import partial
 from itertools import accumulate
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -511,12 +512,16 @@ def reschedule_appointment(
     starts_at: datetime,
     practitioner: StaffMember | None = None,
     room: Room | None = None,
+    by_patient: bool = False,
     actor: Actor,
 ) -> Appointment:
-    """Move a booked appointment (and optionally to another practitioner or room)."""
-    if appointment.status != AppointmentStatus.BOOKED:
-        status = appointment.get_status_display().lower()
-        raise ValidationError(f"Only booked appointments can be moved; this one is {status}.")
+    """Move a booked appointment (and optionally to another practitioner or room).
+
+    `by_patient`: the patient moves it from their booking link, which the notice period
+    forbids close to the start (`patient_notice_problem`). A move clears any confirmation
+    of attendance: it was for the old time.
+    """
+    _check_movable(appointment, by_patient=by_patient)
     practitioner = practitioner or appointment.practitioner
     appointment_type = appointment.appointment_type
     location = appointment.location
@@ -574,6 +579,7 @@ def reschedule_appointment(
                         blocked_until,
                     )
                     locked.practitioner, locked.room = practitioner, room
+                    locked.confirmed_at, locked.confirmed_by = None, None
                     # Who moved it, kept in the appointment's own history row.
                     locked._history_user = actor.user  # type: ignore[attr-defined]
                     locked.save()
@@ -587,7 +593,7 @@ def reschedule_appointment(
                         patient_id=locked.patient_id,
                         summary=f"Moved from {previous:%Y-%m-%d %H:%M} to "
                         f"{timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M} "
-                        f"with {practitioner}",
+                        f"with {practitioner}{' by the patient' if by_patient else ''}",
                     )
                     appointment = locked
         except IntegrityError as error:
@@ -609,6 +615,14 @@ def reschedule_appointment(
             ignore=appointment,
         )
     return appointment
+
+
+def _check_movable(appointment: Appointment, *, by_patient: bool) -> None:
+    if appointment.status != AppointmentStatus.BOOKED:
+        status = appointment.get_status_display().lower()
+        raise ValidationError(f"Only booked appointments can be moved; this one is {status}.")
+    if by_patient and (problem := patient_notice_problem(appointment)):
+        raise ValidationError(problem)
 
 
 @transaction.atomic
@@ -740,11 +754,12 @@ def undo_appointment_status(*, appointment: Appointment, reason: str, actor: Act
     locked.status = previous
     if current == AppointmentStatus.CANCELLED:
         locked.cancel_reason = ""
+        locked.cancelled_by_patient = False
     try:
         # The exclusion constraints catch a booking made into the freed time meanwhile.
         with transaction.atomic():
             locked.save_without_historical_record(  # type: ignore[attr-defined]
-                update_fields=["status", "cancel_reason"]
+                update_fields=["status", "cancel_reason", "cancelled_by_patient"]
             )
     except IntegrityError as error:
         if not _is_overlap_violation(error):
@@ -757,14 +772,82 @@ def undo_appointment_status(*, appointment: Appointment, reason: str, actor: Act
     return locked
 
 
-def cancel_appointment(*, appointment: Appointment, reason: str, actor: Actor) -> Appointment:
-    """Cancel with a reason; the slot is free again at once."""
-    return set_appointment_status(
+@transaction.atomic
+def cancel_appointment(
+    *, appointment: Appointment, reason: str, by_patient: bool = False, actor: Actor
+) -> Appointment:
+    """Cancel with a reason; the slot is free again at once.
+
+    `by_patient`: the patient cancels from their booking link, which the notice period
+    forbids close to the start; the day list then says the patient cancelled.
+    """
+    if by_patient and (problem := patient_notice_problem(appointment)):
+        raise ValidationError(problem)
+    cancelled = set_appointment_status(
         appointment=appointment,
         status=AppointmentStatus.CANCELLED,
         actor=actor,
         reason=reason,
     )
+    if by_patient:
+        cancelled.cancelled_by_patient = True
+        cancelled.save_without_historical_record(  # type: ignore[attr-defined]
+            update_fields=["cancelled_by_patient"]
+        )
+        record_event(
+            action=AuditAction.UPDATE,
+            actor=actor,
+            obj=cancelled,
+            patient_id=cancelled.patient_id,
+            summary="The patient cancelled from their booking link",
+        )
+    return cancelled
+
+
+def patient_notice_problem(appointment: Appointment, *, now: datetime | None = None) -> str | None:
+    """Why the patient may not cancel or move this booking themselves, or None.
+
+    Inside PATIENT_CANCEL_NOTICE_HOURS of the start the desk, not a link, takes the
+    change: it can offer the time to someone waiting, or ask about a charge.
+    """
+    now = now or timezone.now()
+    notice = timedelta(hours=settings.PATIENT_CANCEL_NOTICE_HOURS)
+    if appointment.starts_at - now >= notice:
+        return None
+    return (
+        f"It is too close to your appointment to change it here: please call us on "
+        f"{appointment.location.phone}."
+    )
+
+
+@transaction.atomic
+def confirm_attendance(*, appointment: Appointment, actor: Actor) -> Appointment:
+    """Record that the patient will come: by the patient from their booking link (no
+    user), or by the desk who phoned them. Only a booked appointment can be confirmed;
+    confirming again changes nothing."""
+    locked = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+    if locked.status != AppointmentStatus.BOOKED:
+        status = locked.get_status_display().lower()
+        raise ValidationError(f"Only a booked appointment can be confirmed; this one is {status}.")
+    if locked.starts_at <= timezone.now():
+        raise ValidationError("This appointment has already started.")
+    if locked.confirmed_at is not None:
+        return locked
+    locked.confirmed_at = timezone.now()
+    locked.confirmed_by = actor.user
+    locked.save_without_historical_record(  # type: ignore[attr-defined]
+        update_fields=["confirmed_at", "confirmed_by"]
+    )
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=locked,
+        patient_id=locked.patient_id,
+        summary="The patient confirmed they will come"
+        if actor.user is None
+        else "Confirmed the patient will come",
+    )
+    return locked
 
 
 def next_free_slots(

@@ -16,6 +16,8 @@ from django_tasks_db.models import DBTaskResult
 from clinic.actors import Actor
 from clinic.models import Role
 from consultations.booking import services as booking
+from consultations.models import PatientLink
+from consultations.patient_links import token_digest
 from tests.clock import arrive_for
 from tests.factories import (
     AppointmentTypeFactory,
@@ -323,10 +325,13 @@ def test_a_patient_who_chose_texts_is_reminded_by_text_on_the_london_clock(
     (text,) = text_outbox
     assert text.to == MOBILE
     when = f"{long_date(local(london, day, 10, 30))} at 10:30"
+    (link,) = PatientLink.objects.filter(patient=texts_only)
     assert text.body == (
         f"Mary, a reminder of your appointment at Threadline London on {when}. "
-        "To cancel or rebook, please call +44 20 7946 0000."
+        f"Confirm, cancel or move it here: {text.body.split('here: ')[1].split(' ')[0]} "
+        "or please call +44 20 7946 0000."
     )
+    assert link.token_digest == token_digest(text.body.split("/p/")[1].split("/")[0])
     for private in ["Thread lift", "jawline", "bruising", "Quant"]:
         assert private not in text.body
     assert mailoutbox == [], "email reminders were not chosen"

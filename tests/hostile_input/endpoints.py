@@ -30,6 +30,7 @@ from consultations.models import (
 )
 from consultations.screening.forms import BodyImageForm, DecisionForm
 from consultations.screening.rules import BODY_IMAGE_QUESTIONS
+from consultations.views.booking_page import CancelForm, offered_slots
 from consultations.views.photos import PhotographyConsentForm
 from tests.factories import TEST_PASSWORD
 from tests.hostile_input.harness import (
@@ -62,7 +63,9 @@ from tests.hostile_input.world import (
 from tests.recipes import LOCAL_LIDOCAINE_FORM, consent_form, photography_consent
 from treatments.models import LotRecall, TreatmentPlan
 from treatments.outcome_forms import AdverseEventForm, OutcomeForm
+from treatments.services import check_ins as check_in_services
 from treatments.services import recalls as recall_services
+from treatments.services.check_ins import CHECK_IN_SIGNS
 from treatments.session_forms import (
     AddendumForm,
     PlacementForm,
@@ -78,6 +81,27 @@ from treatments.stock_forms import (
     RecallOpenForm,
     ReceiveLotForm,
 )
+from treatments.views.check_ins import CheckInForm, HandledForm
+
+
+def world_adverse_event(world: World):
+    """The adverse event the world's check-in became (one click), to be completed."""
+    reply = world.check_in_reply
+    reply.refresh_from_db()
+    if reply.adverse_event_id is None:
+        return check_in_services.report_from_check_in(
+            reply=reply, actor=Actor.system(user=world.doctor_user)
+        )
+    return reply.adverse_event
+
+
+def link_path(issued) -> str:
+    return reverse("consultations:patient_link", args=[issued.token])
+
+
+def first_free_time(world: World) -> str:
+    """The first time the booking page offers to move the consultation to."""
+    return offered_slots(world.consultation_appointment)[0].starts_at.isoformat()
 
 
 def world_recall_contacted(world: World) -> LotRecall:
@@ -854,6 +878,92 @@ ENDPOINTS: list[Endpoint] = [
             "description": "A small bruise at the left entry point",
         },
         lambda w: form_fields(AdverseEventForm(session=w.done_session)),
+    ),
+    Endpoint(
+        "treatments:adverse_event_edit",
+        "POST",
+        "practitioner",
+        "form",
+        PAGE,
+        lambda w: reverse("treatments:adverse_event_edit", args=[world_adverse_event(w).pk]),
+        lambda w: {
+            "event_type": "infection",
+            "severity": "moderate",
+            "onset_on": today(w),
+            "lots": [str(w.lot.pk)],
+            "management": "Oral antibiotics",
+            "resolved_on": "",
+            "description": "A hot cheek since this morning",
+        },
+        lambda w: form_fields(AdverseEventForm(session=w.done_session)),
+    ),
+    # A "something is wrong" from a check-in: one click to an adverse event, or closed with a note.
+    Endpoint(
+        "treatments:check_in_adverse_event",
+        "POST",
+        "practitioner",
+        "form",
+        REDIRECT,
+        lambda w: reverse("treatments:check_in_adverse_event", args=[w.check_in_reply.pk]),
+        lambda w: {},
+    ),
+    Endpoint(
+        "treatments:check_in_handled",
+        "POST",
+        "practitioner",
+        "form",
+        REDIRECT,
+        lambda w: reverse("treatments:check_in_handled", args=[w.check_in_reply.pk]),
+        lambda w: {"note": "Phoned her: a little swelling, as expected"},
+        lambda w: form_fields(HandledForm()),
+    ),
+    # The patient's pages behind the one link URL (the token is the key): the booking
+    # page's three answers and the check-in.
+    Endpoint(
+        "consultations:patient_link booking-confirm",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: link_path(w.booking_link),
+        lambda w: {"answer": "confirm"},
+        lambda w: [Field("answer", CHOICE)],
+    ),
+    Endpoint(
+        "consultations:patient_link booking-cancel",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: link_path(w.booking_link),
+        lambda w: {"answer": "cancel", "reason": "A family wedding"},
+        lambda w: [Field("answer", CHOICE), *form_fields(CancelForm())],
+    ),
+    Endpoint(
+        "consultations:patient_link booking-move",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: link_path(w.booking_link),
+        lambda w: {"answer": "move", "starts_at": first_free_time(w)},
+        lambda w: [Field("answer", CHOICE), Field("starts_at", CHOICE)],
+    ),
+    Endpoint(
+        "consultations:patient_link check-in",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        lambda w: link_path(w.check_in_link),
+        lambda w: {
+            "answer": "something_wrong",
+            "signs": [CHECK_IN_SIGNS[0]],
+            "details": "A hot cheek since this morning",
+        },
+        lambda w: form_fields(CheckInForm()),
+        # The thanks is a page of its own (the link works once), under the emergency advice.
+        success=lambda r: r.status_code == 200 and b'data-testid="answered"' in r.content,
     ),
     Endpoint(
         "login",

@@ -3,7 +3,8 @@
 `snapshot` is the row count of every watched table (auto-created many-to-many
 tables included) and a digest of every row, except the tables whose rows
 legitimately change on any request: the audit trail, sessions, django-axes, the
-public pages' request counts and simple_history's historical tables.
+public pages' request counts and simple_history's historical tables, and the columns
+stamped each time a patient's link is opened (STAMPED_COLUMNS).
 
 Hashing every table after each of thousands of cases made this suite the
 slowest in the project, so a case is judged on the tables its request wrote to:
@@ -47,8 +48,6 @@ def watched_models() -> list:
 
 # Filled by migrations and never written by a request: counted, not read row by row.
 COUNTED_ONLY = {"auth_permission", "django_content_type", "auth_group_permissions"}
-
-
 # Columns stamped by any request, like the audit trail: when a patient last opened their
 # link (every request to /p/<token>/ opens it). The rest of the row (used, draft) is read.
 STAMPED_COLUMNS = {"consultations_patientlink": {"first_opened_at", "last_opened_at"}}

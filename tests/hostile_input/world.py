@@ -48,12 +48,14 @@ from tests.recipes import (
     start,
 )
 from treatments.models import (
+    CheckInReply,
     ConsentReading,
     SignedConsent,
     StockLot,
     TreatmentPlan,
     TreatmentSession,
 )
+from treatments.services import check_ins as check_in_services
 from treatments.services import plans as plan_services
 from treatments.services import sessions as session_services
 from treatments.services.consent import consent_wording
@@ -90,6 +92,9 @@ class World:
     patient_link: IssuedLink  # a medical-history link sent to the patient, still open
     body_image_link: IssuedLink  # a body-image link sent to the patient, still open
     reading_link: IssuedLink  # the accepted plan's consent, sent to read at home, still open
+    booking_link: IssuedLink  # the consultation's booking link, from its reminder
+    check_in_link: IssuedLink  # the done session's day-3 check-in, not yet answered
+    check_in_reply: CheckInReply  # the done session's day-1 check-in: something is wrong
 
     def day(self, days: int) -> datetime:
         local = timezone.localdate(timezone=self.location.zone) + timedelta(days=days)
@@ -193,6 +198,7 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
     )
     # The treatment appointment's time has come: its session can be started (the check).
     arrive_for(treatment_appointment)
+    check_in_reply, check_in_link = check_ins_of(done_session, actor)
     return World(
         location=location,
         frontdesk=frontdesk_user,
@@ -227,7 +233,40 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
             patient=patient, purpose=LinkPurpose.BODY_IMAGE, location=location, actor=actor
         ),
         reading_link=reading_link,
+        booking_link=patient_links.issue_link(
+            patient=patient,
+            purpose=LinkPurpose.BOOKING,
+            location=location,
+            appointment=consultation_appointment,
+            actor=actor,
+        ),
+        check_in_link=check_in_link,
+        check_in_reply=check_in_reply,
     )
+
+
+def check_ins_of(session: TreatmentSession, actor: Actor) -> tuple[CheckInReply, IssuedLink]:
+    """The session's day-1 check-in, answered "something is wrong", and its day-3 one, open."""
+    links = []
+    for day in (1, 3):
+        issued = patient_links.issue_link(
+            patient=session.patient,
+            purpose=LinkPurpose.CHECK_IN,
+            location=session.location,
+            appointment=session.appointment,
+            actor=actor,
+        )
+        CheckInReply.objects.create(link=issued.link, session=session, day=day)
+        links.append(issued)
+        if day == 1:
+            reply = check_in_services.answer_check_in(
+                link=issued.link,
+                answer="something_wrong",
+                signs=[],
+                details="A hot cheek since this morning",
+                actor=Actor.system(),
+            )
+    return reply, links[-1]
 
 
 def two_factor_user(location):

@@ -92,18 +92,7 @@ def report_adverse_event(
     if not session.is_locked:
         raise ValidationError("Report adverse events on a completed session.")
     lots = list(lots or [])
-    placed = set(session.placed.values_list("lot_id", flat=True))
-    if any(lot.pk not in placed for lot in lots):
-        raise ValidationError({"lots": ["Choose lots used in this session."]})
-    started = timezone.localtime(session.started_at, session.location.zone).date()
-    if onset_on < started:
-        raise ValidationError({"onset_on": ["The onset is before the session."]})
-    if onset_on > timezone.localdate(timezone=session.location.zone):
-        raise ValidationError({"onset_on": ["The onset is in the future."]})
-    if resolved_on is not None and resolved_on < onset_on:
-        raise ValidationError({"resolved_on": ["It cannot resolve before it began."]})
-    if resolved_on is not None and resolved_on > timezone.localdate(timezone=session.location.zone):
-        raise ValidationError({"resolved_on": ["The resolution date is in the future."]})
+    _check_event(session, lots=lots, onset_on=onset_on, resolved_on=resolved_on)
     event = AdverseEvent(
         session=session,
         event_type=event_type,
@@ -128,3 +117,60 @@ def report_adverse_event(
         f"{', serious' if serious else ''})",
     )
     return event
+
+
+def _check_event(
+    session: TreatmentSession, *, lots: list[StockLot], onset_on: date, resolved_on: date | None
+) -> None:
+    placed = set(session.placed.values_list("lot_id", flat=True))
+    if any(lot.pk not in placed for lot in lots):
+        raise ValidationError({"lots": ["Choose lots used in this session."]})
+    started = timezone.localtime(session.started_at, session.location.zone).date()
+    if onset_on < started:
+        raise ValidationError({"onset_on": ["The onset is before the session."]})
+    if onset_on > timezone.localdate(timezone=session.location.zone):
+        raise ValidationError({"onset_on": ["The onset is in the future."]})
+    if resolved_on is not None and resolved_on < onset_on:
+        raise ValidationError({"resolved_on": ["It cannot resolve before it began."]})
+    if resolved_on is not None and resolved_on > timezone.localdate(timezone=session.location.zone):
+        raise ValidationError({"resolved_on": ["The resolution date is in the future."]})
+
+
+@transaction.atomic
+def update_adverse_event(
+    *,
+    event: AdverseEvent,
+    event_type: str,
+    severity: str,
+    onset_on: date,
+    serious: bool = False,
+    lots: list[StockLot] | None = None,
+    management: str = "",
+    threads_removed: bool = False,
+    resolved_on: date | None = None,
+    description: str = "",
+    actor: Actor,
+) -> AdverseEvent:
+    """Complete or correct an adverse event (one begun from a patient's check-in, say); the
+    event's history keeps every earlier version, lots included."""
+    locked = AdverseEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
+    session = TreatmentSession.objects.select_related("location").get(pk=locked.session_id)
+    lots = list(lots or [])
+    _check_event(session, lots=lots, onset_on=onset_on, resolved_on=resolved_on)
+    locked.event_type, locked.severity, locked.serious = event_type, severity, serious
+    locked.onset_on, locked.resolved_on = onset_on, resolved_on
+    locked.management, locked.threads_removed = management, threads_removed
+    locked.description = description
+    locked._history_user = actor.user  # type: ignore[attr-defined]
+    locked.full_clean()
+    locked.save()
+    locked.lots.set(lots)
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=locked,
+        patient_id=session.patient_id,
+        summary=f"Updated the adverse event: {locked.get_event_type_display()} ({severity}"
+        f"{', serious' if serious else ''})",
+    )
+    return locked

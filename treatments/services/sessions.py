@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -42,6 +43,7 @@ from treatments.models import (
 )
 from treatments.services import day_check
 from treatments.services.anaesthesia import anaesthesia_problems
+from treatments.services.check_ins import schedule_check_ins
 from treatments.services.day_check import DayCheckAnswers
 from treatments.services.plans import MAX_COUNT, checked_choice
 from treatments.services.stock import lot_problems
@@ -170,7 +172,8 @@ def complete_session(
     hand, and a deviation reason wherever it differs from the plan. Stock is
     decremented per lot, the session locks, the appointment completes and the
     2-week, 3-month and 6-month reviews are booked through the booking service (with their
-    reminders unless `send_reminders` is False: the demo clinic sends nothing).
+    reminders) and the day-1 and day-3 check-ins are queued (treatments.services.check_ins),
+    unless `send_reminders` is False: the demo clinic sends nothing.
     A second completion (double click, second tab) is refused and changes nothing.
     """
     locked = TreatmentSession.objects.select_for_update().get(pk=session.pk)
@@ -210,6 +213,9 @@ def complete_session(
         f"{len(used)} lots",
     )
     book_follow_ups(session=locked, send_reminders=send_reminders, actor=actor)
+    if send_reminders:
+        # "How are you?" on day 1 and day 3, queued once the completion has committed.
+        transaction.on_commit(partial(schedule_check_ins, session=locked), robust=True)
     return locked
 
 

@@ -162,6 +162,67 @@ def adverse_event_new(request: SignedInRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_permission("clinic.record_clinical")
+@require_http_methods(["GET", "POST"])
+def adverse_event_edit(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Complete or correct an adverse event: one begun from a patient's check-in, say."""
+    event = get_for_user_or_404(
+        AdverseEvent.objects.select_related("session__patient", "session__location"),
+        request.user,
+        pk=pk,
+    )
+    session = session_or_404(request, event.session_id)
+    initial = {
+        "event_type": event.event_type,
+        "severity": event.severity,
+        "serious": event.serious,
+        "onset_on": event.onset_on,
+        "lots": list(event.lots.all()),
+        "management": event.management,
+        "threads_removed": event.threads_removed,
+        "resolved_on": event.resolved_on,
+        "description": event.description,
+    }
+    form = AdverseEventForm(
+        request.POST if request.method == "POST" else None, initial=initial, session=session
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            outcome_services.update_adverse_event(
+                event=event,
+                event_type=data["event_type"],
+                severity=data["severity"],
+                serious=data["serious"],
+                onset_on=data["onset_on"],
+                lots=list(data["lots"]),
+                management=data["management"],
+                threads_removed=data["threads_removed"],
+                resolved_on=data["resolved_on"],
+                description=data["description"],
+                actor=Actor.from_request(request),
+            )
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "The adverse event is updated.")
+            return redirect("treatments:session_detail", pk=session.pk)
+    if request.method == "GET":
+        audit_view(request, session, "adverse-event")
+    context = {
+        **session_header(session),
+        "form": form,
+        "heading": "Complete the adverse event",
+        "submit_label": "Save the adverse event",
+    }
+    return render(
+        request,
+        "treatments/outcomes/adverse_event_form.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 # The managers' report ----------------------------------------------------------------
 
 
