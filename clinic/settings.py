@@ -354,6 +354,11 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 # How long before an appointment its email reminder goes out.
 REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
+# Online booking (a location's public page, when the manager turns it on): how long a
+# chosen slot is held while the patient types their details. Holds past their time are
+# freed by any booking that meets them and by `python manage.py release_online_holds`
+# (run it every few minutes beside the worker).
+ONLINE_BOOKING_HOLD_MINUTES = env.int("ONLINE_BOOKING_HOLD_MINUTES", default=10)
 
 # Security headers ----------------------------------------------------------
 

@@ -70,7 +70,7 @@ def local_when(appointment: Appointment) -> str:
 def reminder_email(appointment: Appointment) -> tuple[str, str]:
     """Subject and plain-text body of the reminder."""
     location = appointment.location
-    patient = appointment.patient
+    patient = appointment.booked_patient
     when = local_when(appointment)
     zone_name = timezone.localtime(appointment.starts_at, location.zone).tzname()
     address = "\n".join(line.strip() for line in location.address.splitlines() if line.strip())
@@ -114,7 +114,7 @@ def send_appointment_reminder(*, appointment_id: int, starts_at: str, queued_at:
     )
     if appointment is None:
         outcome = "no such appointment"
-    elif appointment.status != AppointmentStatus.BOOKED:
+    elif appointment.status != AppointmentStatus.BOOKED or appointment.patient is None:
         outcome = f"not sent: {appointment.status}"
     elif appointment.starts_at != datetime.fromisoformat(starts_at) or _moved_since(
         appointment, datetime.fromisoformat(queued_at)
