@@ -21,6 +21,7 @@ from consultations.models import (
     AppointmentKind,
     AppointmentStatus,
     MedicalHistory,
+    OnlineBookingRequest,
     Patient,
     Screening,
 )
@@ -390,3 +391,14 @@ def bookings_per_location(*, user: AnyUser, locations: list[Location]) -> dict[i
     counts = {location.pk: 0 for location in locations}
     counts.update({row["location"]: row["count"] for row in rows})
     return counts
+
+
+def online_requests_waiting(*, user: AnyUser, location: Location) -> list[OnlineBookingRequest]:
+    """Online bookings at the location whose details match an existing patient: the desk
+    decides who they are (consultations.booking.online). Oldest first; one query."""
+    return list(
+        OnlineBookingRequest.objects.for_user(user)
+        .awaiting()
+        .filter(appointment__location=location)
+        .select_related("appointment__appointment_type", "appointment__practitioner__user")
+    )
