@@ -602,7 +602,8 @@ class Appointment(models.Model):
     booking impossible whatever the code path.
 
     An online hold (status held) has no patient until the patient's details are
-    confirmed; a check constraint allows a missing patient on held rows only.
+    confirmed; a hold that ends unconfirmed stays, cancelled, with no patient and its
+    expiry. A check constraint allows a missing patient on those rows only.
     """
 
     patient = models.ForeignKey(
@@ -669,7 +670,9 @@ class Appointment(models.Model):
                 name="appointment_blocks_at_most_the_longest_type",
             ),
             models.CheckConstraint(
-                condition=models.Q(patient__isnull=False) | models.Q(status="held"),
+                condition=models.Q(patient__isnull=False)
+                | models.Q(status="held")
+                | models.Q(status="cancelled", hold_expires_at__isnull=False),
                 name="appointment_patient_unless_held",
             ),
         ]

@@ -68,7 +68,7 @@ class TypeForm(forms.Form):
         empty_label=None,
         widget=forms.RadioSelect,
     )
-    go = forms.CharField(required=False, max_length=40)  # the eligibility pass
+    go = forms.CharField(required=False, max_length=200)  # the eligibility pass
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,11 +1,12 @@
 """Online booking: a slot held for a patient booking online, and the desk's matches.
 
 An appointment may be "held" with no patient while the patient gives their details;
-the hold ends at hold_expires_at (none: the desk is matching the patient). The
-PostgreSQL exclusion constraints of 0005 count held rows (only cancelled and no-show
-free a slot), so nobody books over a live hold. A check constraint allows a missing
-patient on held rows only. OnlineBookingRequest keeps the details of an online booking
-that matches an existing patient until the desk decides.
+the hold ends at hold_expires_at (none: the desk is matching the patient), and an
+ended hold stays, cancelled, with no patient. The PostgreSQL exclusion constraints of
+0005 count held rows (only cancelled and no-show free a slot), so nobody books over a
+live hold. A check constraint allows a missing patient on such rows only.
+OnlineBookingRequest keeps the details of an online booking that matches an existing
+patient until the desk decides.
 """
 
 import django.db.models.deletion
@@ -146,7 +147,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="appointment",
             constraint=models.CheckConstraint(
-                condition=models.Q(("patient__isnull", False), ("status", "held"), _connector="OR"),
+                condition=models.Q(patient__isnull=False)
+                | models.Q(status="held")
+                | models.Q(status="cancelled", hold_expires_at__isnull=False),
                 name="appointment_patient_unless_held",
             ),
         ),

@@ -72,7 +72,7 @@ def _refused(request: HttpRequest, location: Location, message: str, status: int
     return _render(request, "refused.html", location, {"message": message}, status=status)
 
 
-def _pass_for(location: Location) -> str:
+def eligibility_pass(location: Location) -> str:
     return signing.dumps({"l": location.pk}, salt=ELIGIBLE_SALT, compress=True)
 
 
@@ -84,7 +84,7 @@ def _pass_is_valid(value: str, location: Location) -> bool:
     return isinstance(data, dict) and data.get("l") == location.pk
 
 
-def _hold_reference(hold: Appointment) -> str:
+def hold_reference(hold: Appointment) -> str:
     return signing.dumps({"h": hold.pk, "l": hold.location_id}, salt=HOLD_SALT, compress=True)
 
 
@@ -121,14 +121,14 @@ NOT_SENT = "The form could not be sent. Please call the clinic to book."
 def start(request: HttpRequest, location_id: int) -> HttpResponse:
     """Step 1: the questions that decide whether the patient may book online."""
     location = _location_or_404(location_id)
-    form = EligibilityForm(request.POST or None)
+    form = EligibilityForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
             return _refused(request, location, NOT_SENT, status=400)
         problems = online_eligibility_problems(form.answers(), jurisdiction=location.jurisdiction)
         if problems:
             return _render(request, "not_eligible.html", location, {"problems": problems})
-        query = f"?go={_pass_for(location)}"
+        query = f"?go={eligibility_pass(location)}"
         return redirect(reverse("online_booking:times", args=[location.pk]) + query)
     status = 400 if request.method == "POST" else 200
     return _render(request, "start.html", location, {"form": form}, status=status)
@@ -140,7 +140,7 @@ def _times_context(
     return {
         "appointment_type": appointment_type,
         "slots": slots,
-        "go": _pass_for(location),
+        "go": eligibility_pass(location),
     }
 
 
@@ -217,7 +217,7 @@ def hold(request: HttpRequest, location_id: int) -> HttpResponse:
         return _render(request, "times.html", location, context, status=409)
     except ValidationError as error:
         return _refused(request, location, " ".join(error.messages), status=400)
-    return redirect("online_booking:details", location.pk, _hold_reference(held))
+    return redirect("online_booking:details", location.pk, hold_reference(held))
 
 
 def _hold_state(hold: Appointment) -> str:
@@ -242,7 +242,7 @@ def details(request: HttpRequest, location_id: int, reference: str) -> HttpRespo
         return redirect("online_booking:booked", location.pk, reference)
     if state == "gone":
         return _refused(request, location, "This booking was cancelled. Please start again.", 410)
-    form = DetailsForm(request.POST or None, location=location)
+    form = DetailsForm(request.POST if request.method == "POST" else None, location=location)
     context: dict[str, Any] = {"form": form, "hold": held, "reference": reference}
     if request.method == "GET" or not form.is_valid():
         status = 400 if request.method == "POST" else 200

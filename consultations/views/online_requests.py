@@ -51,7 +51,7 @@ def online_request(request: SignedInRequest, pk: int) -> HttpResponse:
         request.user,
         pk=pk,
     )
-    form = DecisionForm(request.POST or None, request=online_booking)
+    form = DecisionForm(request.POST if request.method == "POST" else None, request=online_booking)
     status = 200
     if request.method == "POST":
         status = 400
