@@ -460,3 +460,24 @@ class AuditEvent(WrittenOnceModel):
         if self.actor_id is None:
             return self.actor_name
         return person_name(self.actor)
+
+
+class RequestCount(models.Model):
+    """How many requests one key (an address, a token, a contact) made in one window.
+
+    Kept in the database, not a process's memory: every app server counts the same
+    requests (clinic.rate_limits).
+    """
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="one_count_per_window")
+        ]
+        indexes = [models.Index(fields=["window_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} since {self.window_start:%Y-%m-%d %H:%M}"

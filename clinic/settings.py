@@ -7,6 +7,7 @@ security settings then switch on and `manage.py check --deploy` is clean.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -337,6 +338,45 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="threadline@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Text messages (clinic.text_messages) -----------------------------------------
+
+# "console" logs each text (development), "locmem" keeps them in a list (tests),
+# "http" posts them to a provider, "disabled" refuses them. With DEBUG off the
+# default is "disabled": a clinic that configured no provider sees its texts
+# refused (in the log and each reminder's result), never silently dropped.
+TEXT_MESSAGE_BACKEND = env.str("TEXT_MESSAGE_BACKEND", default="console" if DEBUG else "disabled")
+TEXT_MESSAGE_HTTP_URL = env.str("TEXT_MESSAGE_HTTP_URL", default="")
+TEXT_MESSAGE_HTTP_TOKEN = _read_secret("TEXT_MESSAGE_HTTP_TOKEN")
+TEXT_MESSAGE_SENDER = env.str("TEXT_MESSAGE_SENDER", default="")
+TEXT_MESSAGE_HTTP_TIMEOUT = env.float("TEXT_MESSAGE_HTTP_TIMEOUT", default=10.0)
+if TEXT_MESSAGE_BACKEND not in {"console", "locmem", "http", "disabled"}:
+    raise ImproperlyConfigured(
+        "TEXT_MESSAGE_BACKEND must be one of console, locmem, http, disabled."
+    )
+if TEXT_MESSAGE_BACKEND == "http":
+    _missing = [
+        name
+        for name, value in [
+            ("TEXT_MESSAGE_HTTP_URL", TEXT_MESSAGE_HTTP_URL),
+            ("TEXT_MESSAGE_HTTP_TOKEN", TEXT_MESSAGE_HTTP_TOKEN),
+            ("TEXT_MESSAGE_SENDER", TEXT_MESSAGE_SENDER),
+        ]
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"TEXT_MESSAGE_BACKEND=http needs {', '.join(_missing)} to be set."
+        )
+    # The token travels in a header: only over TLS, except to this machine.
+    _provider = urlsplit(TEXT_MESSAGE_HTTP_URL)
+    if not (
+        _provider.scheme == "https"
+        or (_provider.scheme == "http" and _provider.hostname in {"127.0.0.1", "localhost", "::1"})
+    ):
+        raise ImproperlyConfigured("TEXT_MESSAGE_HTTP_URL must be an https:// address.")
+if TEXT_MESSAGE_HTTP_TIMEOUT <= 0:
+    raise ImproperlyConfigured("TEXT_MESSAGE_HTTP_TIMEOUT must be a positive number of seconds.")
+
 # Background tasks (django-tasks) ---------------------------------------------
 
 # Appointment reminders are background tasks. "immediate" runs a task at once in
@@ -352,8 +392,12 @@ TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate" if DEBUG else "data
 if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
-# How long before an appointment its email reminder goes out.
+# How long before an appointment its reminder (email, text) goes out.
 REMINDER_HOURS_BEFORE = env.int("REMINDER_HOURS_BEFORE", default=24)
+# How long a link sent to a patient (a form, the consent to read) keeps working.
+PATIENT_LINK_DAYS = env.int("PATIENT_LINK_DAYS", default=7)
+if not 1 <= PATIENT_LINK_DAYS <= 90:
+    raise ImproperlyConfigured("PATIENT_LINK_DAYS must be between 1 and 90.")
 # Online booking (a location's public page, when the manager turns it on): how long a
 # chosen slot is held while the patient types their details. Holds past their time are
 # freed by any booking that meets them and by `python manage.py release_online_holds`

@@ -964,6 +964,86 @@ class ErasureRequest(models.Model):
         return f"Erasure request of {self.patient}, {self.requested_at:%Y-%m-%d}"
 
 
+class LinkPurpose(models.TextChoices):
+    """What a link sent to a patient is for; each purpose has its own page."""
+
+    MEDICAL_HISTORY = "medical_history", "Medical-history questionnaire"
+    BODY_IMAGE = "body_image", "Body-image questionnaire"
+    CONSENT_READING = "consent_reading", "Consent to read before treatment"
+    BOOKING = "booking", "Manage a booking"
+    CHECK_IN = "check_in", "How you are after treatment"
+
+
+# Purposes whose page takes one submission: the link stops working once it is sent.
+SINGLE_USE_PURPOSES = frozenset(
+    {LinkPurpose.MEDICAL_HISTORY, LinkPurpose.BODY_IMAGE, LinkPurpose.CHECK_IN}
+)
+
+
+class PatientLinkQuerySet(PatientRecordQuerySet["PatientLink"]):
+    def live(self) -> Self:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True, used_at__isnull=True, expires_at__gt=now)
+
+
+class PatientLink(models.Model):
+    """A link sent to a patient: one patient, one purpose, until it expires.
+
+    Only the SHA-256 digest of its token is kept (consultations.patient_links makes
+    and checks tokens): a copy of the database opens no patient's page.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="links")
+    purpose = models.CharField(max_length=30, choices=LinkPurpose.choices)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The booking a link is about (managing it, or the visit a form is for).
+    appointment = models.ForeignKey(
+        "Appointment", null=True, blank=True, on_delete=models.PROTECT, related_name="links"
+    )
+    # Whose clinic the page names: the appointment's location, or where it was sent from.
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    sent_by = models.CharField("sent by", max_length=40, blank=True)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A form's answers so far, so a closed browser tab loses nothing.
+    draft = models.JSONField(default=dict, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PatientLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["patient", "purpose", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for {self.patient.full_name}"
+
+    @property
+    def single_use(self) -> bool:
+        return self.purpose in SINGLE_USE_PURPOSES
+
+    @property
+    def state(self) -> str:
+        """Revoked, used, expired or open, in that order of precedence."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.used_at is not None:
+            return "used"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "open"
+
+
 class OnlineBookingRequestQuerySet(LocationHeldQuerySet["OnlineBookingRequest"]):
     location_path = "appointment__location"
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from clinic.access import AnyUser
 from clinic.models import Location, StaffMember
+from consultations.booking.reminders import reminder_channels
 from consultations.booking.services import day_bounds
 from consultations.models import (
     Appointment,
@@ -278,21 +279,17 @@ def unconfirmed_bookings(*, user: AnyUser, location: Location, today: date) -> l
     """Tomorrow's bookings at the location that no reminder will confirm: the desk calls them.
 
     Appointments carry no confirmation of their own; the one automatic confirmation is the
-    reminder email the day before (consultations.booking.reminders), sent only to patients
-    with an email address who asked for reminders by email. One query.
+    reminder the day before (consultations.booking.reminders), by email or text as the
+    patient chose: `reminder_channels` decides, here as when the reminder is sent. One query.
     """
     start, end = day_bounds(today + timedelta(days=1), location)
-    bookings = (
-        Appointment.objects.for_user(user)
-        .filter(
-            location=location,
-            starts_at__gte=start,
-            starts_at__lt=end,
-            status=AppointmentStatus.BOOKED,
-        )
-        .filter(Q(patient__email="") | Q(patient__contact_by_email=False))
+    bookings = Appointment.objects.for_user(user).filter(
+        location=location,
+        starts_at__gte=start,
+        starts_at__lt=end,
+        status=AppointmentStatus.BOOKED,
     )
-    return list(with_details(bookings))
+    return [a for a in with_details(bookings) if not reminder_channels(a.booked_patient)]
 
 
 def forms_not_filled(*, user: AnyUser, location: Location, today: date) -> list[Appointment]:

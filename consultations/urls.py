@@ -6,6 +6,7 @@ from consultations.views import (
     consultations,
     medical_history,
     online_requests,
+    patient_links,
     patients,
     photos,
 )
@@ -17,6 +18,13 @@ urlpatterns = [
     path("patients/search/", patients.patient_search, name="patient_search"),
     path("patients/new/", patients.patient_create, name="patient_create"),
     path("patients/<int:pk>/", patients.patient_chart, name="patient_chart"),
+    # Links sent to patients: the public page, and revoking one from the chart.
+    path("p/<str:token>/", patient_links.patient_link, name="patient_link"),
+    path(
+        "patient-links/<int:pk>/revoke/",
+        patient_links.patient_link_revoke,
+        name="patient_link_revoke",
+    ),
     path("patients/<int:pk>/edit/", patients.patient_edit, name="patient_edit"),
     path("patients/<int:pk>/archive/", patients.patient_archive, name="patient_archive"),
     path("patients/<int:pk>/restore/", patients.patient_restore, name="patient_restore"),

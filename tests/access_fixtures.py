@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.actors import Actor
 from clinic.models import Location, Role, Room, StaffMember
+from consultations import patient_links
 from consultations import services as consultation_services
 from consultations.booking import services as booking
 from consultations.demo_photos import demo_photo_jpeg
@@ -31,6 +32,7 @@ from consultations.models import (
     AppointmentType,
     CalendarFeed,
     Consultation,
+    LinkPurpose,
     MedicalHistory,
     Patient,
     PatientPhoto,
@@ -38,6 +40,7 @@ from consultations.models import (
     PhotoView,
     Screening,
 )
+from consultations.patient_links import IssuedLink
 from consultations.screening import services as screening_services
 from tests import recipes
 from tests.factories import (
@@ -97,6 +100,8 @@ class World:
     session: TreatmentSession
     adverse_event: AdverseEvent
     feed: CalendarFeed
+    # A link sent to the patient (its token: the database keeps only a digest).
+    patient_link: IssuedLink
     # Another staff member's authenticator app (not the practitioner's: an enrolled
     # user owes a second factor on every page).
     authenticator: TOTPDevice
@@ -331,6 +336,9 @@ def build_world(
         actor=actor,
     )
     feed = CalendarFeed.objects.create(staff=doctor, token=f"planted-feed-token-{tag}-0123456789")
+    patient_link = patient_links.issue_link(
+        patient=patient, purpose=LinkPurpose.MEDICAL_HISTORY, location=location, actor=actor
+    )
     enrolled = StaffMemberFactory(
         user=UserFactory(username=f"enrolled-{tag}".lower()),
         role=Role.FRONT_DESK,
@@ -362,6 +370,7 @@ def build_world(
         session=TreatmentSession.objects.get(pk=session.pk),
         adverse_event=adverse_event,
         feed=feed,
+        patient_link=patient_link,
         authenticator=authenticator,
         clinical_texts=(
             f"Apixaban-XYZ-{tag}",

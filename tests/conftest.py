@@ -60,6 +60,9 @@ def pytest_configure(config):
     # Two-factor sign-in has its own tests; elsewhere a password alone signs in,
     # whatever DEBUG says.
     settings.TWO_FACTOR_REQUIRED_ROLES = []
+    # Text messages land in clinic.text_messages.outbox (the `text_outbox` fixture),
+    # as emails land in Django's mail outbox.
+    settings.TEXT_MESSAGE_BACKEND = "locmem"
 
 
 def pytest_report_header(config):
@@ -71,6 +74,15 @@ def pytest_report_header(config):
 def _generated_data_seeded_per_test(request):
     """Each test's fake names depend on the seed and the test alone, not on the order of tests."""
     factory.random.reseed_random(f"{request.config.stash[FAKER_SEED]}:{request.node.nodeid}")
+
+
+@pytest.fixture(autouse=True)
+def text_outbox():
+    """The text messages sent during this test, emptied before it starts."""
+    from clinic import text_messages
+
+    text_messages.outbox.clear()
+    return text_messages.outbox
 
 
 @pytest.fixture(autouse=True)

@@ -143,6 +143,9 @@ EXPECTED = {
     "consultations:calendar_feed": row(200, 200, 200, 200),  # the secret token is the key
     "consultations:calendar_feed_settings": row(LOGIN, 403, 200, 403),
     "consultations:online_request": row(LOGIN, 200, 200, 200),
+    # A patient's link: the token is the key, the same page for anyone holding it.
+    "consultations:patient_link": row(ANY, ANY, ANY, ANY),
+    "consultations:patient_link_revoke": row(LOGIN, 405, 405, 405),
     "consultations:calendar_week": row(LOGIN, 200, 200, 200),
     "consultations:consultation_detail": row(LOGIN, 403, 200, 200, post_refused=["manager"]),
     "consultations:consultation_for_appointment": row(LOGIN, 403, 405, 403),
@@ -335,6 +338,8 @@ URL_KWARGS = {
     "online_booking:hold": lambda world: {"location_id": online_location(world).pk},
     "online_booking:details": online_reference,
     "online_booking:booked": online_reference,
+    "consultations:patient_link": lambda world: {"token": world.patient_link.token},
+    "consultations:patient_link_revoke": lambda world: {"pk": world.patient_link.link.pk},
     "consultations:consultation_detail": _pk("consultation"),
     "consultations:consultation_for_appointment": _pk("appointment"),
     "consultations:consultation_start": _pk("patient"),

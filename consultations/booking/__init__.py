@@ -5,6 +5,6 @@
 - `forms`: the booking and reschedule forms.
 - `schedule`: the day and week grids of the calendar.
 - `calendar_files`: .ics downloads and each practitioner's private feed.
-- `reminders`: the reminder emails, sent by a background task.
+- `reminders`: the reminders by email and text, sent by a background task.
 - `history`: an appointment's moves and status changes, for the chart.
 """

@@ -1,4 +1,4 @@
-"""Email reminders before appointments, sent by a background task (django-tasks).
+"""Reminders before appointments, by email and by text, sent by a background task (django-tasks).
 
 `schedule_reminder` is called by the booking service once a booking or a move
 has committed. It queues `send_appointment_reminder` to run
@@ -12,11 +12,27 @@ has committed. It queues `send_appointment_reminder` to run
 The task reads the appointment again when it runs and sends nothing if it is no
 longer booked (cancelled, no-show, already arrived), if it was moved since the
 reminder was queued (the move queued its own), if it has already started, or if
-the patient has no email address or does not want reminders by email.
+`reminder_channels` finds no way the patient wants and can be reminded. That
+function is the one rule for who gets a reminder: the home page's "bookings to
+confirm" (consultations.selectors.unconfirmed_bookings) asks it too.
+
+- By email, when the patient chose reminders by email and has an address.
+- By text message (clinic.text_messages), when they chose reminders by text, have
+  a phone number, and text messages are configured; the "disabled" backend
+  means no text goes out, so the desk is asked to call instead.
+- Both when both hold.
+
+A refused text (TextMessageNotSent: a bad number, the provider down) does not
+stop the email or fail the task: it is logged and kept in the task's result, as
+every other outcome of a reminder is (reminders write to the log and the task
+result, not to the audit trail).
 
 The email says where and when, and how to cancel: nothing about the treatment.
 A follow-up review is named as the review it is ("your 3-month review"), as in
-the calendar and the feed, so the patient knows which one is due.
+the calendar and the feed, so the patient knows which one is due. The text is
+shorter and more discreet still, since it shows on a locked phone: the first
+name, the clinic, the local date and time and its phone number; any
+appointment is an "appointment".
 """
 
 from __future__ import annotations
@@ -29,9 +45,17 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django_tasks import task
 
-from consultations.models import Appointment, AppointmentKind, AppointmentStatus
+from clinic.text_messages import TextMessageNotSent, send_text_message
+from consultations.models import Appointment, AppointmentKind, AppointmentStatus, Patient
+from consultations.patient_contact import EMAIL, TEXT, chosen_channels, usable_channels
 
 logger = logging.getLogger(__name__)
+
+
+def reminder_channels(patient: Patient) -> list[str]:
+    """How the patient's reminders go out (consultations.patient_contact). The one rule
+    for whether a reminder is sent and whether the desk calls instead."""
+    return usable_channels(patient)
 
 
 def reminder_due_at(starts_at: datetime) -> datetime:
@@ -92,6 +116,19 @@ def reminder_email(appointment: Appointment) -> tuple[str, str]:
     return " ".join(subject.split()), body
 
 
+def reminder_text(appointment: Appointment) -> str:
+    """The text message: who it is for (first name), where, when, and whom to call."""
+    location = appointment.location
+    patient = appointment.booked_patient
+    return " ".join(
+        (
+            f"{patient.preferred_name or patient.first_name}, a reminder of your appointment "
+            f"at {location.name} on {local_when(appointment)}. "
+            f"To cancel or rebook, please call {location.phone}."
+        ).split()
+    )
+
+
 def _moved_since(appointment: Appointment, queued_at: datetime) -> bool:
     """Whether the start changed after the reminder was queued (even if moved back)."""
     return (
@@ -122,11 +159,33 @@ def send_appointment_reminder(*, appointment_id: int, starts_at: str, queued_at:
         outcome = "not sent: moved"
     elif appointment.starts_at <= timezone.now():
         outcome = "not sent: already started"
-    elif not (appointment.patient.contact_by_email and appointment.patient.email):
-        outcome = "not sent: no email reminders"
     else:
-        subject, body = reminder_email(appointment)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [appointment.patient.email])
-        outcome = "sent"
+        outcome = _send(appointment)
     logger.info("Reminder for appointment %s: %s", appointment_id, outcome)
     return outcome
+
+
+def _send(appointment: Appointment) -> str:
+    """Send the reminder by each of the patient's channels; say what went out and what did not."""
+    patient = appointment.booked_patient
+    channels = reminder_channels(patient)
+    sent: list[str] = []
+    problems: list[str] = []
+    if TEXT in chosen_channels(patient) and TEXT not in channels:
+        problems.append("text messages are not configured")
+    if EMAIL in channels:
+        subject, body = reminder_email(appointment)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [patient.email])
+        sent.append(EMAIL)
+    if TEXT in channels:
+        try:
+            send_text_message(to=patient.phone.as_e164, body=reminder_text(appointment))
+        except TextMessageNotSent as refusal:
+            logger.warning("Text reminder for appointment %s: %s", appointment.pk, refusal)
+            problems.append(f"text failed: {refusal}")
+        else:
+            sent.append(TEXT)
+    if not sent and not problems:
+        return "not sent: no reminders chosen"
+    outcome = f"sent by {' and '.join(sent)}" if sent else "not sent"
+    return "; ".join([outcome, *problems])

@@ -427,7 +427,7 @@ def book_appointment(
 
     If the type needs a room and none is named, the suitable free room it prefers is
     taken; if a concurrent booking takes that room first, the next one (see above). The
-    patient's email reminder is queued once the booking commits, unless `send_reminder`
+    patient's reminder is queued once the booking commits, unless `send_reminder`
     is False (the demo clinic, whose patients are invented, sends nothing).
     """
     starts_at = _plausible_start(starts_at)

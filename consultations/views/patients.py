@@ -21,6 +21,9 @@ from consultations.forms import ArchiveForm, NewPatientForm, PatientForm
 from consultations.models import Patient
 from consultations.timeline import TimelineViewer, patient_timeline
 
+# The chart lists the newest links sent; older ones stay in the audit trail.
+RECENT_LINKS = 10
+
 
 def _search_context(request: HttpRequest) -> dict:
     query = request.GET.get("q", "")
@@ -153,6 +156,7 @@ def patient_chart(request: SignedInRequest, pk: int) -> HttpResponse:
         "timeline": patient_timeline(patient, viewer),
         "archive_form": ArchiveForm(),
         "booking_history": patient_booking_history(patient=patient),
+        "patient_links": list(patient.links.select_related("location")[:RECENT_LINKS]),
     }
     if clinician:
         histories = list(

@@ -192,6 +192,25 @@ def test_the_front_desk_is_asked_to_confirm_tomorrows_bookings_no_reminder_will_
     assert reverse("consultations:appointment_detail", args=[no_email.pk]) in unconfirmed
 
 
+@pytest.mark.parametrize(
+    ("backend", "asked_to_call"), [("http", False), ("disabled", True)], ids=["texts", "no texts"]
+)
+def test_a_patient_reminded_by_text_is_confirmed_only_while_texts_can_go_out(
+    client, settings, frontdesk_user, location, types, backend, asked_to_call
+):
+    settings.TEXT_MESSAGE_BACKEND = backend
+    midday(location)
+    texted = book(
+        location,
+        at(location, local_day(location, 1), 10),
+        types["consultation"],
+        patient=PatientFactory(email="", phone="+447911123456", contact_by_sms=True),
+    )
+    client.force_login(frontdesk_user)
+    unconfirmed = section(client.get(reverse("home")), "unconfirmed")
+    assert (texted.patient.full_name in unconfirmed) is asked_to_call
+
+
 def test_the_front_desk_is_asked_for_the_intake_forms_of_patients_booked_this_week(
     client, frontdesk_user, location, types, settings
 ):

@@ -21,6 +21,8 @@ PUBLIC_URL_NAMES = {
     "healthz",
     # Fetched by calendar apps: its secret token is the key; a wrong one is a bare 404.
     "consultations:calendar_feed",
+    # A patient's link: its token is the key; a wrong one is a plain "does not work" page.
+    "consultations:patient_link",
 }
 
 

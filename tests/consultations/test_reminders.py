@@ -1,9 +1,11 @@
-"""Email reminders: queued when an appointment is booked or moved, sent when due, if still wanted.
+"""Reminders by email and text: queued when an appointment is booked or moved, sent when due, if
+still wanted.
 
 Reminders are queued with django-tasks' database backend, as in production;
 `run_when_due` then does what the worker does once each one falls due.
 """
 
+import socket
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -165,7 +167,7 @@ def test_booking_queues_one_reminder_due_the_set_hours_before_the_start(
     assert reminder.run_after == appointment.starts_at - timedelta(hours=hours)
     assert mailoutbox == [], "nothing is sent before it is due"
 
-    assert run_when_due([reminder]) == ["sent"]
+    assert run_when_due([reminder]) == ["sent by email"]
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["harriet@mail.example"]
 
@@ -246,7 +248,7 @@ def test_a_moved_appointment_is_reminded_of_its_new_time_only(
 
     first, second = queued()
     assert second.run_after == new_start - timedelta(hours=24)
-    assert sorted(run_when_due([first, second])) == ["not sent: moved", "sent"]
+    assert sorted(run_when_due([first, second])) == ["not sent: moved", "sent by email"]
     (email,) = mailoutbox
     assert f"{long_date(new_start)} at 15:45" in email.subject
 
@@ -259,7 +261,11 @@ def test_an_appointment_moved_away_and_back_is_reminded_once(queue, book, move, 
     move(appointment, original)
 
     assert len(queued()) == 3
-    assert sorted(run_when_due(queued())) == ["not sent: moved", "not sent: moved", "sent"]
+    assert sorted(run_when_due(queued())) == [
+        "not sent: moved",
+        "not sent: moved",
+        "sent by email",
+    ]
     assert len(mailoutbox) == 1
 
 
@@ -274,7 +280,7 @@ def test_a_patient_without_email_reminders_gets_none(
 ):
     peter = PatientFactory(email=email, contact_by_email=wants_email)
     book(local(london, soon(), 10), london, patient=peter)
-    assert run_when_due(queued()) == ["not sent: no email reminders"]
+    assert run_when_due(queued()) == ["not sent: no reminders chosen"]
     assert mailoutbox == []
 
 
@@ -285,6 +291,130 @@ def test_a_patient_who_opts_out_after_booking_gets_none(queue, book, london, har
     harriet.save()
     run_when_due(queued())
     assert mailoutbox == []
+
+
+# Reminders by text message ------------------------------------------------------------------
+
+
+MOBILE = "+447911123456"
+
+
+@pytest.fixture
+def texts_only(db):
+    """A patient who chose reminders by text message and not by email."""
+    return PatientFactory(
+        first_name="Mary",
+        last_name="Quant",
+        email="mary@mail.example",
+        phone=MOBILE,
+        contact_by_email=False,
+        contact_by_sms=True,
+    )
+
+
+@pytest.mark.django_db
+def test_a_patient_who_chose_texts_is_reminded_by_text_on_the_london_clock(
+    queue, book, london, texts_only, mailoutbox, text_outbox
+):
+    day = soon()
+    book(local(london, day, 10, 30), london, patient=texts_only, notes="Anxious about bruising")
+
+    assert run_when_due(queued()) == ["sent by text"]
+    (text,) = text_outbox
+    assert text.to == MOBILE
+    when = f"{long_date(local(london, day, 10, 30))} at 10:30"
+    assert text.body == (
+        f"Mary, a reminder of your appointment at Threadline London on {when}. "
+        "To cancel or rebook, please call +44 20 7946 0000."
+    )
+    for private in ["Thread lift", "jawline", "bruising", "Quant"]:
+        assert private not in text.body
+    assert mailoutbox == [], "email reminders were not chosen"
+
+
+@pytest.mark.django_db
+def test_the_text_gives_the_time_on_the_new_york_clock(
+    queue, book, new_york, texts_only, text_outbox
+):
+    day = soon()
+    starts_at = local(new_york, day, 9, 15)
+    book(starts_at, new_york, patient=texts_only)
+    run_when_due(queued())
+
+    (text,) = text_outbox
+    expected = f"{starts_at:%A}, {starts_at:%B} {day.day}, {day.year} at 9:15 AM"
+    assert f"at Threadline New York on {expected}." in text.body
+    assert "please call +1 212 555 0100" in text.body
+
+
+@pytest.mark.django_db
+def test_a_patient_who_did_not_choose_texts_gets_none_even_with_a_phone(
+    queue, book, london, harriet, mailoutbox, text_outbox
+):
+    assert harriet.phone and not harriet.contact_by_sms
+    book(local(london, soon(), 10), london)
+    assert run_when_due(queued()) == ["sent by email"]
+    assert len(mailoutbox) == 1
+    assert text_outbox == []
+
+
+@pytest.mark.django_db
+def test_a_patient_who_chose_both_gets_an_email_and_a_text(
+    queue, book, london, harriet, mailoutbox, text_outbox
+):
+    harriet.phone, harriet.contact_by_sms = MOBILE, True
+    harriet.save()
+    book(local(london, soon(), 10), london)
+    assert run_when_due(queued()) == ["sent by email and text"]
+    assert mailoutbox[0].to == ["harriet@mail.example"]
+    assert [text.to for text in text_outbox] == [MOBILE]
+    assert text_outbox[0].body.startswith("Harriet, a reminder")
+
+
+@pytest.mark.django_db
+def test_a_patient_who_chose_texts_but_has_no_phone_gets_nothing(
+    queue, book, london, mailoutbox, text_outbox
+):
+    peter = PatientFactory(phone="", contact_by_email=False, contact_by_sms=True)
+    book(local(london, soon(), 10), london, patient=peter)
+    assert run_when_due(queued()) == ["not sent: no reminders chosen"]
+    assert mailoutbox == text_outbox == []
+
+
+@pytest.mark.django_db
+def test_when_the_text_provider_fails_the_email_still_goes_and_the_failure_is_kept(
+    queue, settings, book, london, harriet, mailoutbox, caplog, monkeypatch
+):
+    harriet.phone, harriet.contact_by_sms = MOBILE, True
+    harriet.save()
+    for proxy in ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]:
+        monkeypatch.delenv(proxy, raising=False)  # straight to this machine, nowhere else
+    nothing_listens = socket.socket()
+    nothing_listens.bind(("127.0.0.1", 0))
+    port = nothing_listens.getsockname()[1]
+    nothing_listens.close()
+    settings.TEXT_MESSAGE_BACKEND = "http"
+    settings.TEXT_MESSAGE_HTTP_URL = f"http://127.0.0.1:{port}/v1/messages"
+    settings.TEXT_MESSAGE_HTTP_TOKEN = "token-not-for-the-log"
+    settings.TEXT_MESSAGE_SENDER = "Threadline"
+    book(local(london, soon(), 10), london)
+
+    (outcome,) = run_when_due(queued())
+    assert outcome.startswith("sent by email; text failed: ")
+    assert "could not be reached" in outcome
+    assert len(mailoutbox) == 1
+    assert "could not be reached" in caplog.text
+    assert "token-not-for-the-log" not in caplog.text
+
+
+@pytest.mark.django_db
+def test_when_texts_are_not_configured_a_patient_who_chose_them_is_told_nothing_and_it_is_kept(
+    queue, settings, book, london, texts_only, mailoutbox, text_outbox
+):
+    settings.TEXT_MESSAGE_BACKEND = "disabled"
+    book(local(london, soon(), 10), london, patient=texts_only)
+    assert run_when_due(queued()) == ["not sent; text messages are not configured"]
+    assert mailoutbox == text_outbox == []
 
 
 # Development and the worker -------------------------------------------------------------------

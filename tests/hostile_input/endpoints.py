@@ -548,6 +548,11 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: [Field("revoke", PRESENCE)],
     ),
     post_only(
+        "consultations:patient_link_revoke",
+        "frontdesk",
+        lambda w: reverse("consultations:patient_link_revoke", args=[w.patient_link.link.pk]),
+    ),
+    post_only(
         "consultations:consultation_start",
         "practitioner",
         lambda w: reverse("consultations:consultation_start", args=[w.patient.pk]),
@@ -1175,6 +1180,7 @@ READ_ONLY_URLS = {
     # The end of an online booking: its reference is signed (tests/consultations/
     # test_online_booking.py: a tampered reference is not found).
     "online_booking:booked",
+    "consultations:patient_link",  # test_a_patient_link_token_of_any_shape_opens_nothing
     "consultations:screening_detail",
     "consultations:screening_pdf",  # test_printed_documents_show_hostile_text_as_text...
     "treatments:planner",

@@ -2,8 +2,8 @@
 
 `snapshot` is the row count of every watched table (auto-created many-to-many
 tables included) and a digest of every row, except the tables whose rows
-legitimately change on any request: the audit trail, sessions, django-axes and
-simple_history's historical tables.
+legitimately change on any request: the audit trail, sessions, django-axes, the
+public pages' request counts and simple_history's historical tables.
 
 Hashing every table after each of thousands of cases made this suite the
 slowest in the project, so a case is judged on the tables its request wrote to:
@@ -23,7 +23,7 @@ from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.db import connection
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, RequestCount
 
 EXCLUDED_APPS = {"axes", "sessions"}
 
@@ -34,7 +34,7 @@ def watched_models() -> list:
     watched = []
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
-        if meta.app_label in EXCLUDED_APPS or model in (AuditEvent, Session):
+        if meta.app_label in EXCLUDED_APPS or model in (AuditEvent, RequestCount, Session):
             continue
         # simple_history's tables (and their many-to-many tables) grow with every change.
         if meta.db_table.split("_", 1)[-1].startswith("historical"):

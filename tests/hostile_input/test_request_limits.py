@@ -185,3 +185,24 @@ def test_a_calendar_feed_token_of_any_shape_is_not_found(token, world):
     response = Client(raise_request_exception=False).get(f"/calendar/feed/{token}.ics")
     assert response.status_code == 404
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "<script>alert(1)</script>",
+        "a" * 500,
+        "%00" * 30,
+        "..%2F..%2Fetc%2Fpasswd",
+        "' OR 1=1 --",
+        "A" * 43,  # the right shape, guessed
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_patient_link_token_of_any_shape_opens_nothing(token, method, world):
+    before = snapshot()
+    client = Client(raise_request_exception=False)
+    response = getattr(client, method)(f"/p/{token}/", {"anything": "<script>"})
+    assert response.status_code == 404
+    assert world.patient.first_name.encode() not in response.content
+    assert snapshot() == before

@@ -22,9 +22,18 @@ from PIL import Image
 
 from clinic.actors import Actor
 from clinic.models import Role, Room
+from consultations import patient_links
 from consultations import services as consultation_services
 from consultations.booking import services as booking
-from consultations.models import Appointment, AppointmentType, Consultation, Patient, Screening
+from consultations.models import (
+    Appointment,
+    AppointmentType,
+    Consultation,
+    LinkPurpose,
+    Patient,
+    Screening,
+)
+from consultations.patient_links import IssuedLink
 from consultations.screening import services as screening_services
 from tests import recipes
 from tests.clock import arrive_for
@@ -71,6 +80,7 @@ class World:
     room: Any
     enroller: Any  # front desk, setting up two-factor sign-in (an unconfirmed app)
     verifier: Any  # front desk with an authenticator app, at the code step
+    patient_link: IssuedLink  # a medical-history link sent to the patient, still open
 
     def day(self, days: int) -> datetime:
         local = timezone.localdate(timezone=self.location.zone) + timedelta(days=days)
@@ -189,6 +199,9 @@ def build_world(location, frontdesk_user, practitioner_user, manager_user) -> Wo
             user=UserFactory(username="enroller"), role=Role.FRONT_DESK, locations=[location]
         ).user,
         verifier=two_factor_user(location),
+        patient_link=patient_links.issue_link(
+            patient=patient, purpose=LinkPurpose.MEDICAL_HISTORY, location=location, actor=actor
+        ),
     )
 
 

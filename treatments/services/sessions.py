@@ -170,7 +170,7 @@ def complete_session(
     hand, and a deviation reason wherever it differs from the plan. Stock is
     decremented per lot, the session locks, the appointment completes and the
     2-week, 3-month and 6-month reviews are booked through the booking service (with their
-    email reminders unless `send_reminders` is False: the demo clinic sends nothing).
+    reminders unless `send_reminders` is False: the demo clinic sends nothing).
     A second completion (double click, second tab) is refused and changes nothing.
     """
     locked = TreatmentSession.objects.select_for_update().get(pk=session.pk)
@@ -326,7 +326,7 @@ def book_follow_ups(
     *, session: TreatmentSession, send_reminders: bool = True, actor: Actor
 ) -> list[Appointment]:
     """Book the 2-week, 3-month and 6-month reviews at the first free slot from each due date,
-    each with its email reminder unless `send_reminders` is False."""
+    each with its reminder unless `send_reminders` is False."""
     types = review_types()
     if not types:
         return []

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0009_location_currency"),
+        ("clinic", "0010_request_counts"),
     ]
 
     operations = [

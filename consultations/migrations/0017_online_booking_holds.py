@@ -17,8 +17,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0010_location_online_booking"),
-        ("consultations", "0015_patient_recent_first_index"),
+        ("clinic", "0011_location_online_booking"),
+        ("consultations", "0016_patient_links"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
