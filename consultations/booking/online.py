@@ -28,6 +28,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from clinic import rate_limits
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
@@ -61,13 +62,12 @@ BOOKINGS_WINDOW = timedelta(days=1)
 
 
 def limit_allows(*, key: str, limit: int, window: timedelta) -> bool:
-    """Whether one more use of `key` stays within `limit` uses per `window`.
+    """Count one use of `key`; whether it stays within `limit` uses per `window`.
 
-    The one place the online booking page asks. The clinic's shared, database-backed rate
-    limits (clinic.rate_limits, shared by every app server) are not in this build yet;
-    until they are, nothing is counted here and every use is allowed.
+    The one place the online booking page asks: the clinic's rate limits, counted in the
+    database so every app server shares them (clinic.rate_limits).
     """
-    return True
+    return rate_limits.allow(key=key, limit=limit, window=window)
 
 
 def hold_allowed(actor: Actor) -> bool:

@@ -14,6 +14,7 @@ app server can answer any step.
 from __future__ import annotations
 
 from contextlib import suppress
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
@@ -38,6 +39,7 @@ from consultations.booking.online_forms import (
 )
 from consultations.models import Appointment, AppointmentStatus, AppointmentType
 from consultations.screening.rules import online_eligibility_problems
+from consultations.views.patient_links import LIMIT_WINDOW, within_public_limits
 
 ELIGIBLE_SALT = "consultations.online-booking.eligible"
 HOLD_SALT = "consultations.online-booking.hold"
@@ -46,11 +48,35 @@ HOLD_LINK_MAX_AGE = 7 * 24 * 60 * 60  # the confirmation page stays readable a w
 SLOTS_SHOWN = 12
 
 
-def _location_or_404(location_id: int) -> Location:
+class TooManyRequests(Exception):
+    pass
+
+
+def _location_or_404(request: HttpRequest, location_id: int) -> Location:
+    """The location, if it takes bookings online; each request counts against the address's
+    limit for the public pages (shared with the patient links' pages)."""
     location = Location.objects.filter(pk=location_id, online_booking=True, is_active=True).first()
     if location is None:
         raise Http404("No online booking here.")
+    if not within_public_limits(request):
+        raise TooManyRequests
     return location
+
+
+def public(view):
+    """The online booking pages' frame: no sign-in, and too many requests answered 429."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, location_id: int, *args: Any, **kwargs: Any):
+        try:
+            return view(request, location_id, *args, **kwargs)
+        except TooManyRequests:
+            location = Location.objects.get(pk=location_id)
+            response = _refused(request, location, TOO_MANY, status=429)
+            response["Retry-After"] = str(int(LIMIT_WINDOW.total_seconds()))
+            return response
+
+    return login_not_required(wrapped)
 
 
 def _render(
@@ -116,11 +142,11 @@ TOO_MANY = (
 NOT_SENT = "The form could not be sent. Please call the clinic to book."
 
 
-@login_not_required
+@public
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest, location_id: int) -> HttpResponse:
     """Step 1: the questions that decide whether the patient may book online."""
-    location = _location_or_404(location_id)
+    location = _location_or_404(request, location_id)
     form = EligibilityForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if form.is_bot():
@@ -144,11 +170,11 @@ def _times_context(
     }
 
 
-@login_not_required
+@public
 @require_GET
 def times(request: HttpRequest, location_id: int) -> HttpResponse:
     """Steps 2 and 3: the consultation and its free times (the desk's slot finder)."""
-    location = _location_or_404(location_id)
+    location = _location_or_404(request, location_id)
     form = TypeForm(request.GET or None)
     if not _pass_is_valid(request.GET.get("go", ""), location):
         return _refused(
@@ -180,11 +206,11 @@ def times(request: HttpRequest, location_id: int) -> HttpResponse:
     return _render(request, "times.html", location, context)
 
 
-@login_not_required
+@public
 @require_POST
 def hold(request: HttpRequest, location_id: int) -> HttpResponse:
     """Step 3: the chosen time is held while the patient gives their details."""
-    location = _location_or_404(location_id)
+    location = _location_or_404(request, location_id)
     form = HoldForm(request.POST, location=location)
     if not form.is_valid():
         return _refused(
@@ -231,11 +257,11 @@ def _hold_state(hold: Appointment) -> str:
     return "booked"
 
 
-@login_not_required
+@public
 @require_http_methods(["GET", "POST"])
 def details(request: HttpRequest, location_id: int, reference: str) -> HttpResponse:
     """Steps 4 and 5: who is booking; confirming books the held time."""
-    location = _location_or_404(location_id)
+    location = _location_or_404(request, location_id)
     held = _hold_for(reference, location)
     state = _hold_state(held)
     if state in ("booked", "waiting"):
@@ -278,11 +304,11 @@ def details(request: HttpRequest, location_id: int, reference: str) -> HttpRespo
     return redirect("online_booking:booked", location.pk, reference)
 
 
-@login_not_required
+@public
 @require_GET
 def booked(request: HttpRequest, location_id: int, reference: str) -> HttpResponse:
     """The end: booked (a confirmation email is on its way) or with the desk to confirm."""
-    location = _location_or_404(location_id)
+    location = _location_or_404(request, location_id)
     held = _hold_for(reference, location)
     state = _hold_state(held)
     if state == "open":

@@ -16,6 +16,7 @@ from consultations.booking import services as booking
 from consultations.booking.services import next_free_slots
 from consultations.models import Appointment, AppointmentStatus, OnlineBookingRequest, Patient
 from consultations.screening.rules import ONLINE_QUESTIONS
+from consultations.views.patient_links import REQUESTS_PER_ADDRESS
 from tests.consultations.test_booking import at, next_weekday, works_every_day
 from tests.factories import AppointmentTypeFactory, PatientFactory, StaffMemberFactory
 
@@ -164,32 +165,32 @@ def test_the_honeypot_filled_saves_nothing(clinic, patient_browser):
     assert not Patient.objects.exists()
 
 
-def test_too_many_holds_from_one_address_are_refused(clinic, patient_browser, monkeypatch):
+def test_an_address_may_hold_ten_slots_an_hour_and_no_more(clinic, patient_browser):
     go = eligible(patient_browser, clinic)
-    asked = []
-
-    def refuse(*, key, limit, window):
-        asked.append((key, limit))
-        return False
-
-    monkeypatch.setattr(online, "limit_allows", refuse)
+    same_address = Actor(user=None, ip_address="127.0.0.1")
+    for _ in range(online.HOLDS_PER_ADDRESS):
+        assert online.hold_allowed(same_address)
     response = patient_browser.post(url("hold", clinic), hold_data(clinic, go))
     assert response.status_code == 429
-    assert asked == [("online-booking:hold:127.0.0.1", online.HOLDS_PER_ADDRESS)]
+    assert b"Too many bookings" in response.content
     assert not Appointment.objects.exists()
 
 
-def test_too_many_bookings_for_one_email_are_refused(clinic, patient_browser, monkeypatch):
+def test_one_email_address_books_three_times_a_day_and_no_more(clinic, patient_browser):
     details_page = hold_through_the_page(patient_browser, clinic)
-    monkeypatch.setattr(
-        online,
-        "limit_allows",
-        lambda *, key, limit, window: not key.startswith("online-booking:email"),
-    )
+    for _ in range(online.BOOKINGS_PER_CONTACT):
+        assert online.booking_allowed(email="Imogen.Okafor@mail.example", phone="")
     response = patient_browser.post(details_page, details_data())
     assert response.status_code == 429
     assert not Patient.objects.exists()
     assert Appointment.objects.get().status == AppointmentStatus.HELD
+
+
+def test_five_hundred_requests_from_one_address_are_turned_away_cleanly(clinic, patient_browser):
+    statuses = [patient_browser.get(url("start", clinic)).status_code for _ in range(500)]
+    assert set(statuses) == {200, 429}
+    assert statuses.index(429) == REQUESTS_PER_ADDRESS
+    assert not Appointment.objects.exists()
 
 
 def test_a_future_date_of_birth_is_refused_and_nothing_is_saved(clinic, patient_browser):
