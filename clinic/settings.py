@@ -403,6 +403,9 @@ if not 1 <= PATIENT_LINK_DAYS <= 90:
 # freed by any booking that meets them and by `python manage.py release_online_holds`
 # (run it every few minutes beside the worker).
 ONLINE_BOOKING_HOLD_MINUTES = env.int("ONLINE_BOOKING_HOLD_MINUTES", default=10)
+# A patient may cancel or move a booking from the link in its confirmation until this many
+# hours before it starts; later, the page asks them to call the clinic.
+ONLINE_BOOKING_CANCEL_NOTICE_HOURS = env.int("ONLINE_BOOKING_CANCEL_NOTICE_HOURS", default=24)
 
 # Security headers ----------------------------------------------------------
 

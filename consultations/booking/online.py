@@ -12,7 +12,8 @@ slot (booking.services.hold_slot) while the patient types their details, then ca
 - otherwise the patient is registered through the registration service and the hold
   becomes their booked appointment at once.
 
-A booked online appointment is confirmed by email with an .ics file.
+A booked online appointment is confirmed by email with an .ics file and a "manage your
+booking" patient link (consultations.views.manage_booking).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from clinic.models import AuditAction
 from consultations.booking import calendar_files
 from consultations.booking import services as booking
 from consultations.booking.reminders import local_when
-from consultations.models import Appointment, OnlineBookingRequest, Patient
+from consultations.models import Appointment, LinkPurpose, OnlineBookingRequest, Patient
+from consultations.patient_links import issue_link
 from consultations.screening.rules import Finding, online_eligibility_problems
 from consultations.selectors import find_possible_duplicates
 from consultations.services import register_patient
@@ -229,12 +231,23 @@ def send_confirmation(appointment: Appointment) -> None:
         return
     location = appointment.location
     when = local_when(appointment)
+    # The "manage your booking" link: this patient, this booking, until it starts.
+    manage = issue_link(
+        patient=patient,
+        purpose=LinkPurpose.BOOKING,
+        location=location,
+        appointment=appointment,
+        actor=Actor.system(),
+        valid_for=max(appointment.starts_at - timezone.now(), timedelta(hours=1)),
+    )
+    notice = settings.ONLINE_BOOKING_CANCEL_NOTICE_HOURS
     body = (
         f"Dear {patient.preferred_name or patient.first_name},\n\n"
         f"Your {appointment.appointment_type.name.lower()} at {location.name} is booked for "
         f"{when} (local time at the clinic), with {appointment.practitioner}.\n\n"
-        f"Phone: {location.phone}\n\n"
-        "To cancel or move it, please call the clinic.\n\n"
+        f"To cancel it or move it to another time, up to {notice} hours before, use this "
+        f"link (it is for you alone):\n{manage.url}\n\n"
+        f"Later than that, please call us on {location.phone}.\n\n"
         f"{location.name}\n"
     )
     message = EmailMessage(

@@ -1,5 +1,6 @@
 """The public online booking page: a patient with no account books a consultation."""
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -329,3 +330,96 @@ def test_the_public_pages_carry_no_staff_navigation_and_the_strict_csp(clinic, p
     assert b"Main navigation" not in response.content
     assert b"<script" not in response.content
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+# Managing the booking from the confirmation's link ---------------------------------------
+
+LINK = re.compile(r"/p/[A-Za-z0-9_-]{43}/")
+
+
+def book_online(browser, clinic, capture) -> Appointment:
+    """Book online, a few days ahead (outside the notice period)."""
+    slot = next_free_slots(
+        appointment_type=clinic["consultation"],
+        location=clinic["location"],
+        after=timezone.now() + timedelta(days=3),
+        limit=1,
+    )[0]
+    details_page = hold_through_the_page(browser, clinic, slot)
+    with capture(execute=True):
+        browser.post(details_page, details_data())
+    return Appointment.objects.get(status=AppointmentStatus.BOOKED)
+
+
+def manage_link() -> str:
+    [confirmation] = [message for message in mail.outbox if message.attachments]
+    return LINK.search(confirmation.body).group(0)
+
+
+def test_the_confirmation_link_lets_the_patient_cancel(
+    clinic, patient_browser, django_capture_on_commit_callbacks
+):
+    appointment = book_online(patient_browser, clinic, django_capture_on_commit_callbacks)
+    link = manage_link()
+    page = patient_browser.get(link)
+    assert page.status_code == 200
+    assert b'data-testid="manage-booking"' in page.content
+    assert b"Okafor-Hale" not in page.content  # the first name only
+    response = patient_browser.post(link, {"action": "cancel"}, follow=True)
+    assert b"Your booking is cancelled" in response.content
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+
+
+def test_the_confirmation_link_moves_the_booking_to_another_free_time(
+    clinic, patient_browser, django_capture_on_commit_callbacks
+):
+    appointment = book_online(patient_browser, clinic, django_capture_on_commit_callbacks)
+    later = next_free_slots(
+        appointment_type=clinic["consultation"],
+        location=clinic["location"],
+        after=appointment.starts_at + timedelta(days=3),
+        limit=1,
+    )[0]
+    response = patient_browser.post(
+        manage_link(),
+        {
+            "action": "move",
+            "starts_at": later.starts_at.isoformat(),
+            "practitioner": later.practitioner.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    appointment.refresh_from_db()
+    assert appointment.starts_at == later.starts_at
+    assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_inside_the_notice_period_the_link_asks_the_patient_to_call(
+    clinic, patient_browser, django_capture_on_commit_callbacks, settings
+):
+    appointment = book_online(patient_browser, clinic, django_capture_on_commit_callbacks)
+    settings.ONLINE_BOOKING_CANCEL_NOTICE_HOURS = 24 * 60  # the booking is now "too close"
+    link = manage_link()
+    page = patient_browser.get(link)
+    assert b'data-testid="call-us"' in page.content
+    assert clinic["location"].phone.encode() in page.content
+    response = patient_browser.post(link, {"action": "cancel"})
+    assert response.status_code == 400
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_a_move_to_a_time_not_offered_is_refused_and_changes_nothing(
+    clinic, patient_browser, django_capture_on_commit_callbacks
+):
+    appointment = book_online(patient_browser, clinic, django_capture_on_commit_callbacks)
+    before = appointment.starts_at
+    for starts_at in ["not a time", at(next_weekday(1), 23).isoformat(), "2026-01-01T03:00"]:
+        response = patient_browser.post(
+            manage_link(),
+            {"action": "move", "starts_at": starts_at, "practitioner": clinic["doctor"].pk},
+        )
+        assert response.status_code == 400
+    appointment.refresh_from_db()
+    assert appointment.starts_at == before

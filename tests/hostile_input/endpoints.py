@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from clinic.models import Location
+from consultations import patient_links
 from consultations import services as consultation_services
 from consultations.booking import online
 from consultations.booking import services as booking
@@ -23,7 +24,7 @@ from consultations.forms import (
     PatientForm,
     PreviousTreatmentForm,
 )
-from consultations.models import CONSULTATION_AREAS, Patient, PhotographyConsent
+from consultations.models import CONSULTATION_AREAS, LinkPurpose, Patient, PhotographyConsent
 from consultations.screening.forms import BodyImageForm, DecisionForm
 from consultations.screening.rules import ONLINE_QUESTIONS
 from consultations.views.online_booking import eligibility_pass, hold_reference
@@ -194,6 +195,35 @@ def online_request_url(w: World) -> str:
     )
     assert outcome.request is not None, "the world's patient should be a possible match"
     return reverse("consultations:online_request", args=[outcome.request.pk])
+
+
+def manage_booking_url(w: World) -> str:
+    """The "manage your booking" link of a consultation booked for the world's patient,
+    a few days ahead (outside the notice period)."""
+    slot = booking.next_free_slots(
+        appointment_type=w.consultation_type,
+        location=w.location,
+        after=timezone.now() + timedelta(days=5),
+        patient=w.patient,
+        limit=1,
+    )[0]
+    appointment = booking.book_appointment(
+        patient=w.patient,
+        practitioner=slot.practitioner,
+        location=w.location,
+        appointment_type=w.consultation_type,
+        starts_at=slot.starts_at,
+        send_reminder=False,
+        actor=Actor.system(),
+    )
+    issued = patient_links.issue_link(
+        patient=w.patient,
+        purpose=LinkPurpose.BOOKING,
+        location=w.location,
+        appointment=appointment,
+        actor=Actor.system(),
+    )
+    return reverse("consultations:patient_link", args=[issued.token])
 
 
 def online_hold_valid(w: World) -> dict:
@@ -890,6 +920,20 @@ ENDPOINTS: list[Endpoint] = [
         online_details_url,
         lambda w: dict(ONLINE_DETAILS),
         lambda w: form_fields(DetailsForm(location=w.location), phone=PHONE),
+    ),
+    Endpoint(
+        "consultations:patient_link booking",  # the "manage your booking" page
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        manage_booking_url,
+        lambda w: {"action": "cancel"},
+        lambda w: [
+            Field("action", CHOICE),
+            Field("starts_at", DATETIME, required=False, max_length=40),
+            Field("practitioner", ID, required=False),
+        ],
     ),
     Endpoint(
         "consultations:online_request",
