@@ -406,6 +406,10 @@ ONLINE_BOOKING_HOLD_MINUTES = env.int("ONLINE_BOOKING_HOLD_MINUTES", default=10)
 # A patient may cancel or move a booking from the link in its confirmation until this many
 # hours before it starts; later, the page asks them to call the clinic.
 ONLINE_BOOKING_CANCEL_NOTICE_HOURS = env.int("ONLINE_BOOKING_CANCEL_NOTICE_HOURS", default=24)
+if not 1 <= ONLINE_BOOKING_HOLD_MINUTES <= 60:
+    raise ImproperlyConfigured("ONLINE_BOOKING_HOLD_MINUTES must be between 1 and 60.")
+if not 0 <= ONLINE_BOOKING_CANCEL_NOTICE_HOURS <= 24 * 14:
+    raise ImproperlyConfigured("ONLINE_BOOKING_CANCEL_NOTICE_HOURS must be between 0 and 336.")
 
 # Security headers ----------------------------------------------------------
 
