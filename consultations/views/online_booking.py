@@ -269,7 +269,15 @@ def details(request: HttpRequest, location_id: int, reference: str) -> HttpRespo
     if state == "gone":
         return _refused(request, location, "This booking was cancelled. Please start again.", 410)
     form = DetailsForm(request.POST if request.method == "POST" else None, location=location)
-    context: dict[str, Any] = {"form": form, "hold": held, "reference": reference}
+    expired = held.status != AppointmentStatus.HELD or (
+        held.hold_expires_at is not None and held.hold_expires_at <= timezone.now()
+    )
+    context: dict[str, Any] = {
+        "form": form,
+        "hold": held,
+        "reference": reference,
+        "expired": expired,
+    }
     if request.method == "GET" or not form.is_valid():
         status = 400 if request.method == "POST" else 200
         return _render(request, "details.html", location, context, status=status)

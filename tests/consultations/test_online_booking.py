@@ -273,6 +273,19 @@ def test_a_slot_taken_while_the_form_was_open_shows_the_next_times_and_saves_not
     assert Patient.objects.count() == patients
 
 
+def test_details_sent_after_the_hold_expired_still_book_the_time_if_it_is_free(
+    clinic, patient_browser
+):
+    details_page = hold_through_the_page(patient_browser, clinic)
+    Appointment.objects.update(hold_expires_at=timezone.now() - timedelta(minutes=1))
+    booking.release_expired_holds()
+    page = patient_browser.get(details_page)
+    assert b"if it is still free when you send your details" in page.content
+    response = patient_browser.post(details_page, details_data())
+    assert response.status_code == 302
+    assert Appointment.objects.get().status == AppointmentStatus.BOOKED
+
+
 def test_a_held_slot_is_not_offered_to_another_patient(clinic, patient_browser):
     slot = first_slot(clinic)
     hold_through_the_page(patient_browser, clinic, slot)
