@@ -157,16 +157,16 @@ def submit_online_booking(
     )
     if matches:
         locked = booking.keep_hold(hold=hold, actor=actor, until=None)
-        request = OnlineBookingRequest.objects.create(appointment=locked, details=stored)
-        request.candidates.set(matches)
+        online_request = OnlineBookingRequest.objects.create(appointment=locked, details=stored)
+        online_request.candidates.set(matches)
         record_event(
             action=AuditAction.CREATE,
             actor=actor,
-            obj=request,
+            obj=online_request,
             summary=f"Online booking for {_local(locked):%Y-%m-%d %H:%M} matches "
             f"{len(matches)} existing record(s): kept for the front desk",
         )
-        return OnlineBooking(locked, request)
+        return OnlineBooking(locked, online_request)
     # One transaction: if the slot is gone (SlotUnavailable), the new record goes with it.
     patient = register_patient(details=_registration_details(stored, hold), actor=actor)
     appointment = booking.confirm_held_booking(hold=hold, patient=patient, actor=actor)
@@ -174,18 +174,20 @@ def submit_online_booking(
     return OnlineBooking(appointment, None)
 
 
-def _decide(request: OnlineBookingRequest, patient: Patient, actor: Actor, how: str) -> Appointment:
+def _decide(
+    online_request: OnlineBookingRequest, patient: Patient, actor: Actor, how: str
+) -> Appointment:
     appointment = booking.confirm_held_booking(
-        hold=request.appointment, patient=patient, actor=actor
+        hold=online_request.appointment, patient=patient, actor=actor
     )
-    request.decided_at = timezone.now()
-    request.decided_by = actor.user
-    request.patient = patient
-    request.save(update_fields=["decided_at", "decided_by", "patient"])
+    online_request.decided_at = timezone.now()
+    online_request.decided_by = actor.user
+    online_request.patient = patient
+    online_request.save(update_fields=["decided_at", "decided_by", "patient"])
     record_event(
         action=AuditAction.UPDATE,
         actor=actor,
-        obj=request,
+        obj=online_request,
         patient_id=patient.pk,
         summary=f"Online booking {how} {patient.record_number}",
     )
@@ -193,8 +195,8 @@ def _decide(request: OnlineBookingRequest, patient: Patient, actor: Actor, how: 
     return appointment
 
 
-def _open_request(request: OnlineBookingRequest) -> OnlineBookingRequest:
-    locked = OnlineBookingRequest.objects.select_for_update().get(pk=request.pk)
+def _open_request(online_request: OnlineBookingRequest) -> OnlineBookingRequest:
+    locked = OnlineBookingRequest.objects.select_for_update().get(pk=online_request.pk)
     if locked.decided_at is not None:
         raise ValidationError("This online booking has already been dealt with.")
     return locked
@@ -202,19 +204,21 @@ def _open_request(request: OnlineBookingRequest) -> OnlineBookingRequest:
 
 @transaction.atomic
 def link_online_request(
-    *, request: OnlineBookingRequest, patient: Patient, actor: Actor
+    *, online_request: OnlineBookingRequest, patient: Patient, actor: Actor
 ) -> Appointment:
     """The desk says the online booking is this existing patient's (one of the matches)."""
-    locked = _open_request(request)
+    locked = _open_request(online_request)
     if not locked.candidates.filter(pk=patient.pk).exists():
         raise ValidationError({"patient": ["Choose one of the possible matches."]})
     return _decide(locked, patient, actor, "linked to")
 
 
 @transaction.atomic
-def register_from_online_request(*, request: OnlineBookingRequest, actor: Actor) -> Appointment:
+def register_from_online_request(
+    *, online_request: OnlineBookingRequest, actor: Actor
+) -> Appointment:
     """The desk says the person is new: register them from what they typed and book."""
-    locked = _open_request(request)
+    locked = _open_request(online_request)
     patient = register_patient(
         details=_registration_details(locked.details, locked.appointment), actor=actor
     )

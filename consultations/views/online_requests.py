@@ -62,11 +62,13 @@ def online_request(request: SignedInRequest, pk: int) -> HttpResponse:
             try:
                 if form.cleaned_data["decision"] == "link":
                     appointment = online.link_online_request(
-                        request=online_booking, patient=form.cleaned_data["patient"], actor=actor
+                        online_request=online_booking,
+                        patient=form.cleaned_data["patient"],
+                        actor=actor,
                     )
                 else:
                     appointment = online.register_from_online_request(
-                        request=online_booking, actor=actor
+                        online_request=online_booking, actor=actor
                     )
             except booking.SlotUnavailable as taken:
                 form.add_error(None, taken.message)

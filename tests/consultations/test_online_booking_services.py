@@ -216,13 +216,13 @@ def test_the_desk_links_an_online_booking_to_the_matching_patient(clinic):
     held = hold(clinic, at(next_weekday(1), 10))
     request = online.submit_online_booking(hold=held, details=details(), actor=PATIENT).request
     desk = Actor.system(user=clinic["doctor"].user)
-    appointment = online.link_online_request(request=request, patient=existing, actor=desk)
+    appointment = online.link_online_request(online_request=request, patient=existing, actor=desk)
     assert appointment.patient == existing
     assert appointment.status == AppointmentStatus.BOOKED
     request.refresh_from_db()
     assert request.decided_at is not None and request.patient == existing
     with pytest.raises(ValidationError):
-        online.register_from_online_request(request=request, actor=desk)
+        online.register_from_online_request(online_request=request, actor=desk)
 
 
 def test_the_desk_registers_a_new_patient_when_no_match_is_the_person(clinic):
@@ -230,7 +230,7 @@ def test_the_desk_registers_a_new_patient_when_no_match_is_the_person(clinic):
     held = hold(clinic, at(next_weekday(1), 10))
     request = online.submit_online_booking(hold=held, details=details(), actor=PATIENT).request
     appointment = online.register_from_online_request(
-        request=request, actor=Actor.system(user=clinic["doctor"].user)
+        online_request=request, actor=Actor.system(user=clinic["doctor"].user)
     )
     assert appointment.patient.first_name == "Imogen"
     assert Patient.objects.count() == 2
@@ -242,7 +242,7 @@ def test_the_desk_cannot_link_a_patient_who_is_not_one_of_the_matches(clinic):
     held = hold(clinic, at(next_weekday(1), 10))
     request = online.submit_online_booking(hold=held, details=details(), actor=PATIENT).request
     with pytest.raises(ValidationError):
-        online.link_online_request(request=request, patient=stranger, actor=Actor.system())
+        online.link_online_request(online_request=request, patient=stranger, actor=Actor.system())
     held.refresh_from_db()
     assert held.status == AppointmentStatus.HELD
 
