@@ -21,6 +21,7 @@ from django.utils import timezone
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction, StaffMember
+from consultations import patient_links
 from consultations.models import (
     CONSULTATION_AREAS,
     FREEING_STATUSES,
@@ -31,6 +32,7 @@ from consultations.models import (
     ErasureRequest,
     MedicalHistory,
     Patient,
+    PatientLink,
     PatientPhoto,
     PhotoConsentForm,
     PhotographyConsent,
@@ -133,6 +135,9 @@ def archive_patient(*, patient: Patient, reason: str, actor: Actor) -> Patient:
         patient_id=patient.pk,
         summary=f"Archived: {patient.archive_reason}",
     )
+    # Whoever holds a link the patient was sent must not reach an archived record.
+    for link in PatientLink.objects.live().filter(patient=patient):
+        patient_links.revoke_link(link=link, actor=actor)
     return patient
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import get_for_user_or_404
 from clinic.actors import Actor
+from clinic.client_address import client_address
 from clinic.permissions import require_permission
 from clinic.rate_limits import allow
 from consultations import patient_links
@@ -44,7 +45,8 @@ def public_page(
 
 def within_public_limits(request: HttpRequest, *keys: str) -> bool:
     """Count this request against its address and each of `keys`; False once any is over."""
-    address = request.META.get("REMOTE_ADDR") or "unknown"
+    # Behind the load balancer, each patient's own address (clinic.client_address).
+    address = client_address(request) or "unknown"
     answers = [allow(key=f"address:{address}", limit=REQUESTS_PER_ADDRESS, window=LIMIT_WINDOW)]
     answers += [allow(key=key, limit=REQUESTS_PER_TOKEN, window=LIMIT_WINDOW) for key in keys]
     return all(answers)

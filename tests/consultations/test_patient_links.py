@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from clinic.actors import Actor
 from clinic.models import AuditAction, AuditEvent
-from consultations import patient_links
+from consultations import patient_links, services
 from consultations.models import LinkPurpose, PatientLink
 from consultations.views import patient_links as link_views
 from tests.clock import travel_to
@@ -285,3 +285,28 @@ def test_a_patient_who_chose_neither_is_not_sent_anything(location, desk, text_o
         patient_links.send_link(issued=issued, invitation="Please fill in.", actor=desk)
 
     assert not mail.outbox and not text_outbox
+
+
+def test_behind_a_proxy_each_patients_own_address_is_counted(monkeypatch, settings):
+    settings.PROXY_COUNT = 1
+    monkeypatch.setattr(link_views, "REQUESTS_PER_ADDRESS", 2)
+    client = Client(REMOTE_ADDR="10.0.0.1")
+
+    first = [
+        client.get(f"/p/{'A' * 43}/", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code
+        for _ in range(3)
+    ]
+    other = client.get(f"/p/{'A' * 43}/", HTTP_X_FORWARDED_FOR="198.51.100.4").status_code
+
+    assert first == [404, 404, 429]
+    assert other == 404
+
+
+def test_archiving_a_patient_stops_every_link_they_were_sent(patient, location, desk):
+    history = issue(patient, location, desk)
+    reading = issue(patient, location, desk, purpose=LinkPurpose.CONSENT_READING)
+
+    services.archive_patient(patient=patient, reason="Moved abroad", actor=desk)
+
+    assert open_page(history).status_code == 410
+    assert open_page(reading).status_code == 410
