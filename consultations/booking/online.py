@@ -72,9 +72,11 @@ def limit_allows(*, key: str, limit: int, window: timedelta) -> bool:
     return rate_limits.allow(key=key, limit=limit, window=window)
 
 
-def hold_allowed(actor: Actor) -> bool:
+def hold_allowed(address: str | None) -> bool:
+    """At most HOLDS_PER_ADDRESS holds an hour from one client address (the patient's own,
+    behind the clinic's proxies: clinic.client_address)."""
     return limit_allows(
-        key=f"online-booking:hold:{actor.ip_address or 'unknown'}",
+        key=f"online-booking:hold:{address or 'unknown'}",
         limit=HOLDS_PER_ADDRESS,
         window=HOLDS_WINDOW,
     )

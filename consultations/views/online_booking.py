@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinic.actors import Actor
+from clinic.client_address import client_address
 from clinic.models import Location
 from consultations.booking import online
 from consultations.booking import services as booking
@@ -226,7 +227,7 @@ def hold(request: HttpRequest, location_id: int) -> HttpResponse:
             status=400,
         )
     actor = Actor.from_request(request)
-    if not online.hold_allowed(actor):
+    if not online.hold_allowed(client_address(request)):
         return _refused(request, location, TOO_MANY, status=429)
     appointment_type = form.cleaned_data["appointment_type"]
     try:

@@ -168,9 +168,8 @@ def test_the_honeypot_filled_saves_nothing(clinic, patient_browser):
 
 def test_an_address_may_hold_ten_slots_an_hour_and_no_more(clinic, patient_browser):
     go = eligible(patient_browser, clinic)
-    same_address = Actor(user=None, ip_address="127.0.0.1")
     for _ in range(online.HOLDS_PER_ADDRESS):
-        assert online.hold_allowed(same_address)
+        assert online.hold_allowed("127.0.0.1")
     response = patient_browser.post(url("hold", clinic), hold_data(clinic, go))
     assert response.status_code == 429
     assert b"Too many bookings" in response.content
@@ -436,3 +435,20 @@ def test_a_move_to_a_time_not_offered_is_refused_and_changes_nothing(
         assert response.status_code == 400
     appointment.refresh_from_db()
     assert appointment.starts_at == before
+
+
+def test_behind_the_clinics_proxy_each_patients_own_address_is_limited(
+    clinic, patient_browser, settings
+):
+    settings.PROXY_COUNT = 1
+    for _ in range(online.HOLDS_PER_ADDRESS):
+        assert online.hold_allowed("198.51.100.20")
+    go = eligible(patient_browser, clinic)
+    refused = patient_browser.post(
+        url("hold", clinic), hold_data(clinic, go), HTTP_X_FORWARDED_FOR="198.51.100.20"
+    )
+    assert refused.status_code == 429
+    another_patient = patient_browser.post(
+        url("hold", clinic), hold_data(clinic, go), HTTP_X_FORWARDED_FOR="198.51.100.21"
+    )
+    assert another_patient.status_code == 302
