@@ -1,10 +1,18 @@
 """A patient books a consultation online on their phone (390x844), with no account."""
 
+import re
+from datetime import date, timedelta
+
 import pytest
+from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from consultations.models import Appointment, AppointmentStatus
+from clinic.actors import Actor
+from consultations.booking import online
+from consultations.booking import services as booking
+from consultations.models import Appointment, AppointmentStatus, AppointmentType
 from tests.e2e.test_pages_fit_and_are_accessible import axe_violations, widths
 from tests.recipes import appointment_type, practitioner_at
 
@@ -82,3 +90,40 @@ def test_an_ineligible_answer_stops_the_booking_on_a_phone(phone, clinic):
     expect(phone.get_by_test_id("clinic-phone")).to_have_text(clinic.phone)
     assert fits_and_passes_axe(phone) == []
     assert not Appointment.objects.exists()
+
+
+def test_a_patient_cancels_from_the_link_in_their_confirmation(phone, clinic):
+    consultation = AppointmentType.objects.get()
+    slot = booking.next_free_slots(
+        appointment_type=consultation,
+        location=clinic,
+        after=timezone.now() + timedelta(days=3),
+        limit=1,
+    )[0]
+    held = booking.hold_slot(
+        location=clinic,
+        appointment_type=consultation,
+        practitioner=slot.practitioner,
+        starts_at=slot.starts_at,
+        actor=Actor(user=None),
+    )
+    details = {
+        "first_name": "Imogen",
+        "last_name": "Okafor-Hale",
+        "date_of_birth": date(1984, 6, 2),
+        "sex": "female",
+        "email": "imogen.okafor@mail.example",
+        "phone": "",
+        "contact_by_email": True,
+        "contact_by_sms": False,
+    }
+    online.submit_online_booking(hold=held, details=details, actor=Actor(user=None))
+    [confirmation] = [message for message in mail.outbox if message.attachments]
+    link = re.search(r"/p/[A-Za-z0-9_-]{43}/", confirmation.body).group(0)
+
+    phone.goto(link)
+    expect(phone.get_by_test_id("manage-booking")).to_contain_text("Thread-lift consultation")
+    assert fits_and_passes_axe(phone) == []
+    phone.get_by_test_id("cancel-booking").click()
+    expect(phone.get_by_role("status")).to_contain_text("Your booking is cancelled")
+    assert Appointment.objects.get().status == AppointmentStatus.CANCELLED
