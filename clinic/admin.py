@@ -22,6 +22,7 @@ class LocationAdmin(SimpleHistoryAdmin):
         "emergency_phone",
         "cooling_off_adult_days",
         "cooling_off_minor_days",
+        "online_booking",
         "is_active",
     ]
     list_filter = ["is_active", "paper_size", "jurisdiction"]

@@ -154,6 +154,12 @@ class Location(models.Model):
         "(the Medical Board of Australia's 2023 guidelines ask for at least 7).",
     )
     is_active = models.BooleanField(default=True)
+    online_booking = models.BooleanField(
+        "online booking",
+        default=False,
+        help_text="Patients may book a consultation on this location's public booking page "
+        "(/book/<number>/). Off: the page does not exist.",
+    )
 
     history = HistoricalRecords()
 

@@ -405,6 +405,13 @@ if not 0 <= PATIENT_CANCEL_NOTICE_HOURS <= 14 * 24:
 PATIENT_LINK_DAYS = env.int("PATIENT_LINK_DAYS", default=7)
 if not 1 <= PATIENT_LINK_DAYS <= 90:
     raise ImproperlyConfigured("PATIENT_LINK_DAYS must be between 1 and 90.")
+# Online booking (a location's public page, when the manager turns it on): how long a
+# chosen slot is held while the patient types their details. Holds past their time are
+# freed by any booking that meets them and by `python manage.py release_online_holds`
+# (run it every few minutes beside the worker).
+ONLINE_BOOKING_HOLD_MINUTES = env.int("ONLINE_BOOKING_HOLD_MINUTES", default=10)
+if not 1 <= ONLINE_BOOKING_HOLD_MINUTES <= 60:
+    raise ImproperlyConfigured("ONLINE_BOOKING_HOLD_MINUTES must be between 1 and 60.")
 
 # Security headers ----------------------------------------------------------
 

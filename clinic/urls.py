@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("clinic.site.urls")),
     path("", include("consultations.urls")),
     path("", include("treatments.urls")),
+    path("book/", include("consultations.online_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # One sign-in page for everything, with its lockout: the admin uses ours.
     path(

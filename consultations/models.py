@@ -590,10 +590,31 @@ class AppointmentStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     NO_SHOW = "no_show", "No-show"
+    # Kept for a patient booking online while they give their details (consultations.
+    # booking.services.hold_slot): it blocks the slot like a booking, has no patient yet,
+    # and ends at `hold_expires_at` (none: the desk is still matching the patient).
+    HELD = "held", "Held for an online booking"
 
 
 # Statuses that free the slot for someone else.
 FREEING_STATUSES = [AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW]
+
+
+class AppointmentQuerySet(LocationHeldQuerySet[_M]):
+    def for_user(self, user: AnyUser) -> Self:
+        """The location's appointments, without the online holds that have no patient yet:
+        every page that lists or opens appointments for staff reads a patient from them."""
+        return super().for_user(user).filter(patient__isnull=False)
+
+    def live_holds(self, now: datetime) -> Self:
+        """Online holds still keeping their slot: not expired, or waiting for the desk."""
+        return self.filter(status=AppointmentStatus.HELD).filter(
+            models.Q(hold_expires_at__isnull=True) | models.Q(hold_expires_at__gt=now)
+        )
+
+    def expired_holds(self, now: datetime) -> Self:
+        """Online holds past their time that still block their slot until released."""
+        return self.filter(status=AppointmentStatus.HELD, hold_expires_at__lte=now)
 
 
 class Appointment(models.Model):
@@ -602,9 +623,19 @@ class Appointment(models.Model):
     `blocked_until` is the end plus the type's buffer: the span nobody else may
     book. On PostgreSQL an exclusion constraint over it (migration) makes double
     booking impossible whatever the code path.
+
+    An online hold (status held) has no patient until the patient's details are
+    confirmed; a hold that ends unconfirmed stays, cancelled, with no patient and its
+    expiry. A check constraint allows a missing patient on those rows only.
     """
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(
+        Patient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
     practitioner = models.ForeignKey(
         "clinic.StaffMember", on_delete=models.PROTECT, related_name="appointments"
     )
@@ -636,8 +667,13 @@ class Appointment(models.Model):
     )
     # Cancelled by the patient from their booking link rather than by the clinic.
     cancelled_by_patient = models.BooleanField(default=False)
+    hold_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="For an online hold: when it lets the slot go (empty: the desk decides).",
+    )
 
-    objects = LocationHeldQuerySet.as_manager()
+    objects = AppointmentQuerySet.as_manager()
 
     # The booking and every move (the reminder task reads them); status changes
     # are recorded as AppointmentStatusChange rows instead.
@@ -665,11 +701,31 @@ class Appointment(models.Model):
                 condition=models.Q(blocked_until__lte=models.F("starts_at") + LONGEST_BLOCK),
                 name="appointment_blocks_at_most_the_longest_type",
             ),
+            models.CheckConstraint(
+                condition=models.Q(patient__isnull=False)
+                | models.Q(status="held")
+                | models.Q(status="cancelled", hold_expires_at__isnull=False),
+                name="appointment_patient_unless_held",
+            ),
         ]
 
     def __str__(self) -> str:
         when = f"{self.starts_at:%Y-%m-%d %H:%M}"
+        if self.patient is None:
+            return f"{self.appointment_type}, held for an online booking, {when}"
         return f"{self.appointment_type} for {self.patient.full_name}, {when}"
+
+    @property
+    def booked_patient(self) -> Patient:
+        """The patient, on every appointment but an online hold (which staff pages never
+        reach: `for_user` leaves holds out)."""
+        if self.patient is None:
+            raise ValueError(f"Appointment {self.pk} is an online hold with no patient yet.")
+        return self.patient
+
+    @property
+    def is_online_hold(self) -> bool:
+        return self.status == AppointmentStatus.HELD
 
     @property
     def frees_slot(self) -> bool:
@@ -1047,3 +1103,50 @@ class BodyImageAnswers(models.Model):
 
     def __str__(self) -> str:
         return f"Body-image answers of {self.patient} sent {self.submitted_at:%Y-%m-%d}"
+
+
+class OnlineBookingRequestQuerySet(LocationHeldQuerySet["OnlineBookingRequest"]):
+    location_path = "appointment__location"
+
+    def awaiting(self) -> Self:
+        return self.filter(decided_at__isnull=True)
+
+
+class OnlineBookingRequest(models.Model):
+    """An online booking whose details match an existing patient: the desk decides.
+
+    Nobody is merged automatically. The held appointment keeps its slot (with no expiry)
+    until the desk links the booking to the matching patient or registers a new one
+    (consultations.booking.online). `details` are what the patient typed, as typed.
+    """
+
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.PROTECT, related_name="online_request"
+    )
+    details = models.JSONField(help_text="What the patient typed: names, birth date, contact.")
+    candidates = models.ManyToManyField(Patient, related_name="+", blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        Patient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="online_booking_requests",
+        help_text="Who the desk booked it for: a matching patient or a newly registered one.",
+    )
+
+    objects = OnlineBookingRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["submitted_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Online booking request {self.pk}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.details.get('first_name', '')} {self.details.get('last_name', '')}".strip()

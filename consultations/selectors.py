@@ -22,6 +22,7 @@ from consultations.models import (
     AppointmentKind,
     AppointmentStatus,
     MedicalHistory,
+    OnlineBookingRequest,
     Patient,
     Screening,
 )
@@ -291,7 +292,7 @@ def unconfirmed_bookings(*, user: AnyUser, location: Location, today: date) -> l
         # The patient has answered a booking link (an earlier reminder, an online booking).
         confirmed_at__isnull=True,
     )
-    return [a for a in with_details(bookings) if not reminder_channels(a.patient)]
+    return [a for a in with_details(bookings) if not reminder_channels(a.booked_patient)]
 
 
 def forms_not_filled(*, user: AnyUser, location: Location, today: date) -> list[Appointment]:
@@ -390,3 +391,14 @@ def bookings_per_location(*, user: AnyUser, locations: list[Location]) -> dict[i
     counts = {location.pk: 0 for location in locations}
     counts.update({row["location"]: row["count"] for row in rows})
     return counts
+
+
+def online_requests_waiting(*, user: AnyUser, location: Location) -> list[OnlineBookingRequest]:
+    """Online bookings at the location whose details match an existing patient: the desk
+    decides who they are (consultations.booking.online). Oldest first; one query."""
+    return list(
+        OnlineBookingRequest.objects.for_user(user)
+        .awaiting()
+        .filter(appointment__location=location)
+        .select_related("appointment__appointment_type", "appointment__practitioner__user")
+    )

@@ -5,6 +5,7 @@ from consultations.views import (
     calendar,
     consultations,
     medical_history,
+    online_requests,
     patient_forms,
     patient_links,
     patients,
@@ -88,6 +89,7 @@ urlpatterns = [
         appointments.appointment_ics,
         name="appointment_ics",
     ),
+    path("online-bookings/<int:pk>/", online_requests.online_request, name="online_request"),
     path("calendar/feed/", appointments.calendar_feed_settings, name="calendar_feed_settings"),
     path("calendar/feed/<str:token>.ics", appointments.calendar_feed, name="calendar_feed"),
     # Consultation and suitability screening.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -39,16 +39,19 @@ from django.utils import timezone
 from django.utils.regex_helper import normalize
 
 from clinic.actors import Actor
-from clinic.models import AuditAction, AuditEvent, Role
+from clinic.models import AuditAction, AuditEvent, Location, Role
 from clinic.roles import group_name
+from consultations.booking import online
 from consultations.booking import services as booking
 from consultations.models import (
     Appointment,
     AppointmentKind,
+    AppointmentType,
     Consultation,
     PatientPhoto,
     PhotographyConsent,
 )
+from consultations.views.online_booking import hold_reference
 from tests import recipes
 from tests.access_fixtures import (
     World,
@@ -59,7 +62,12 @@ from tests.access_fixtures import (
     sign_consent,
 )
 from tests.clock import stop_kept, travels_kept
-from tests.factories import LocationFactory, StaffMemberFactory, UserFactory
+from tests.factories import (
+    AppointmentTypeFactory,
+    LocationFactory,
+    StaffMemberFactory,
+    UserFactory,
+)
 from tests.recipes import LOCAL_LIDOCAINE_FORM, iter_patterns, receive, sample_path
 from treatments.models import (
     AdverseEvent,
@@ -139,6 +147,7 @@ EXPECTED = {
     "consultations:patient_link": row(200, 200, 200, 200),
     "consultations:send_visit_forms": row(LOGIN, 405, 405, 405),
     "consultations:history_review": row(LOGIN, 403, 405, 403),
+    "consultations:online_request": row(LOGIN, 200, 200, 200),
     "consultations:patient_link_revoke": row(LOGIN, 405, 405, 405),
     "consultations:calendar_week": row(LOGIN, 200, 200, 200),
     "consultations:consultation_detail": row(LOGIN, 403, 200, 200, post_refused=["manager"]),
@@ -170,6 +179,12 @@ EXPECTED = {
     "consultations:screening_detail": row(LOGIN, 403, 200, 200),
     "consultations:screening_new": row(LOGIN, 403, 200, 403),
     "consultations:screening_pdf": row(LOGIN, 403, 200, 200),
+    # online booking: the public pages, open to anyone where the location takes bookings
+    "online_booking:start": row(200, 200, 200, 200),
+    "online_booking:times": row(400, 400, 400, 400),  # without the questions' pass
+    "online_booking:hold": row(405, 405, 405, 405),
+    "online_booking:details": row(200, 200, 200, 200),  # the hold's signed reference
+    "online_booking:booked": row(302, 302, 302, 302),  # not booked yet: back to the details
     # treatments -----------------------------------------------------------------------
     "treatments:adverse_event_new": row(LOGIN, 403, 200, 403),
     "treatments:adverse_event_edit": row(LOGIN, 403, 200, 403),
@@ -263,6 +278,57 @@ def patient_audit_event(world: World) -> AuditEvent:
     return AuditEvent.objects.filter(patient_id=world.patient.pk).earliest("pk")
 
 
+def online_location(world: World):
+    """The world's location, taking consultations online."""
+    # Written each time: the world may outlive a rolled-back test.
+    Location.objects.filter(pk=world.location.pk).update(online_booking=True)
+    world.location.online_booking = True
+    return world.location
+
+
+def online_hold(world: World) -> Appointment:
+    """A slot held online at the world's location (its first free consultation time)."""
+    location = online_location(world)
+    consultation = AppointmentTypeFactory(
+        name=f"Online consultation {AppointmentType.objects.count()}",
+        kind=AppointmentKind.CONSULTATION,
+        needs_room=False,
+    )
+    slot = booking.next_free_slots(
+        appointment_type=consultation, location=location, practitioner=world.doctor, limit=1
+    )[0]
+    return booking.hold_slot(
+        location=location,
+        appointment_type=consultation,
+        practitioner=world.doctor,
+        starts_at=slot.starts_at,
+        actor=Actor(user=None),
+    )
+
+
+def online_reference(world: World) -> dict:
+    hold = online_hold(world)
+    return {"location_id": hold.location_id, "reference": hold_reference(hold)}
+
+
+def online_request(world: World) -> dict:
+    """An online booking whose email is the world patient's: waiting for the desk."""
+    details = {
+        "first_name": "Someone",
+        "last_name": "Else",
+        "date_of_birth": date(1984, 6, 2),
+        "sex": "female",
+        "email": world.patient.email,
+        "phone": "",
+        "contact_by_email": False,
+        "contact_by_sms": False,
+    }
+    outcome = online.submit_online_booking(
+        hold=online_hold(world), details=details, actor=Actor(user=None)
+    )
+    return {"pk": outcome.request.pk}
+
+
 URL_KWARGS = {
     "staff_reset_two_factor": _pk("doctor"),
     "password_reset_confirm": lambda world: {"uidb64": "MQ", "token": "set-password"},
@@ -273,6 +339,12 @@ URL_KWARGS = {
     "consultations:appointment_status": _pk("appointment"),
     "consultations:appointment_undo": _pk("appointment"),
     "consultations:calendar_feed": lambda world: {"token": world.feed.token},
+    "consultations:online_request": online_request,
+    "online_booking:start": lambda world: {"location_id": online_location(world).pk},
+    "online_booking:times": lambda world: {"location_id": online_location(world).pk},
+    "online_booking:hold": lambda world: {"location_id": online_location(world).pk},
+    "online_booking:details": online_reference,
+    "online_booking:booked": online_reference,
     "consultations:patient_link": lambda world: {"token": world.patient_link.token},
     "consultations:patient_link_revoke": lambda world: {"pk": world.patient_link.link.pk},
     "consultations:send_visit_forms": _pk("patient"),

@@ -176,7 +176,7 @@ def aftercare_for(sessions: list[TreatmentSession]) -> dict[int, Aftercare]:
         .select_related("location", "practitioner__user", "appointment_type")
         .order_by("starts_at", "pk")
     ):
-        reviews_by_patient[appointment.patient_id].append(appointment)
+        reviews_by_patient[appointment.booked_patient.pk].append(appointment)
     result = {}
     for session in sessions:
         placed = placed_by_session[session.pk]

@@ -2,7 +2,8 @@
 
 - Front desk: today's list at the current location with check-in, the patient search
   box, and what needs attention (arrivals due, bookings no reminder will confirm, intake
-  forms owed). Nothing clinical: no answers, no screenings, no plans.
+  forms owed, online bookings whose patient may already have a record). Nothing
+  clinical: no answers, no screenings, no plans.
 - Practitioner: patients who said something is wrong at a check-in after their session,
   their day, who has arrived and waits, plans still in draft, reviews with an outcome to
   record, booked treatments the screening will be too old for, medical histories
@@ -71,6 +72,7 @@ def front_desk_home(request: HttpRequest, location: Location) -> dict[str, Any]:
             user=request.user, location=location, today=today
         ),
         "forms_due": bookings.forms_not_filled(user=request.user, location=location, today=today),
+        "online_requests": bookings.online_requests_waiting(user=request.user, location=location),
         "arrival_due_minutes": bookings.ARRIVAL_DUE_MINUTES,
         "forms_ahead_days": bookings.FORMS_AHEAD_DAYS,
     }

@@ -124,7 +124,7 @@ def appointment_event(appointment: Appointment) -> CalendarEvent:
 
     Needs the appointment's patient, type, practitioner (with user), room and location.
     """
-    summary = f"{appointment.appointment_type.name}: {appointment.patient.full_name}"
+    summary = f"{appointment.appointment_type.name}: {appointment.booked_patient.full_name}"
     details = [f"With {appointment.practitioner}"]
     if appointment.room is not None:
         details.append(f"Room: {appointment.room.name}")
@@ -157,6 +157,26 @@ def feed_event(appointment: Appointment) -> CalendarEvent:
         location=location_text(appointment),
         cancelled=appointment.status == AppointmentStatus.CANCELLED,
     )
+
+
+def patient_event(appointment: Appointment) -> CalendarEvent:
+    """The event sent to the patient: their appointment, where and with whom.
+
+    Needs the appointment's type, practitioner (with user) and location.
+    """
+    return CalendarEvent(
+        uid=appointment_uid(appointment),
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        summary=f"{appointment.appointment_type.name} at {appointment.location.name}",
+        location=location_text(appointment),
+        description=f"With {appointment.practitioner}\nPhone: {appointment.location.phone}",
+    )
+
+
+def patient_file(appointment: Appointment) -> str:
+    """The .ics attached to the patient's confirmation email."""
+    return build_calendar([patient_event(appointment)])
 
 
 def appointment_file(appointment: Appointment) -> str:

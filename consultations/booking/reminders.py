@@ -108,7 +108,7 @@ def local_when(appointment: Appointment) -> str:
 def reminder_email(appointment: Appointment, link_url: str = "") -> tuple[str, str]:
     """Subject and plain-text body of the reminder (with the booking link, if given)."""
     location = appointment.location
-    patient = appointment.patient
+    patient = appointment.booked_patient
     when = local_when(appointment)
     zone_name = timezone.localtime(appointment.starts_at, location.zone).tzname()
     address = "\n".join(line.strip() for line in location.address.splitlines() if line.strip())
@@ -141,7 +141,7 @@ def reminder_text(appointment: Appointment, link_url: str = "") -> str:
     whom to call. At most about 350 characters with the longest names the fields allow
     (a first name of 100, a clinic's name of 120): within the 612 of four joined texts."""
     location = appointment.location
-    patient = appointment.patient
+    patient = appointment.booked_patient
     answer = (
         f"Confirm, cancel or move it here: {link_url} or please call {location.phone}."
         if link_url
@@ -177,7 +177,7 @@ def send_appointment_reminder(*, appointment_id: int, starts_at: str, queued_at:
     )
     if appointment is None:
         outcome = "no such appointment"
-    elif appointment.status != AppointmentStatus.BOOKED:
+    elif appointment.status != AppointmentStatus.BOOKED or appointment.patient is None:
         outcome = f"not sent: {appointment.status}"
     elif appointment.starts_at != datetime.fromisoformat(starts_at) or _moved_since(
         appointment, datetime.fromisoformat(queued_at)
@@ -193,7 +193,7 @@ def send_appointment_reminder(*, appointment_id: int, starts_at: str, queued_at:
 
 def _send(appointment: Appointment) -> str:
     """Send the reminder by each of the patient's channels; say what went out and what did not."""
-    patient = appointment.patient
+    patient = appointment.booked_patient
     channels = reminder_channels(patient)
     sent: list[str] = []
     problems: list[str] = []
@@ -221,7 +221,7 @@ def _send(appointment: Appointment) -> str:
 def _booking_link(appointment: Appointment) -> IssuedLink:
     """A new booking link for the reminder, working until the appointment starts."""
     return issue_link(
-        patient=appointment.patient,
+        patient=appointment.booked_patient,
         purpose=LinkPurpose.BOOKING,
         location=appointment.location,
         appointment=appointment,

@@ -32,6 +32,8 @@ QUIET_DAY = (9 * 60, 17 * 60)
 MAX_LANES = 3
 # What the grid never shows of a patient, left unread: a stored phone number is parsed
 # into an object as each row loads, a cost paid for every appointment of the week.
+# An online hold that ended without a patient (expired, or stopped): nothing to draw.
+RELEASED_HOLD = {"patient__isnull": True, "status__in": FREEING_STATUSES}
 UNDRAWN_PATIENT_FIELDS = ("patient__phone", "patient__email", "patient__address")
 
 
@@ -176,6 +178,15 @@ class Block:
     @property
     def movable(self) -> bool:
         return self.appointment.status == AppointmentStatus.BOOKED
+
+    @property
+    def hold_label(self) -> str:
+        """For an online hold (no patient yet): what the grid says in place of a name."""
+        expires_at = self.appointment.hold_expires_at
+        if expires_at is None:
+            return "Online booking: the desk is checking the patient's details"
+        local = expires_at.astimezone(self.local_start.tzinfo)
+        return f"Held for an online booking until {local:%H:%M}"
 
     @property
     def status(self) -> str:
@@ -381,6 +392,8 @@ def _appointments(*, location: Location, staff_ids, start: datetime, end: dateti
             start,
             end,
         )
+        .exclude(**RELEASED_HOLD)
+        .exclude(status=AppointmentStatus.HELD, hold_expires_at__lte=timezone.now())
         .select_related("patient", "appointment_type", "practitioner__user", "room")
         .defer(*UNDRAWN_PATIENT_FIELDS)
         .order_by("starts_at", "pk")
@@ -602,6 +615,8 @@ def week_schedule(
     ]
     appointments = list(
         overlapping(Appointment.objects.filter(practitioner=practitioner), week_from, week_until)
+        .exclude(**RELEASED_HOLD)
+        .exclude(status=AppointmentStatus.HELD, hold_expires_at__lte=timezone.now())
         .select_related("patient", "appointment_type", "room")
         .defer(*UNDRAWN_PATIENT_FIELDS)
         .order_by("starts_at", "pk")

@@ -26,7 +26,7 @@ tried, so a refusal means no suitable room is left.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import partial
@@ -91,6 +91,8 @@ NEXT_STATUSES = {
     AppointmentStatus.COMPLETED: set(),
     AppointmentStatus.CANCELLED: set(),
     AppointmentStatus.NO_SHOW: set(),
+    # An online hold becomes booked only through confirm_held_booking (it needs a patient).
+    AppointmentStatus.HELD: {AppointmentStatus.CANCELLED},
 }
 
 
@@ -121,7 +123,11 @@ class SlotUnavailable(Exception):
 
 
 def active(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
-    return appointments.exclude(status__in=FREEING_STATUSES)
+    """The appointments that keep their slot: not cancelled or no-show, and not an online
+    hold past its time (released lazily by `_release_expired_holds` before any write)."""
+    return appointments.exclude(status__in=FREEING_STATUSES).exclude(
+        status=AppointmentStatus.HELD, hold_expires_at__lte=timezone.now()
+    )
 
 
 def overlapping(
@@ -155,7 +161,7 @@ def _local_span(location: Location, starts_at: datetime, ends_at: datetime) -> S
 
 def _check_rules(
     *,
-    patient: Patient,
+    patient: Patient | None,
     practitioner: StaffMember,
     location: Location,
     appointment_type: AppointmentType,
@@ -177,12 +183,14 @@ def _check_rules(
         errors.setdefault("room", []).append(problem)
     if not appointment_type.is_active:
         errors.setdefault("appointment_type", []).append("This appointment type is retired.")
-    if patient.is_archived:
+    if patient is not None and patient.is_archived:
         errors.setdefault("patient", []).append("This patient's record is archived.")
     if problems := _start_problems(starts_at, duration=duration, walk_in=walk_in):
         errors.setdefault("starts_at", []).extend(problems)
-    if appointment_type.kind == AppointmentKind.TREATMENT and (
-        problem := _cooling_off_problem(patient, location, starts_at)
+    if (
+        patient is not None
+        and appointment_type.kind == AppointmentKind.TREATMENT
+        and (problem := _cooling_off_problem(patient, location, starts_at))
     ):
         errors.setdefault("starts_at", []).append(problem)
     if errors:
@@ -269,7 +277,7 @@ def _check_practitioner_free(
 
 def _conflict(
     *,
-    patient: Patient,
+    patient: Patient | None,
     practitioner: StaffMember,
     room: Room | None,
     starts_at: datetime,
@@ -288,12 +296,15 @@ def _conflict(
         and overlapping(others.filter(room=room), starts_at, blocked_until).exists()
     ):
         return f"{room.name} is already booked at that time."
-    if others.filter(
-        patient=patient,
-        starts_at__gt=starts_at - LONGEST_BLOCK,
-        starts_at__lt=ends_at,
-        ends_at__gt=starts_at,
-    ).exists():
+    if (
+        patient is not None
+        and others.filter(
+            patient=patient,
+            starts_at__gt=starts_at - LONGEST_BLOCK,
+            starts_at__lt=ends_at,
+            ends_at__gt=starts_at,
+        ).exists()
+    ):
         return "The patient already has an appointment at that time."
     return None
 
@@ -367,7 +378,7 @@ def _unavailable(
     location: Location,
     practitioner: StaffMember,
     after: datetime,
-    patient: Patient,
+    patient: Patient | None,
     ignore: Appointment | None = None,
 ) -> SlotUnavailable:
     """SlotUnavailable with the next free slots with this practitioner, else anyone.
@@ -420,9 +431,6 @@ def book_appointment(
     is False (the demo clinic, whose patients are invented, sends nothing).
     """
     starts_at = _plausible_start(starts_at)
-    duration = timedelta(minutes=appointment_type.duration_minutes)
-    ends_at = starts_at + duration
-    blocked_until = ends_at + timedelta(minutes=appointment_type.buffer_minutes)
     _check_rules(
         patient=patient,
         practitioner=practitioner,
@@ -432,6 +440,49 @@ def book_appointment(
         starts_at=starts_at,
         walk_in=walk_in,
     )
+    status = AppointmentStatus.ARRIVED if walk_in else AppointmentStatus.BOOKED
+
+    def after_insert(appointment: Appointment) -> None:
+        _record_status(appointment, "", actor, "walk-in" if walk_in else "booked")
+        if send_reminder:
+            transaction.on_commit(partial(schedule_reminder, appointment=appointment), robust=True)
+        record_event(
+            action=AuditAction.CREATE,
+            actor=actor,
+            obj=appointment,
+            patient_id=patient.pk,
+            summary=f"Booked {appointment_type} with {practitioner} "
+            f"at {timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M}",
+        )
+
+    return _place(
+        patient=patient,
+        practitioner=practitioner,
+        location=location,
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        room=room,
+        fields={"notes": notes, "booked_by": actor.user, "status": status},
+        after_insert=after_insert,
+    )
+
+
+def _place(
+    *,
+    patient: Patient | None,
+    practitioner: StaffMember,
+    location: Location,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    room: Room | None,
+    fields: dict[str, object],
+    after_insert: Callable[[Appointment], None],
+) -> Appointment:
+    """Insert the appointment if the slot is free (checked after the rules), else raise
+    SlotUnavailable. A booking, a walk-in and an online hold all go through here."""
+    duration = timedelta(minutes=appointment_type.duration_minutes)
+    ends_at = starts_at + duration
+    blocked_until = ends_at + timedelta(minutes=appointment_type.buffer_minutes)
     chosen = room
     picked: Room | None
     taken_meanwhile: set[int] = set()
@@ -441,6 +492,8 @@ def book_appointment(
             with transaction.atomic():  # a savepoint when called inside a transaction
                 # One booking per practitioner at a time; the constraint covers rooms.
                 StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
+                # An expired online hold frees its slot: let it go before looking.
+                _release_expired_holds(starts_at=starts_at, until=blocked_until)
                 if room is None and appointment_type.needs_room:
                     room = picked = _free_room(
                         location, appointment_type, starts_at, blocked_until, skip=taken_meanwhile
@@ -469,23 +522,9 @@ def book_appointment(
                         starts_at=starts_at,
                         ends_at=ends_at,
                         blocked_until=blocked_until,
-                        notes=notes,
-                        booked_by=actor.user,
-                        status=AppointmentStatus.ARRIVED if walk_in else AppointmentStatus.BOOKED,
+                        **fields,
                     )
-                    _record_status(appointment, "", actor, "walk-in" if walk_in else "booked")
-                    if send_reminder:
-                        transaction.on_commit(
-                            partial(schedule_reminder, appointment=appointment), robust=True
-                        )
-                    record_event(
-                        action=AuditAction.CREATE,
-                        actor=actor,
-                        obj=appointment,
-                        patient_id=patient.pk,
-                        summary=f"Booked {appointment_type} with {practitioner} "
-                        f"at {timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M}",
-                    )
+                    after_insert(appointment)
         except IntegrityError as error:
             if not _is_overlap_violation(error):
                 raise
@@ -547,6 +586,7 @@ def reschedule_appointment(
             with transaction.atomic():
                 StaffMember.objects.select_for_update().filter(pk=practitioner.pk).first()
                 locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+                _release_expired_holds(starts_at=starts_at, until=blocked_until)
                 if locked.status != AppointmentStatus.BOOKED:
                     raise ValidationError(
                         "This appointment changed meanwhile; reload and try again."
@@ -674,7 +714,7 @@ def set_appointment_status(
     )
     _record_status(locked, previous, actor, reason)
     if status in (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED):
-        Patient.objects.filter(pk=locked.patient_id).update(last_visit_at=timezone.now())
+        Patient.objects.filter(pk=locked.booked_patient.pk).update(last_visit_at=timezone.now())
     return locked
 
 
@@ -740,6 +780,7 @@ def undo_appointment_status(*, appointment: Appointment, reason: str, actor: Act
         )
     previous = AppointmentStatus(last.from_status or AppointmentStatus.BOOKED)
     if current in FREEING_STATUSES:
+        _release_expired_holds(starts_at=locked.starts_at, until=locked.blocked_until)
         problem = _conflict(
             patient=locked.patient,
             practitioner=locked.practitioner,
@@ -846,6 +887,237 @@ def confirm_attendance(*, appointment: Appointment, actor: Actor) -> Appointment
         summary="The patient confirmed they will come"
         if actor.user is None
         else "Confirmed the patient will come",
+    )
+    return locked
+
+
+# Online holds -----------------------------------------------------------------------------
+#
+# A patient booking online (consultations.views.online_booking) first holds a free slot for
+# a few minutes while they type their details: a held appointment with no patient, which
+# the exclusion constraints count like any booking, so the desk cannot book over it. Once
+# its time has passed it frees the slot: every write here first releases the expired holds
+# meeting the time it looks at (cancelled, with EXPIRED_HOLD_REASON), the slot finder
+# offers their times again, and `release_expired_holds` sweeps the rest (the
+# release_online_holds command, run every few minutes).
+
+EXPIRED_HOLD_REASON = "Online hold expired"
+
+
+def _release_expired_holds(
+    *, starts_at: datetime | None = None, until: datetime | None = None
+) -> int:
+    """Cancel the online holds past their time (only those meeting [starts_at, until) if
+    given), inside the caller's transaction; each release is a status change and audited."""
+    expired: QuerySet[Appointment] = Appointment.objects.expired_holds(timezone.now())
+    if starts_at is not None and until is not None:
+        expired = overlapping(expired, starts_at, until)
+    pks = list(expired.select_for_update(of=("self",)).values_list("pk", flat=True))
+    system = Actor.system()
+    for hold in Appointment.objects.filter(pk__in=pks).select_related("location"):
+        hold.status = AppointmentStatus.CANCELLED
+        hold.cancel_reason = EXPIRED_HOLD_REASON
+        hold.save_without_historical_record(  # type: ignore[attr-defined]
+            update_fields=["status", "cancel_reason"]
+        )
+        _record_status(hold, AppointmentStatus.HELD, system, EXPIRED_HOLD_REASON)
+        record_event(
+            action=AuditAction.UPDATE,
+            actor=system,
+            obj=hold,
+            summary=f"Released an expired online hold at "
+            f"{timezone.localtime(hold.starts_at, hold.location.zone):%Y-%m-%d %H:%M}",
+        )
+    return len(pks)
+
+
+@transaction.atomic
+def release_expired_holds() -> int:
+    """Free every online hold past its time; how many were released."""
+    return _release_expired_holds()
+
+
+def hold_slot(
+    *,
+    location: Location,
+    appointment_type: AppointmentType,
+    practitioner: StaffMember,
+    starts_at: datetime,
+    actor: Actor,
+) -> Appointment:
+    """Hold a free consultation slot for a patient booking online, for
+    settings.ONLINE_BOOKING_HOLD_MINUTES; raise ValidationError (a request that cannot be
+    booked online) or SlotUnavailable (taken), as booking does."""
+    if not (location.online_booking and location.is_active):
+        raise ValidationError("This clinic does not take bookings online.")
+    if appointment_type.kind != AppointmentKind.CONSULTATION or not appointment_type.is_active:
+        raise ValidationError({"appointment_type": ["Only a consultation can be booked online."]})
+    starts_at = _plausible_start(starts_at)
+    _check_rules(
+        patient=None,
+        practitioner=practitioner,
+        location=location,
+        appointment_type=appointment_type,
+        room=None,
+        starts_at=starts_at,
+        walk_in=False,
+    )
+    expires_at = timezone.now() + timedelta(minutes=settings.ONLINE_BOOKING_HOLD_MINUTES)
+
+    def after_insert(hold: Appointment) -> None:
+        _record_status(hold, "", actor, "held online")
+        record_event(
+            action=AuditAction.CREATE,
+            actor=actor,
+            obj=hold,
+            summary=f"Held {appointment_type} with {practitioner} at "
+            f"{timezone.localtime(starts_at, location.zone):%Y-%m-%d %H:%M} for an online "
+            f"booking until {timezone.localtime(expires_at, location.zone):%H:%M}",
+        )
+
+    with transaction.atomic():
+        return _place(
+            patient=None,
+            practitioner=practitioner,
+            location=location,
+            appointment_type=appointment_type,
+            starts_at=starts_at,
+            room=None,
+            fields={"status": AppointmentStatus.HELD, "hold_expires_at": expires_at},
+            after_insert=after_insert,
+        )
+
+
+def _is_released_hold(appointment: Appointment) -> bool:
+    return (
+        appointment.status == AppointmentStatus.CANCELLED
+        and appointment.patient_id is None
+        and appointment.cancel_reason == EXPIRED_HOLD_REASON
+    )
+
+
+def lock_hold(hold: Appointment) -> Appointment:
+    """The hold's row, locked, or ValidationError if it is no longer an online hold (booked
+    since, or cancelled by the desk). A released expired hold is returned as it is."""
+    locked = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("location", "appointment_type", "practitioner__user", "room")
+        .get(pk=hold.pk)
+    )
+    if locked.status != AppointmentStatus.HELD and not _is_released_hold(locked):
+        raise ValidationError("This booking has already been confirmed or cancelled.")
+    return locked
+
+
+def keep_hold(*, hold: Appointment, actor: Actor, until: datetime | None) -> Appointment:
+    """Keep the held slot (past its time, if it is still free): until `until`, or with no
+    end (None: the desk is matching the patient). Raise SlotUnavailable if it was taken.
+    Call inside the caller's transaction."""
+    locked = lock_hold(hold)
+    problem = None
+    if _is_released_hold(locked):
+        # Released when it expired: it comes back only if nobody took its time meanwhile.
+        StaffMember.objects.select_for_update().filter(pk=locked.practitioner_id).first()
+        _release_expired_holds(starts_at=locked.starts_at, until=locked.blocked_until)
+        problem = _conflict(
+            patient=None,
+            practitioner=locked.practitioner,
+            room=locked.room,
+            starts_at=locked.starts_at,
+            ends_at=locked.ends_at,
+            blocked_until=locked.blocked_until,
+            ignore=locked,
+        )
+        if problem is None and locked.starts_at <= timezone.now():
+            problem = "This time has passed."
+    if problem is None:
+        previous = locked.status
+        locked.status = AppointmentStatus.HELD
+        locked.cancel_reason = ""
+        locked.hold_expires_at = until
+        try:
+            with transaction.atomic():
+                locked.save_without_historical_record(  # type: ignore[attr-defined]
+                    update_fields=["status", "cancel_reason", "hold_expires_at"]
+                )
+        except IntegrityError as error:
+            if not _is_overlap_violation(error):
+                raise
+            problem = "Someone else has just booked that time."
+        else:
+            if previous != AppointmentStatus.HELD:
+                _record_status(locked, previous, actor, "held again online")
+            return locked
+    raise _unavailable(
+        problem,
+        appointment_type=locked.appointment_type,
+        location=locked.location,
+        practitioner=locked.practitioner,
+        after=max(locked.starts_at, timezone.now()),
+        patient=None,
+    )
+
+
+@transaction.atomic
+def confirm_held_booking(
+    *, hold: Appointment, patient: Patient, actor: Actor, send_reminder: bool = True
+) -> Appointment:
+    """Book the held slot for the patient: the hold becomes a booked appointment.
+
+    A hold past its time is still booked if its time is free (whether or not it has been
+    released); if it was taken meanwhile, SlotUnavailable with the next free slots.
+    """
+    if patient.is_archived:
+        raise ValidationError({"patient": ["This patient's record is archived."]})
+    locked = keep_hold(hold=hold, actor=actor, until=None)
+    problem = _conflict(
+        patient=patient,
+        practitioner=locked.practitioner,
+        room=None,
+        starts_at=locked.starts_at,
+        ends_at=locked.ends_at,
+        blocked_until=locked.blocked_until,
+        ignore=locked,
+    )
+    if problem is not None:
+        raise _unavailable(
+            problem,
+            appointment_type=locked.appointment_type,
+            location=locked.location,
+            practitioner=locked.practitioner,
+            after=locked.starts_at,
+            patient=patient,
+            ignore=locked,
+        )
+    locked.patient = patient
+    locked.status = AppointmentStatus.BOOKED
+    locked.hold_expires_at = None
+    locked._history_user = actor.user  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=["patient", "status", "hold_expires_at"])
+    except IntegrityError as error:
+        if not _is_overlap_violation(error):
+            raise
+        raise _unavailable(
+            "The patient already has an appointment at that time.",
+            appointment_type=locked.appointment_type,
+            location=locked.location,
+            practitioner=locked.practitioner,
+            after=locked.starts_at,
+            patient=patient,
+            ignore=locked,
+        ) from error
+    _record_status(locked, AppointmentStatus.HELD, actor, "booked online")
+    if send_reminder:
+        transaction.on_commit(partial(schedule_reminder, appointment=locked), robust=True)
+    record_event(
+        action=AuditAction.UPDATE,
+        actor=actor,
+        obj=locked,
+        patient_id=patient.pk,
+        summary=f"Booked online: {locked.appointment_type} with {locked.practitioner} at "
+        f"{timezone.localtime(locked.starts_at, locked.location.zone):%Y-%m-%d %H:%M}",
     )
     return locked
 

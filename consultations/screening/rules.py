@@ -27,7 +27,7 @@ import hashlib
 import inspect
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -730,3 +730,64 @@ def rules_digest(rules: tuple[Rule, ...] | None = None) -> str:
     }
     encoded = json.dumps(data, sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+# Online booking's questions ------------------------------------------------------------
+#
+# Before a patient books a consultation online they answer a few questions, each the
+# plain question behind one rule above: only rules that rule treatment out now
+# (absolute) and that a patient can answer about themselves. An answer that triggers the
+# rule stops the online booking (consultations.views.online_booking); the findings are
+# the rules' own, with their sources, so there is one rule set.
+
+ONLINE_QUESTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("pregnant_or_breastfeeding", "Are you pregnant or breastfeeding?", ("pregnancy",)),
+    ("under_18", "Are you under 18?", ("under-18-england", "under-18")),
+    (
+        "active_skin_infection",
+        "Do you have an infection, an acne flare or a cold sore on your face right now?",
+        ("active-infection",),
+    ),
+    (
+        "immunosuppressed",
+        "Are you taking immunosuppressants or having chemotherapy?",
+        ("immunosuppression",),
+    ),
+    (
+        "active_cancer",
+        "Do you have cancer that is active or being treated?",
+        ("active-cancer",),
+    ),
+)
+
+
+def online_eligibility_problems(
+    answers: dict[str, bool],
+    *,
+    jurisdiction: str = "",
+    age: int | None = None,
+    today: date | None = None,
+) -> list[Finding]:
+    """The findings of the online questions' rules for these yes/no answers (keys of
+    ONLINE_QUESTIONS); none means the patient may book online. `age`, once the date of
+    birth is known, replaces the answer to "under 18?"."""
+    if age is None:
+        age = 17 if answers.get("under_18") else 18
+    facts = Facts(
+        today=today or date.today(),
+        age=age,
+        treatment_areas=frozenset(),
+        laxity={},
+        pregnant=bool(answers.get("pregnant_or_breastfeeding")),
+        active_skin_infection=bool(answers.get("active_skin_infection")),
+        immunosuppressed=bool(answers.get("immunosuppressed")),
+        active_cancer=bool(answers.get("active_cancer")),
+        jurisdiction=jurisdiction,
+    )
+    asked = {rule_id for _key, _question, rule_ids in ONLINE_QUESTIONS for rule_id in rule_ids}
+    # The detail ("aged 17") is for the clinic's record, not for the page.
+    return [
+        replace(finding, detail="")
+        for rule in RULES
+        if rule.id in asked and (finding := rule.evaluate(facts))
+    ]

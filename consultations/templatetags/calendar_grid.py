@@ -56,13 +56,25 @@ def _block(
     appointment = block.appointment
     pk = appointment.pk
     lanes = f" lanes-{block.lanes} lane-{block.lane}" if block.lanes > 1 else ""
+    if appointment.patient_id is None:
+        # An online hold: no patient yet, nothing to open or move.
+        return (
+            f'<div class="appt status-held gr-{block.grid_row_start} '
+            f'ge-{block.grid_row_end} gc-{block.grid_column}{lanes}" data-testid="online-hold" '
+            f'data-colour="{escape(appointment.appointment_type.colour)}">\n'
+            f'  <span class="appt-line"><span class="appt-time">{block.time_label}</span> '
+            f'<span class="appt-patient">{escape(block.hold_label)}</span></span>\n'
+            f'  <span class="appt-line"><span class="appt-type">'
+            f"{escape(appointment.appointment_type.name)}</span></span>\n</div>"
+        )
+    patient = appointment.booked_patient
     time_label = block.time_label
     practitioner = escape(str(appointment.practitioner))
     moving = ""
     if block.movable:
         moving = (
             f' draggable="true" data-move-url="{move[0]}{pk}{move[1]}" '
-            f'data-label="{time_label} {escape(appointment.patient.full_name)}"'
+            f'data-label="{time_label} {escape(patient.full_name)}"'
         )
     if by == By.ROOM:
         where = f'<span class="appt-line">{practitioner}</span>'
@@ -81,7 +93,7 @@ def _block(
         f'href="{detail[0]}{pk}{detail[1]}" data-testid="appointment" '
         f'data-colour="{escape(appointment.appointment_type.colour)}"{moving}>\n'
         f'  <span class="appt-line"><span class="appt-time">{time_label}</span> '
-        f'<span class="appt-patient">{escape(appointment.patient.display_name)}</span></span>\n'
+        f'<span class="appt-patient">{escape(patient.display_name)}</span></span>\n'
         f'  <span class="appt-line"><span class="appt-type">'
         f"{escape(appointment.appointment_type.name)}</span> "
         f'<span class="appt-status">{escape(appointment.get_status_display())}</span></span>\n'

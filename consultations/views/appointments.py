@@ -163,7 +163,8 @@ def day_list(request: HttpRequest) -> HttpResponse:
     start, end = booking.day_bounds(day, location)
     appointments = list(
         _related(Appointment.objects)
-        .filter(location=location, starts_at__gte=start, starts_at__lt=end)
+        # Online holds (no patient yet) are on the calendar, not on the patients' list.
+        .filter(location=location, starts_at__gte=start, starts_at__lt=end, patient__isnull=False)
         .prefetch_related(
             Prefetch(
                 "status_changes",
@@ -271,7 +272,7 @@ def appointment_status(request: SignedInRequest, pk: int) -> HttpResponse:
             reason_error=reason_error,
             status=400,
         )
-    messages.success(request, f"{appointment.patient.full_name}: {DONE[new_status]}.")
+    messages.success(request, f"{appointment.booked_patient.full_name}: {DONE[new_status]}.")
     return redirect(_safe_next(request) or reverse("consultations:appointment_detail", args=[pk]))
 
 
@@ -300,7 +301,7 @@ def appointment_undo(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment.refresh_from_db(fields=["status"])
     messages.success(
         request,
-        f"{appointment.patient.full_name}: undone, back to "
+        f"{appointment.booked_patient.full_name}: undone, back to "
         f"{appointment.get_status_display().lower()}.",
     )
     return redirect(_safe_next(request) or reverse("consultations:appointment_detail", args=[pk]))

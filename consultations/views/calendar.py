@@ -488,7 +488,7 @@ def appointment_move(request: SignedInRequest, pk: int) -> JsonResponse:
         {
             "ok": True,
             "starts_at": local_iso(moved.starts_at, location.zone),
-            "message": f"Moved {moved.patient.full_name}'s {moved.appointment_type} to "
+            "message": f"Moved {moved.booked_patient.full_name}'s {moved.appointment_type} to "
             f"{start:%a} {start.day} {start:%b} at {start:%H:%M} with {moved.practitioner}.",
         }
     )

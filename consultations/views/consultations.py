@@ -131,7 +131,7 @@ def consultation_for_appointment(request: SignedInRequest, pk: int) -> HttpRespo
     staff = _staff_member(request) or appointment.practitioner
     try:
         consultation = services.start_consultation(
-            patient=appointment.patient,
+            patient=appointment.booked_patient,
             practitioner=staff,
             appointment=appointment,
             actor=Actor.from_request(request),

@@ -23,6 +23,12 @@ PUBLIC_URL_NAMES = {
     "consultations:calendar_feed",
     # A patient's link: its token is the key; a wrong one is a plain "does not work" page.
     "consultations:patient_link",
+    # Online booking, where a location allows it: no patient data in the address.
+    "online_booking:start",
+    "online_booking:times",
+    "online_booking:hold",
+    "online_booking:details",
+    "online_booking:booked",
 }
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic.actors import Actor
+from clinic.models import Location
 from consultations import patient_forms, patient_links
 from consultations import services as consultation_services
+from consultations.booking import online
 from consultations.booking import services as booking
 from consultations.booking.forms import BookingForm
+from consultations.booking.online_forms import DetailsForm, EligibilityForm
 from consultations.consultation_forms import AreaForm, AssessmentForm
 from consultations.forms import (
     ArchiveForm,
@@ -29,8 +32,9 @@ from consultations.models import (
     PhotographyConsent,
 )
 from consultations.screening.forms import BodyImageForm, DecisionForm
-from consultations.screening.rules import BODY_IMAGE_QUESTIONS
+from consultations.screening.rules import BODY_IMAGE_QUESTIONS, ONLINE_QUESTIONS
 from consultations.views.booking_page import CancelForm, offered_slots
+from consultations.views.online_booking import eligibility_pass, hold_reference
 from consultations.views.photos import PhotographyConsentForm
 from tests.factories import TEST_PASSWORD
 from tests.hostile_input.harness import (
@@ -46,6 +50,7 @@ from tests.hostile_input.harness import (
     MULTI,
     NUMBER,
     PAGE,
+    PHONE,
     PRESENCE,
     REDIRECT,
     TEXT,
@@ -166,6 +171,79 @@ def day(world: World, days: int, hour: int = 10, minute: int = 0) -> str:
 
 def today(world: World, days: int = 0) -> str:
     return (timezone.localdate(timezone=world.location.zone) + timedelta(days=days)).isoformat()
+
+
+# -- online booking (the public page) ----------------------------------------------------------
+
+ONLINE_DETAILS = {
+    "first_name": "Imogen",
+    "last_name": "Okafor-Hale",
+    "date_of_birth": "1984-06-02",
+    "sex": "female",
+    "email": "imogen.okafor@mail.example",
+    "phone": "07911 123456",
+    "contact_by_email": "on",
+    "website": "",
+}
+
+
+def online_booking_on(w: World):
+    """The world's location, taking bookings online."""
+    # Written each time: the world may outlive a rolled-back test.
+    Location.objects.filter(pk=w.location.pk).update(online_booking=True)
+    w.location.online_booking = True
+    return w.location
+
+
+def online_url(name: str):
+    return lambda w: reverse(f"online_booking:{name}", args=[online_booking_on(w).pk])
+
+
+def online_slot(w: World):
+    return booking.next_free_slots(
+        appointment_type=w.consultation_type, location=online_booking_on(w), limit=1
+    )[0]
+
+
+def online_hold(w: World):
+    slot = online_slot(w)
+    return booking.hold_slot(
+        location=w.location,
+        appointment_type=w.consultation_type,
+        practitioner=slot.practitioner,
+        starts_at=slot.starts_at,
+        actor=Actor(user=None, ip_address="203.0.113.9"),
+    )
+
+
+def online_details_url(w: World) -> str:
+    return reverse("online_booking:details", args=[w.location.pk, hold_reference(online_hold(w))])
+
+
+def online_request_url(w: World) -> str:
+    """An online booking whose email is the world's patient's: waiting for the desk."""
+    details = {
+        **ONLINE_DETAILS,
+        "date_of_birth": date(1984, 6, 2),
+        "email": w.patient.email or "imogen.okafor@mail.example",
+        "phone": "",
+    }
+    outcome = online.submit_online_booking(
+        hold=online_hold(w), details=details, actor=Actor(user=None)
+    )
+    assert outcome.request is not None, "the world's patient should be a possible match"
+    return reverse("consultations:online_request", args=[outcome.request.pk])
+
+
+def online_hold_valid(w: World) -> dict:
+    slot = online_slot(w)
+    return {
+        "go": eligibility_pass(w.location),
+        "appointment_type": str(w.consultation_type.pk),
+        "practitioner": str(slot.practitioner.pk),
+        "starts_at": slot.starts_at.isoformat(),
+        "website": "",
+    }
 
 
 def patient_valid(w: World, **extra) -> dict:
@@ -879,6 +957,67 @@ ENDPOINTS: list[Endpoint] = [
         },
         lambda w: form_fields(AdverseEventForm(session=w.done_session)),
     ),
+    # Online booking: the public page (anonymous) and the desk's decision.
+    Endpoint(
+        "online_booking:start",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        online_url("start"),
+        lambda w: {key: "no" for key, _question, _rules in ONLINE_QUESTIONS},
+        lambda w: form_fields(EligibilityForm()),
+        writes=False,  # the answers are kept nowhere; a pass is handed on
+    ),
+    Endpoint(
+        "online_booking:times",
+        "GET",
+        "anonymous",
+        "query",
+        PAGE,
+        online_url("times"),
+        lambda w: {
+            "go": eligibility_pass(online_booking_on(w)),
+            "type": str(w.consultation_type.pk),
+        },
+        lambda w: [Field("go", TOKEN), Field("type", ID, required=False)],
+    ),
+    Endpoint(
+        "online_booking:hold",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        online_url("hold"),
+        online_hold_valid,
+        lambda w: [
+            Field("go", TOKEN),
+            Field("appointment_type", ID),
+            Field("practitioner", ID),
+            Field("starts_at", DATETIME, max_length=40),
+            Field("website", TEXT_KIND, required=False, max_length=200),
+        ],
+    ),
+    Endpoint(
+        "online_booking:details",
+        "POST",
+        "anonymous",
+        "form",
+        PAGE,
+        online_details_url,
+        lambda w: dict(ONLINE_DETAILS),
+        lambda w: form_fields(DetailsForm(location=w.location), phone=PHONE),
+    ),
+    Endpoint(
+        "consultations:online_request",
+        "POST",
+        "frontdesk",
+        "form",
+        PAGE,
+        online_request_url,
+        lambda w: {"decision": "link", "patient": str(w.patient.pk)},
+        lambda w: [Field("decision", CHOICE), Field("patient", ID, required=False)],
+    ),
     Endpoint(
         "treatments:adverse_event_edit",
         "POST",
@@ -1244,6 +1383,9 @@ READ_ONLY_URLS = {
     # The token's shape: test_a_patient_link_token_of_any_shape_opens_nothing; its forms
     # are in ENDPOINTS.
     "consultations:patient_link",
+    # The end of an online booking: its reference is signed (tests/consultations/
+    # test_online_booking.py: a tampered reference is not found).
+    "online_booking:booked",
     "consultations:screening_detail",
     "consultations:screening_pdf",  # test_printed_documents_show_hostile_text_as_text...
     "treatments:planner",

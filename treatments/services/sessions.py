@@ -96,7 +96,7 @@ def start_session(
         raise ValidationError(problems or ["The treatment-day check did not pass."])
     session = TreatmentSession.objects.create(
         appointment=appointment,
-        patient=appointment.patient,
+        patient=appointment.booked_patient,
         plan=plan,
         consent=review.consent,
         practitioner=appointment.practitioner,

@@ -66,7 +66,7 @@ def plan_for(request: HttpRequest, appointment: Appointment) -> TreatmentPlan | 
     The latest accepted one is the accepted version of the patient's most
     recently started plan series that has an accepted version.
     """
-    plans = TreatmentPlan.objects.filter(patient_id=appointment.patient_id)
+    plans = TreatmentPlan.objects.filter(patient_id=appointment.booked_patient.pk)
     named = (request.POST.get("plan") or request.GET.get("plan") or "").strip()
     if named:
         if not (named.isascii() and named.isdigit()):
@@ -118,7 +118,7 @@ def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
     if plan is None:
         messages.error(
             request,
-            f"{appointment.patient.full_name} has no accepted treatment plan: "
+            f"{appointment.booked_patient.full_name} has no accepted treatment plan: "
             "accept a plan and take consent before starting the session.",
         )
         return redirect("consultations:appointment_detail", pk=appointment.pk)
@@ -162,8 +162,8 @@ def session_start(request: SignedInRequest, pk: int) -> HttpResponse:
         "treatments/sessions/check.html",
         {
             "appointment": appointment,
-            "patient": appointment.patient,
-            "alerts": medical_alerts(appointment.patient),
+            "patient": appointment.booked_patient,
+            "alerts": medical_alerts(appointment.booked_patient),
             "plan": plan,
             "review": review,
             "form": form,
