@@ -24,8 +24,8 @@ from consultations.models import PatientLink
 
 # Enough for a patient filling a long form with drafts saved as they go; far too few
 # to guess a 256-bit token, which is not the point: they stop a flood.
-REQUESTS_PER_ADDRESS = 120
-REQUESTS_PER_TOKEN = 60
+REQUESTS_PER_ADDRESS = 400
+REQUESTS_PER_TOKEN = 200
 LIMIT_WINDOW = timedelta(minutes=10)
 
 
