@@ -412,3 +412,22 @@ def test_opening_and_sending_are_on_the_patients_audit_trail(patient, location, 
         f"The patient sent a form: Medical-history questionnaire (link {issued.link.pk})",
     ) in summaries
     assert any("sent by the patient from a link" in summary for _action, summary in summaries)
+
+
+# A link for another purpose --------------------------------------------------------------
+
+
+def test_answers_for_another_form_sent_to_a_link_save_nothing_of_either(patient, location, desk):
+    """A history link takes a history, and a body-image link body-image answers: the
+    token decides the page, whatever the request carries."""
+    history_link = link_for(patient, location, desk)
+    body_image_link = link_for(patient, location, desk, purpose=LinkPurpose.BODY_IMAGE)
+    versions = patient.medical_histories.count()
+
+    to_history = patient_phone().post(page(history_link), WORRIED)
+    to_body_image = patient_phone().post(page(body_image_link), history_answers())
+
+    assert (to_history.status_code, to_body_image.status_code) == (400, 400)
+    assert patient.medical_histories.count() == versions
+    assert not BodyImageAnswers.objects.exists()
+    assert not PatientLink.objects.filter(used_at__isnull=False).exists()
