@@ -33,10 +33,12 @@ from clinic import rate_limits
 from clinic.actors import Actor
 from clinic.audit import record_event
 from clinic.models import AuditAction
+from clinic.text_messages import TextMessageNotSent, send_text_message
 from consultations.booking import calendar_files
 from consultations.booking import services as booking
 from consultations.booking.reminders import local_when
 from consultations.models import Appointment, LinkPurpose, OnlineBookingRequest, Patient
+from consultations.patient_contact import TEXT, usable_channels
 from consultations.patient_links import issue_link
 from consultations.screening.rules import Finding, online_eligibility_problems
 from consultations.selectors import find_possible_duplicates
@@ -228,16 +230,21 @@ def register_from_online_request(
 
 
 def send_confirmation(appointment: Appointment) -> None:
-    """Email the patient their booking, with the .ics file (when they gave an email)."""
+    """Confirm the booking: by email with the .ics file when the patient gave an email,
+    and by text message when they chose texts; each carries their booking link."""
     appointment = Appointment.objects.select_related(
         "patient", "location", "appointment_type", "practitioner__user"
     ).get(pk=appointment.pk)
     patient = appointment.patient
-    if patient is None or not patient.email:
+    if patient is None:
+        return
+    by_text = TEXT in usable_channels(patient)
+    if not patient.email and not by_text:
         return
     location = appointment.location
     when = local_when(appointment)
-    # The "manage your booking" link: this patient, this booking, until it starts.
+    what = appointment.appointment_type.name.lower()
+    # The booking link: this patient, this booking, until it starts.
     manage = issue_link(
         patient=patient,
         purpose=LinkPurpose.BOOKING,
@@ -247,20 +254,32 @@ def send_confirmation(appointment: Appointment) -> None:
         valid_for=max(appointment.starts_at - timezone.now(), timedelta(hours=1)),
     )
     notice = settings.PATIENT_CANCEL_NOTICE_HOURS
-    body = (
-        f"Dear {patient.preferred_name or patient.first_name},\n\n"
-        f"Your {appointment.appointment_type.name.lower()} at {location.name} is booked for "
-        f"{when} (local time at the clinic), with {appointment.practitioner}.\n\n"
-        f"To cancel it or move it to another time, up to {notice} hours before, use this "
-        f"link (it is for you alone):\n{manage.url}\n\n"
-        f"Later than that, please call us on {location.phone}.\n\n"
-        f"{location.name}\n"
-    )
-    message = EmailMessage(
-        subject=" ".join(f"Your booking at {location.name} on {when}".split()),
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[patient.email],
-    )
-    message.attach("appointment.ics", calendar_files.patient_file(appointment), "text/calendar")
-    message.send()
+    if patient.email:
+        body = (
+            f"Dear {patient.preferred_name or patient.first_name},\n\n"
+            f"Your {what} at {location.name} is booked for "
+            f"{when} (local time at the clinic), with {appointment.practitioner}.\n\n"
+            f"To cancel it or move it to another time, up to {notice} hours before, use this "
+            f"link (it is for you alone):\n{manage.url}\n\n"
+            f"Later than that, please call us on {location.phone}.\n\n"
+            f"{location.name}\n"
+        )
+        message = EmailMessage(
+            subject=" ".join(f"Your booking at {location.name} on {when}".split()),
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[patient.email],
+        )
+        message.attach("appointment.ics", calendar_files.patient_file(appointment), "text/calendar")
+        message.send()
+    if by_text:
+        text = (
+            f"{location.name}: your {what} is booked for {when}. To cancel or move it: "
+            f"{manage.url} (up to {notice} hours before; later, call {location.phone})."
+        )
+        try:
+            send_text_message(to=patient.phone.as_e164, body=text)
+        except TextMessageNotSent as refusal:
+            logger.warning(
+                "Online booking %s: confirmation text not sent: %s", appointment.pk, refusal
+            )

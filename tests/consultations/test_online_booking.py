@@ -120,6 +120,23 @@ def test_a_patient_books_a_consultation_from_questions_to_confirmation(
     assert any(message.attachments for message in mail.outbox)
 
 
+def test_a_patient_who_gave_a_phone_alone_and_chose_texts_is_confirmed_by_text(
+    clinic, patient_browser, django_capture_on_commit_callbacks, text_outbox
+):
+    details_page = hold_through_the_page(patient_browser, clinic)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = patient_browser.post(
+            details_page,
+            details_data(email="", contact_by_email="", contact_by_sms="on"),
+        )
+
+    assert response.status_code == 302
+    assert not mail.outbox
+    (text,) = [text for text in text_outbox if "is booked for" in text.body]
+    assert text.to == "+447911123456"
+    assert re.search(r"/p/[A-Za-z0-9_-]{43}/", text.body)
+
+
 def test_the_page_does_not_exist_where_online_booking_is_off(clinic, patient_browser):
     clinic["location"].online_booking = False
     clinic["location"].save()
