@@ -55,3 +55,17 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+# A patient's phone (the CSS viewport of a common one): the public pages must fit it.
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A page on a patient's phone, signed in as nobody."""
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, is_mobile=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

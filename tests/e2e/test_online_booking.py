@@ -13,19 +13,8 @@ from clinic.actors import Actor
 from consultations.booking import online
 from consultations.booking import services as booking
 from consultations.models import Appointment, AppointmentStatus, AppointmentType
-from tests.e2e.test_pages_fit_and_are_accessible import axe_violations, widths
+from tests.e2e.test_pages_fit_and_are_accessible import fits_and_passes_axe
 from tests.recipes import appointment_type, practitioner_at
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, is_mobile=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -35,12 +24,6 @@ def clinic(location):
     practitioner_at(location, "Ada", "Okafor")
     appointment_type("Thread-lift consultation", minutes=30)
     return location
-
-
-def fits_and_passes_axe(page) -> list:
-    measured = widths(page)
-    problems = [] if measured["scroll"] <= measured["inner"] else [measured]
-    return problems + axe_violations(page)
 
 
 def answer_no_to_everything(page):

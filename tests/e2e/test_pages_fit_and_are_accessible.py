@@ -123,6 +123,14 @@ def widths(page) -> dict:
     )
 
 
+def fits_and_passes_axe(page) -> list:
+    """What stops a page from working on this screen: reaching past its edge, and axe's
+    findings (an empty list when it fits and passes)."""
+    measured = widths(page)
+    problems = [] if measured["scroll"] <= measured["inner"] else [measured]
+    return problems + axe_violations(page)
+
+
 def switcher_text_fits(page) -> dict:
     """Whether the location switcher shows its chosen location's whole name."""
     return page.evaluate(

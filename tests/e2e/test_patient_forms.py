@@ -1,17 +1,18 @@
+"""A patient answers the medical history from a link on their phone (390x844)."""
+
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from clinic.actors import Actor
 from consultations import patient_links
 from consultations.models import LinkPurpose
+from tests.e2e.test_pages_fit_and_are_accessible import fits_and_passes_axe
 from tests.factories import TEST_PASSWORD, PatientFactory
 from tests.recipes import sign_in_page
 
-PHONE = {"width": 390, "height": 844}
-
 
 def test_a_patient_answers_the_history_on_a_phone_and_the_practitioner_reviews_it(
-    browser, live_server, page, location, frontdesk_user, practitioner_user
+    phone, page, location, frontdesk_user, practitioner_user
 ):
     patient = PatientFactory(first_name="Maren", last_name="Oyelaran-Quist")
     issued = patient_links.issue_link(
@@ -20,16 +21,14 @@ def test_a_patient_answers_the_history_on_a_phone_and_the_practitioner_reviews_i
         location=location,
         actor=Actor(user=frontdesk_user),
     )
-    phone = browser.new_context(base_url=live_server.url, viewport=PHONE, is_mobile=True)
-    phone.set_default_timeout(10_000)
-    form = phone.new_page()
+    form = phone
 
     form.goto(reverse("consultations:patient_link", args=[issued.token]))
     expect(form.get_by_role("heading", name="Your medical history")).to_be_visible()
     expect(form.get_by_text("Hello Maren.")).to_be_visible()
     expect(form.get_by_text("Oyelaran-Quist")).to_have_count(0)
     # Nothing wider than the phone's screen.
-    assert form.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fits_and_passes_axe(form) == []
 
     # Part of it, saved as it is typed; the tab reloaded: the answers are back.
     form.get_by_label("Takes aspirin, including a daily low dose").check()
@@ -43,7 +42,6 @@ def test_a_patient_answers_the_history_on_a_phone_and_the_practitioner_reviews_i
     form.get_by_label("Notes").fill("Finished on my phone")
     form.get_by_role("button", name="Send my answers to the clinic").click()
     expect(form.get_by_test_id("form-sent")).to_have_text("Thank you, Maren")
-    phone.close()
 
     sign_in_page(page, "doctor", TEST_PASSWORD)
     to_review = page.get_by_test_id("histories-to-review")
