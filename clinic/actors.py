@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from clinic.client_address import client_address
 from clinic.locations import current_location
 from clinic.models import Location
 
@@ -38,8 +39,8 @@ class Actor:
         return cls(
             user=user if signed_in else None,
             location=current_location(request) if signed_in else None,
-            # The proxy's address, behind one: what the server saw.
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            # Behind PROXY_COUNT proxies, the address the outermost one saw.
+            ip_address=client_address(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH],
         )
 

@@ -1,6 +1,7 @@
 import pytest
 from django.test import RequestFactory
 
+from clinic.actors import Actor
 from clinic.client_address import client_address
 
 
@@ -57,3 +58,11 @@ def test_the_sign_in_lockout_counts_failures_by_the_patient_facing_address_too(s
     )
 
     assert b"locked" not in other.content.lower()
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_records_the_patients_own_address_behind_the_load_balancer(settings):
+    settings.PROXY_COUNT = 1
+    request = request_from("10.0.0.1", "203.0.113.9")
+
+    assert Actor.from_request(request).ip_address == "203.0.113.9"
