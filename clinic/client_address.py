@@ -3,8 +3,8 @@
 With `PROXY_COUNT` proxies in front (HAProxy, nginx), each appends the address it
 saw to X-Forwarded-For, so the client's address is the PROXY_COUNT-th entry from
 the right; anything further left was written by the client and can be forged.
-Without proxies, the connection's own address. The audit trail, the sign-in lockout (django-axes)
-and the public pages' rate limits both count by this.
+Without proxies, the connection's own address. The audit trail records it; the
+sign-in lockout (django-axes) and the public pages' rate limits count by it.
 """
 
 from django.conf import settings
