@@ -176,7 +176,8 @@ def aftercare_for(sessions: list[TreatmentSession]) -> dict[int, Aftercare]:
         .select_related("location", "practitioner__user", "appointment_type")
         .order_by("starts_at", "pk")
     ):
-        reviews_by_patient[appointment.booked_patient.pk].append(appointment)
+        if appointment.patient_id is not None:  # the query names patients; holds have none
+            reviews_by_patient[appointment.patient_id].append(appointment)
     result = {}
     for session in sessions:
         placed = placed_by_session[session.pk]
